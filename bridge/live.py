@@ -56,7 +56,7 @@ def load_live(paths: list[str], timeout: float = DEFAULT_TIMEOUT, python: str | 
 # ---- child side ----------------------------------------------------------------------------
 
 
-def _task_summary(task) -> dict:
+def task_summary(task) -> dict:
     from bridge.names import canonical_from_live
 
     if getattr(task, "is_mapped", False) and hasattr(task, "_task_module"):
@@ -76,11 +76,11 @@ def _task_summary(task) -> dict:
     }
 
 
-def _dag_summary(dag) -> dict:
+def dag_summary(dag) -> dict:
     edges = sorted([t.task_id, d] for t in dag.task_dict.values() for d in t.downstream_task_ids)
     return {
         "dag_id": dag.dag_id,
-        "tasks": [_task_summary(t) for t in dag.task_dict.values()],
+        "tasks": [task_summary(t) for t in dag.task_dict.values()],
         "edges": edges,
     }
 
@@ -96,7 +96,7 @@ def _child(out: str, paths: list[str]) -> None:
         try:
             bag = DagBag(dag_folder=path)
             errors = "; ".join(str(v).strip().splitlines()[-1] for v in bag.import_errors.values()) or None
-            files[path] = {"dags": [_dag_summary(d) for d in bag.dags.values()], "error": errors}
+            files[path] = {"dags": [dag_summary(d) for d in bag.dags.values()], "error": errors}
         except Exception as exc:
             files[path] = {"dags": [], "error": f"{type(exc).__name__}: {exc}"}
     Path(out).write_text(json.dumps({"files": files}))

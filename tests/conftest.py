@@ -1,0 +1,57 @@
+"""Shared fixtures. Airflow gets an isolated home before anything imports it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_HOME = tempfile.mkdtemp(prefix="bridge-tests-airflow-")
+os.environ.setdefault("AIRFLOW_HOME", _HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
+
+import pytest  # noqa: E402
+
+from bridge.parse import parse_file, parse_source  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DAGS = ROOT / "sample_dags"
+
+
+def airflow_example_files() -> list[Path]:
+    """The DAG files that ship inside the installed apache-airflow and standard provider packages."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("airflow")
+    base = Path(spec.submodule_search_locations[0])
+    folders = [base / "example_dags", base / "providers" / "standard" / "example_dags"]
+    return sorted(f for folder in folders for f in folder.glob("*.py") if f.name != "__init__.py")
+
+
+def dagbag_summaries(path: Path | str) -> tuple[list[dict], dict]:
+    """Load a file with Airflow's DagBag in this process; DAG summaries and import errors."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from bridge.live import dag_summary
+
+    bag = DagBag(dag_folder=str(path))
+    return [dag_summary(d) for d in bag.dags.values()], dict(bag.import_errors)
+
+
+def static_summaries(path: Path | str) -> list[dict]:
+    return [d.summary() for d in parse_file(path).dags]
+
+
+def graph_of(summary: dict) -> tuple[dict, set]:
+    return {t["task_id"]: t["operator"] for t in summary["tasks"]}, {tuple(e) for e in summary["edges"]}
+
+
+@pytest.fixture
+def parse():
+    """Parse a source string statically; returns the FileResult."""
+
+    def _parse(source: str, path: str = "dag_under_test.py"):
+        return parse_source(source, path)
+
+    return _parse
