@@ -55,8 +55,8 @@ def parse_source(source: str, path: str = "<string>", result: FileResult | None 
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        message = str(exc).splitlines()[0] if str(exc) else "invalid syntax"
-        result.diagnostics.append(Diagnostic.make("BRG100", exc.raw_line, message, path))
+        line, message = _python_syntax_error(source) or (exc.raw_line, str(exc).splitlines()[0])
+        result.diagnostics.append(Diagnostic.make("BRG100", line, message, path))
         return result
     module_name = Path(path).stem if path != "<string>" else "dag_module"
     try:
@@ -79,6 +79,19 @@ def parse_source(source: str, path: str = "<string>", result: FileResult | None 
     if not result.dags and not any(d.severity == "error" for d in result.diagnostics):
         result.diagnostics.append(Diagnostic.make("BRG102", 0, "no DAG found", path))
     return result
+
+
+def _python_syntax_error(source: str) -> tuple[int, str] | None:
+    """CPython's own wording and line for a syntax error (ast.parse only parses, never runs)."""
+    import ast
+
+    try:
+        ast.parse(source)
+    except SyntaxError as err:
+        return err.lineno or 0, err.msg
+    except ValueError as err:
+        return 0, str(err)
+    return None
 
 
 # ---- runtime values -> model -------------------------------------------------------------------

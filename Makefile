@@ -1,0 +1,25 @@
+# Two commands from a fresh clone: `make demo` and `make test`.
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+SAMPLE ?= sample_dags/ml_classic_operators.py
+
+.PHONY: demo test sync uv lint bench
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+
+sync: uv
+	@$(UV) sync --frozen --quiet
+
+demo: sync
+	$(UV) run --frozen bridge graph $(SAMPLE)
+	$(UV) run --frozen bridge graph --format mermaid $(SAMPLE)
+
+test: sync
+	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks
+	$(UV) run --frozen pytest -n 2
+
+lint: sync
+	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks
+
+bench: sync
+	$(UV) run --frozen python benchmarks/bench_graph.py
