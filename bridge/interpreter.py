@@ -16,10 +16,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import PositionProvider
 
 from bridge import dependencies as deps
 from bridge.diagnostics import Diagnostic
+from bridge.lines import LineIndex
 from bridge.names import canonical, looks_like_operator, star_exports
 from bridge.values import (
     BuiltinMethod,
@@ -177,12 +177,12 @@ def attach_to_dag(task: TaskNode, dag: DagNode) -> None:
 
 
 class Interpreter:
-    def __init__(self, module: cst.Module, path: str, module_name: str):
+    def __init__(self, module: cst.Module, path: str, module_name: str, source: str):
         self.module = module
         self.path = path
         self.module_name = module_name
-        wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-        self.positions = wrapper.resolve(PositionProvider)
+        self.lines = LineIndex(module, source)
+        self.stmt_stack: list[cst.CSTNode] = []
         self.scope = Scope()
         self.scope.vars.update({"__name__": module_name, "__file__": path})
         self.dag_stack: list[DagNode] = []
@@ -199,16 +199,12 @@ class Interpreter:
     # ---- helpers -------------------------------------------------------------------------
 
     def line(self, node: cst.CSTNode) -> int:
-        try:
-            return self.positions[node].start.line
-        except KeyError:
-            return 0
+        return self.lines.line(node, self.stmt_stack[-1] if self.stmt_stack else None)
 
     def end_line(self, node: cst.CSTNode) -> int:
-        try:
-            return self.positions[node].end.line
-        except KeyError:
-            return 0
+        """Last line of a statement (a def): its first line plus the lines its own code spans."""
+        code = self.module.code_for_node(node).rstrip()
+        return self.line(node) + code.count("\n") - len(getattr(node, "leading_lines", ()))
 
     def src(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node).strip()
@@ -264,13 +260,27 @@ class Interpreter:
             for small in stmt.body:
                 self.exec_small(small, scope)
             return
-        handler = getattr(self, f"stmt_{type(stmt).__name__}", None)
-        if handler is None:
-            self.diag("BRG110", stmt, f"`{type(stmt).__name__}` statement is not evaluated")
-            return
-        handler(stmt, scope)
+        self.stmt_stack.append(stmt)
+        try:
+            if isinstance(stmt, cst.BaseSmallStatement):  # a one-line suite: `if x: a; b`
+                self.exec_small(stmt, scope)
+                return
+            handler = getattr(self, f"stmt_{type(stmt).__name__}", None)
+            if handler is None:
+                self.diag("BRG110", stmt, f"`{type(stmt).__name__}` statement is not evaluated")
+                return
+            handler(stmt, scope)
+        finally:
+            self.stmt_stack.pop()
 
     def exec_small(self, node: cst.CSTNode, scope: Scope) -> None:
+        self.stmt_stack.append(node)
+        try:
+            self._exec_small(node, scope)
+        finally:
+            self.stmt_stack.pop()
+
+    def _exec_small(self, node: cst.CSTNode, scope: Scope) -> None:
         if isinstance(node, cst.Expr):
             value = self.eval(node.value, scope)
             if isinstance(node.value, cst.Call) and isinstance(value, Unknown):

@@ -60,7 +60,7 @@ def parse_source(source: str, path: str = "<string>", result: FileResult | None 
         return result
     module_name = Path(path).stem if path != "<string>" else "dag_module"
     try:
-        interp = Interpreter(module, path, module_name)
+        interp = Interpreter(module, path, module_name, source)
         interp.run()
         result.dags = [to_dag_model(d) for d in interp.collected_dags()]
         result.diagnostics.extend(interp.diagnostics)

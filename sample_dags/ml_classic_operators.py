@@ -31,7 +31,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.python import (
     BranchPythonOperator,
@@ -106,10 +105,16 @@ def validate_schema(dataset: str, required_columns: list[str], target: str) -> d
     for r in rows:
         for c in required_columns:
             float(r[c])  # raises on non-numeric values
-    return {"rows": len(rows), "columns": columns, "positive_rate": round(sum(r[target] == "1" for r in rows) / len(rows), 4)}
+    return {
+        "rows": len(rows),
+        "columns": columns,
+        "positive_rate": round(sum(r[target] == "1" for r in rows) / len(rows), 4),
+    }
 
 
-def scale_features(dataset: str, features: list[str], target: str, holdout_every: int, params=None) -> dict:
+def scale_features(
+    dataset: str, features: list[str], target: str, holdout_every: int, params=None
+) -> dict:
     """Standardise with train-set statistics; write train/test JSON files; return the scaler."""
     rows = read_rows(dataset)
     train = [r for i, r in enumerate(rows) if i % holdout_every != holdout_every - 1]
@@ -135,7 +140,13 @@ def scale_features(dataset: str, features: list[str], target: str, holdout_every
     out.mkdir(parents=True, exist_ok=True)
     (out / "train.json").write_text(json.dumps(transform(train)))
     (out / "test.json").write_text(json.dumps(transform(test)))
-    return {"features": features, "scaler": scaler, "n_train": len(train), "n_test": len(test), "files": ["features/train.json", "features/test.json"]}
+    return {
+        "features": features,
+        "scaler": scaler,
+        "n_train": len(train),
+        "n_test": len(test),
+        "files": ["features/train.json", "features/test.json"],
+    }
 
 
 def train_model(learning_rate, epochs, l2: float, params=None, ti=None) -> dict:
@@ -150,10 +161,10 @@ def train_model(learning_rate, epochs, l2: float, params=None, ti=None) -> dict:
     for _ in range(n_epochs):
         grad_w, grad_b = [0.0] * k, 0.0
         for ex in train:
-            err = sigmoid(b + sum(wi * xi for wi, xi in zip(w, ex["x"]))) - ex["y"]
-            grad_w = [g + err * xi for g, xi in zip(grad_w, ex["x"])]
+            err = sigmoid(b + sum(wi * xi for wi, xi in zip(w, ex["x"], strict=True))) - ex["y"]
+            grad_w = [g + err * xi for g, xi in zip(grad_w, ex["x"], strict=True)]
             grad_b += err
-        w = [wi - lr * (g / n + l2 * wi) for wi, g in zip(w, grad_w)]
+        w = [wi - lr * (g / n + l2 * wi) for wi, g in zip(w, grad_w, strict=True)]
         b -= lr * grad_b / n
     model = {
         "name": params["model_name"],
@@ -177,7 +188,9 @@ def evaluate_model(decision_threshold: float, params=None) -> dict:
     tp = fp = tn = fn = 0
     loss = 0.0
     for ex in test:
-        p = sigmoid(model["bias"] + sum(w * x for w, x in zip(model["weights"], ex["x"])))
+        p = sigmoid(
+            model["bias"] + sum(w * x for w, x in zip(model["weights"], ex["x"], strict=True))
+        )
         p = min(max(p, 1e-9), 1 - 1e-9)
         loss -= ex["y"] * math.log(p) + (1 - ex["y"]) * math.log(1 - p)
         pred = 1 if p >= decision_threshold else 0
@@ -210,7 +223,9 @@ def flag_for_review(params=None, ti=None) -> dict:
         "model_name": params["model_name"],
         "reason": f"f1 {metrics['f1']} below minimum {params['min_f1']}",
     }
-    (resolve_output_dir(params) / "review_ticket.json").write_text(json.dumps(ticket, indent=2, sort_keys=True))
+    (resolve_output_dir(params) / "review_ticket.json").write_text(
+        json.dumps(ticket, indent=2, sort_keys=True)
+    )
     return ticket
 
 
@@ -223,7 +238,9 @@ def publish_report(templates_dict=None, params=None, ti=None) -> dict:
         "package_log": packaged,
         "metrics": metrics,
     }
-    (resolve_output_dir(params) / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    (resolve_output_dir(params) / "report.json").write_text(
+        json.dumps(report, indent=2, sort_keys=True)
+    )
     return report
 
 
@@ -243,7 +260,11 @@ with DAG(
         "epochs": Param(300, type="integer", minimum=1),
         "learning_rate": Param(0.5, type="number", exclusiveMinimum=0),
         "min_f1": Param(0.6, type="number", minimum=0, maximum=1),
-        "output_dir": Param("", type="string", description="Empty means $BRIDGE_DATA_DIR or <tempdir>/bridge-sample-output."),
+        "output_dir": Param(
+            "",
+            type="string",
+            description="Empty means $BRIDGE_DATA_DIR or <tempdir>/bridge-sample-output.",
+        ),
     },
 ) as dag:
     check_input = ShortCircuitOperator(
@@ -261,7 +282,12 @@ with DAG(
         scale = PythonOperator(
             task_id="scale_features",
             python_callable=scale_features,
-            op_kwargs={"dataset": DATASET, "features": FEATURES, "target": TARGET, "holdout_every": HOLDOUT_EVERY},
+            op_kwargs={
+                "dataset": DATASET,
+                "features": FEATURES,
+                "target": TARGET,
+                "holdout_every": HOLDOUT_EVERY,
+            },
         )
         snapshot = BashOperator(
             task_id="snapshot_features",
@@ -281,7 +307,11 @@ with DAG(
     train = PythonOperator(
         task_id="train_model",
         python_callable=train_model,
-        op_kwargs={"learning_rate": "{{ params.learning_rate }}", "epochs": "{{ params.epochs }}", "l2": 0.01},
+        op_kwargs={
+            "learning_rate": "{{ params.learning_rate }}",
+            "epochs": "{{ params.epochs }}",
+            "l2": 0.01,
+        },
     )
     evaluate = PythonOperator(
         task_id="evaluate_model",

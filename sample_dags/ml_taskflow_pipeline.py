@@ -29,7 +29,6 @@ import tempfile
 from pathlib import Path
 
 import pendulum
-
 from airflow.sdk import Param, dag, task
 
 DAG_ID = "ml_taskflow_pipeline"
@@ -53,7 +52,7 @@ def resolve_output_dir(params: dict | None) -> Path:
 def solve_linear_system(a: list[list[float]], b: list[float]) -> list[float]:
     """Gauss-Jordan elimination with partial pivoting (A is square and small)."""
     n = len(a)
-    m = [list(row) + [rhs] for row, rhs in zip(a, b)]
+    m = [list(row) + [rhs] for row, rhs in zip(a, b, strict=True)]
     for col in range(n):
         pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
         if abs(m[pivot][col]) < 1e-12:
@@ -64,7 +63,7 @@ def solve_linear_system(a: list[list[float]], b: list[float]) -> list[float]:
         for r in range(n):
             if r != col and m[r][col] != 0.0:
                 f = m[r][col]
-                m[r] = [vr - f * vc for vr, vc in zip(m[r], m[col])]
+                m[r] = [vr - f * vc for vr, vc in zip(m[r], m[col], strict=True)]
     return [m[i][n] for i in range(n)]
 
 
@@ -80,9 +79,20 @@ def predict(model: dict, row: dict) -> float:
     catchup=False,
     tags=["ml", "sample", "taskflow", "regression"],
     params={
-        "rmse_threshold": Param(25.0, type="number", minimum=0, description="Register the model only if test RMSE is below this (price in $k)."),
-        "model_name": Param(MODEL_NAME, type="string", description="Name used in the local model registry."),
-        "output_dir": Param("", type="string", description="Where outputs go; empty means $BRIDGE_DATA_DIR or <tempdir>/bridge-sample-output."),
+        "rmse_threshold": Param(
+            25.0,
+            type="number",
+            minimum=0,
+            description="Register the model only if test RMSE is below this (price in $k).",
+        ),
+        "model_name": Param(
+            MODEL_NAME, type="string", description="Name used in the local model registry."
+        ),
+        "output_dir": Param(
+            "",
+            type="string",
+            description="Where outputs go; empty means $BRIDGE_DATA_DIR or <tempdir>/bridge-sample-output.",
+        ),
     },
     default_args={"owner": "ml-platform", "retries": 0},
 )
@@ -92,10 +102,7 @@ def ml_taskflow_pipeline():
         """Read the CSV into a list of rows with numeric values."""
         with open(DATA_DIR / DATASET, newline="") as f:
             rows = list(csv.DictReader(f))
-        return [
-            {k: (v if k == "house_id" else float(v)) for k, v in row.items()}
-            for row in rows
-        ]
+        return [{k: (v if k == "house_id" else float(v)) for k, v in row.items()} for row in rows]
 
     @task
     def engineer_features(rows: list[dict]) -> dict:
@@ -122,7 +129,7 @@ def ml_taskflow_pipeline():
         ys = [row[target] for row in dataset["train"]]
         k = len(features) + 1
         xtx = [[sum(x[i] * x[j] for x in xs) for j in range(k)] for i in range(k)]
-        xty = [sum(x[i] * y for x, y in zip(xs, ys)) for i in range(k)]
+        xty = [sum(x[i] * y for x, y in zip(xs, ys, strict=True)) for i in range(k)]
         w = solve_linear_system(xtx, xty)
         model = {
             "name": (params or {}).get("model_name", MODEL_NAME),
@@ -130,7 +137,7 @@ def ml_taskflow_pipeline():
             "features": features,
             "target": target,
             "intercept": round(w[0], 6),
-            "coefficients": {f: round(c, 6) for f, c in zip(features, w[1:])},
+            "coefficients": {f: round(c, 6) for f, c in zip(features, w[1:], strict=True)},
             "n_train": len(xs),
         }
         out = resolve_output_dir(params)
@@ -143,7 +150,7 @@ def ml_taskflow_pipeline():
         target = dataset["target"]
         ys = [row[target] for row in dataset["test"]]
         preds = [predict(model, row) for row in dataset["test"]]
-        errors = [p - y for p, y in zip(preds, ys)]
+        errors = [p - y for p, y in zip(preds, ys, strict=True)]
         n = len(errors)
         mean_y = sum(ys) / n
         ss_res = sum(e * e for e in errors)
@@ -190,7 +197,9 @@ def ml_taskflow_pipeline():
         return alert
 
     @task(trigger_rule="none_failed_min_one_success")
-    def report(registration: dict | None, alert: dict | None, metrics: dict, params: dict | None = None) -> dict:
+    def report(
+        registration: dict | None, alert: dict | None, metrics: dict, params: dict | None = None
+    ) -> dict:
         """Join both branches; whichever was skipped arrives as None."""
         summary = {
             "status": "registered" if registration else "rejected",

@@ -19,7 +19,6 @@ without AWS access; running it needs an ``aws_default`` connection with SageMake
 from __future__ import annotations
 
 import pendulum
-
 from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerModelOperator,
     SageMakerProcessingOperator,
@@ -210,7 +209,12 @@ with DAG(
     schedule=None,
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
-    default_args={"owner": "ml-platform", "retries": 1, "aws_conn_id": "aws_default", "region_name": REGION},
+    default_args={
+        "owner": "ml-platform",
+        "retries": 1,
+        "aws_conn_id": "aws_default",
+        "region_name": REGION,
+    },
     tags=["ml", "sample", "sagemaker", "xgboost"],
 ) as dag:
     preprocess = SageMakerProcessingOperator(

@@ -18,6 +18,15 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 """
 
 
+def _ancestry(group: int, parents: dict[int, int]) -> set[int]:
+    """The group and every group it is nested in (a task in a nested group is in all of them)."""
+    out = set()
+    while group >= 0:
+        out.add(group)
+        group = parents[group]
+    return out
+
+
 @st.composite
 def dag_sources(draw) -> str:
     n = draw(st.integers(min_value=1, max_value=12))
@@ -26,8 +35,10 @@ def dag_sources(draw) -> str:
     names = []
     # Tasks: some at top level, some in (possibly nested) groups, some built in a loop.
     group_of = [draw(st.integers(min_value=-1, max_value=n_groups - 1)) for _ in range(n)]
+    parents: dict[int, int] = {}
     for g in range(n_groups):
         parent = draw(st.integers(min_value=-1, max_value=g - 1))
+        parents[g] = parent
         parent_arg = f", parent_group=g{parent}" if parent >= 0 else ""
         prefix = draw(st.booleans())
         lines.append(f"    g{g} = TaskGroup('grp{g}', prefix_group_id={prefix}{parent_arg})")
@@ -65,7 +76,7 @@ def dag_sources(draw) -> str:
             lines.append(f"    cross_downstream([t{a}], [t{b}, t{c}])")
         elif form == "group" and n_groups:
             g = draw(st.integers(min_value=0, max_value=n_groups - 1))
-            members = [x for x in range(n) if group_of[x] == g]
+            members = [x for x in range(n) if g in _ancestry(group_of[x], parents)]
             if members and all(m > a for m in members):
                 lines.append(f"    t{a} >> g{g}")
         elif form == "method":

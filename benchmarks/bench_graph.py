@@ -1,0 +1,111 @@
+"""Benchmark `bridge graph` (issue 2). Not a timed test: prints figures and ratios.
+
+1. `bridge graph --format json` over the installed Airflow example folders vs DagBag loading the
+   same folders, each from a cold process (anchor: DagBag; target ratio <= 0.5).
+2. `bridge graph` on generated single-file DAGs of 100, 1,000 and 10,000 tasks: seconds and peak
+   memory (target: linear growth, 10,000 tasks under 5 s and 500 MB).
+3. Cold start of `bridge --help` (target under 0.3 s; no Airflow or SageMaker import on that path).
+
+Run: `make bench` (or `uv run python benchmarks/bench_graph.py`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PY = sys.executable
+BRIDGE = [PY, "-m", "bridge.cli"]
+REPEAT = 3
+
+
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one cold child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{cmd} failed: {proc.stderr.decode()[-500:]}")
+    return elapsed, max(peak, before) / 1024
+
+
+def median_time(cmd: list[str], env: dict | None = None) -> float:
+    return statistics.median(timed(cmd, env)[0] for _ in range(REPEAT))
+
+
+def example_folders() -> list[str]:
+    base = Path(importlib.util.find_spec("airflow").submodule_search_locations[0])
+    return [str(base / "example_dags"), str(base / "providers" / "standard" / "example_dags")]
+
+
+def generated_dag(n: int) -> str:
+    lines = [
+        "from airflow.sdk import DAG, TaskGroup",
+        "from airflow.providers.standard.operators.bash import BashOperator",
+        "from airflow.providers.standard.operators.empty import EmptyOperator",
+        "with DAG('generated', schedule=None):",
+        "    prev = EmptyOperator(task_id='start')",
+    ]
+    for i in range(n - 1):
+        if i % 50 == 0:
+            lines.append(f"    grp = TaskGroup('stage_{i // 50}')")
+        lines.append(f"    t{i} = BashOperator(task_id='step_{i}', bash_command='echo {i}', task_group=grp)")
+        lines.append(f"    prev >> t{i}" if i % 3 else f"    [prev, t{max(i - 2, 0)}] >> t{i}" if i else f"    prev >> t{i}")
+        lines.append(f"    prev = t{i}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; median of {REPEAT} cold runs where timed\n")
+
+    home = tempfile.mkdtemp(prefix="bench-airflow-")
+    env = dict(os.environ, AIRFLOW_HOME=home, AIRFLOW__CORE__LOAD_EXAMPLES="False", AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR")
+    folders = example_folders()
+    dagbag_code = (
+        "import sys\nfrom airflow.dag_processing.dagbag import DagBag\n"
+        "n = sum(len(DagBag(dag_folder=f).dags) for f in sys.argv[1:])\nprint(n)"
+    )
+    t_bridge = median_time([*BRIDGE, "graph", "--format", "json", *folders], env)
+    t_dagbag = median_time([PY, "-c", dagbag_code, *folders], env)
+    print("1. example folders (69 files, 113 DAGs), cold process each")
+    print(f"   bridge graph --format json  {t_bridge:6.2f} s")
+    print(f"   DagBag (anchor)             {t_dagbag:6.2f} s")
+    print(f"   ratio bridge/DagBag         {t_bridge / t_dagbag:6.2f}   (target <= 0.5)\n")
+
+    print("2. generated single-file DAGs")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-gen-"))
+    rows = []
+    for n in (100, 1_000, 10_000):
+        path = tmp / f"gen_{n}.py"
+        path.write_text(generated_dag(n))
+        runs = [timed([*BRIDGE, "graph", "--format", "json", str(path)]) for _ in range(REPEAT)]
+        secs = statistics.median(r[0] for r in runs)
+        peak = max(r[1] for r in runs)
+        rows.append((n, secs, peak))
+        print(f"   {n:>6} tasks  {secs:6.2f} s  peak {peak:6.0f} MB  ({secs / n * 1e3:.3f} ms/task)")
+    base_n, base_s, _ = rows[1]
+    print(f"   growth 1,000 -> 10,000 tasks: x{rows[2][1] / base_s:.1f} time for x10 tasks (linear = x10)")
+    print("   target: 10,000 tasks < 5 s and < 500 MB\n")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    t_help = min(timed([*BRIDGE, "--help"])[0] for _ in range(5))
+    entry = shutil.which("bridge")
+    t_entry = min(timed([entry, "--help"])[0] for _ in range(5)) if entry else float("nan")
+    print("3. cold start")
+    print(f"   python -m bridge.cli --help  {t_help:5.2f} s")
+    print(f"   bridge --help (console script) {t_entry:5.2f} s   (target < 0.3 s)")
+    shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
