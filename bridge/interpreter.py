@@ -32,6 +32,7 @@ from bridge.values import (
     GroupFuncValue,
     GroupNode,
     LabelNode,
+    LazySource,
     MappedArg,
     Method,
     ParamValue,
@@ -590,6 +591,10 @@ class Interpreter:
     ex_Imaginary = ex_Integer
 
     def ex_SimpleString(self, node, scope):
+        raw = node.value
+        if raw[:1] in "'\"" and "\\" not in raw:  # no prefix, no escapes: skip ast.literal_eval
+            quote = 3 if raw[:3] in ('"""', "'''") else 1
+            return raw[quote:-quote]
         try:
             return node.evaluated_value
         except Exception:
@@ -919,7 +924,7 @@ class Interpreter:
                     for k, v in value.items():
                         kwargs[str(k)] = (v, repr(v) if not isinstance(v, Unknown) else v.source)
             elif arg.keyword is not None:
-                kwargs[arg.keyword.value] = (value, self.src(arg.value))
+                kwargs[arg.keyword.value] = (value, LazySource(arg.value, self.module))
             else:
                 args.append(value)
         return args, kwargs
@@ -1076,7 +1081,7 @@ class Interpreter:
         if isinstance(value, str):
             return value, True
         self.diag(code, node, f"{what} `{source or '?'}` is not statically known")
-        return (source or f"<unknown@{self.line(node)}>"), False
+        return (str(source) if source else f"<unknown@{self.line(node)}>"), False
 
     def make_group(self, args, kwargs, node, suffix: bool = False, mapped: bool = False):
         raw = kwargs.get("group_id", (args[0], self.src(node.args[0].value)) if args else (None, ""))

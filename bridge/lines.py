@@ -92,6 +92,17 @@ class LineIndex:
         if within is None or id(within) not in self.lines:
             return 0
         base = self.lines[id(within)]
+        if isinstance(within, cst.BaseCompoundStatement):
+            # A header expression (`with DAG(...)`, `for x in ...`): headers start on the statement's
+            # line, and generating the code of a whole `with` block would cost as much as parsing.
+            return base
+        if getattr(within, "value", None) is node and isinstance(within, (cst.Expr, cst.Return)):
+            return base  # `expr` statements start with their value
+        if isinstance(within, cst.Assign) and within.value is node and not isinstance(node, cst.Tuple):
+            target_code = self._code(within.targets[0].target)
+            if "\n" not in target_code:
+                return base  # `x = Op(...)`: the value starts on the statement's line
+
         outer = self._code(within)
         skip = 0
         leading = getattr(within, "leading_lines", ())

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import networkx as nx
-
 from bridge.diagnostics import Diagnostic
 
 ArgKind = Literal["literal", "template", "xcom", "param", "callable", "name", "expr"]
@@ -113,7 +111,10 @@ class DagModel:
     dag_id_static: bool = True
 
     @property
-    def graph(self) -> nx.DiGraph:
+    def graph(self):
+        """The DAG as a networkx.DiGraph (nodes carry `task`, edges `kinds` and `label`)."""
+        import networkx as nx  # imported here: it costs ~0.6 s and most commands never need it
+
         g = nx.DiGraph(dag_id=self.dag_id)
         for task in self.tasks.values():
             g.add_node(task.task_id, task=task)

@@ -141,7 +141,13 @@ def _contains(value, kind, depth=0) -> bool:
     return False
 
 
-def to_arg(value: Any, source: str) -> ArgValue:
+def to_arg(value: Any, source) -> ArgValue:
+    ok, data = jsonable(value)
+    if ok:
+        if isinstance(data, str) and ("{{" in data or "{%" in data):
+            return ArgValue("template", value=data)
+        return ArgValue("literal", value=data)
+    source = str(source) if source else ""
     refs = sorted({t.task_id for t in iter_refs(value)})
     if refs or isinstance(value, (XComRef, MappedArg)):
         return ArgValue("xcom", source=source or None, refs=refs)
@@ -157,11 +163,6 @@ def to_arg(value: Any, source: str) -> ArgValue:
         if "params." in value.source or "params[" in value.source:
             kind = "param"
         return ArgValue(kind, source=source or value.source)
-    ok, data = jsonable(value)
-    if ok:
-        if isinstance(data, str) and ("{{" in data or "{%" in data):
-            return ArgValue("template", value=data)
-        return ArgValue("literal", value=data)
     return ArgValue("expr", source=source or None)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import networkx as nx
-
 from bridge.model import DagModel, FileResult
 
 
@@ -21,6 +19,8 @@ def to_json(results: list[FileResult], live: dict[str, dict] | None = None) -> s
 
 
 def _order(dag: DagModel) -> list[str]:
+    import networkx as nx
+
     g = dag.graph
     try:
         return list(nx.lexicographical_topological_sort(g, key=lambda n: (g.nodes[n]["task"].line, n)))

@@ -34,6 +34,28 @@ class Unknown:
         raise TypeError("unknown truth value")
 
 
+class LazySource:
+    """The source text of an argument, generated only when someone needs it (codegen is costly)."""
+
+    __slots__ = ("node", "module", "_text")
+
+    def __init__(self, node: cst.CSTNode, module: cst.Module):
+        self.node = node
+        self.module = module
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = self.module.code_for_node(self.node).strip()
+        return self._text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __bool__(self) -> bool:
+        return True
+
+
 @dataclass(frozen=True)
 class Symbol:
     """An imported (or attribute-of-imported) name, by canonical dotted path."""

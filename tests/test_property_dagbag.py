@@ -53,7 +53,6 @@ def dag_sources(draw) -> str:
         lines.append(f"        {names[0]} >> t")
         names.append("looped[0]")
     # Dependencies in every form; forward-only by index so the graph stays acyclic.
-    operands = [f"t{i}" for i in range(n)]
     for _ in range(draw(st.integers(min_value=0, max_value=10))):
         form = draw(st.sampled_from(["rshift", "lshift", "list", "chain", "chain_linear", "cross", "group", "method"]))
         i = draw(st.integers(min_value=0, max_value=n - 1))
