@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -41,6 +42,11 @@ def collect_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+def show_progress(fmt: GraphFormat, n_files: int, *, stdout_tty: bool, stderr_tty: bool) -> bool:
+    """A progress bar helps people watching a folder run; it would corrupt JSON or piped output."""
+    return fmt is not GraphFormat.json and stdout_tty and stderr_tty and n_files > 1
+
+
 @app.callback()
 def _main() -> None:
     """Translate Apache Airflow DAGs into Amazon SageMaker Pipelines."""
@@ -59,8 +65,7 @@ def graph(
 
     files = collect_files(paths)
     results = []
-    show_progress = fmt is not GraphFormat.json and sys.stderr.isatty() and sys.stdout.isatty() and len(files) > 1
-    if show_progress:
+    if show_progress(fmt, len(files), stdout_tty=sys.stdout.isatty(), stderr_tty=sys.stderr.isatty()):
         from rich.progress import track
 
         iterator = track(files, description="Parsing DAG files", transient=True)
@@ -76,7 +81,7 @@ def graph(
         output = to_text(results, live_info)
     else:
         output = to_pictures(results, fmt.value)
-    typer.echo(output)
+    print(output)
     failed = any(r.has_errors for r in results)
     if live_info is not None:
         failed = failed or any(v.get("error") or v.get("differences") for v in live_info.values())
@@ -101,7 +106,16 @@ def _live_report(results, timeout: float) -> dict[str, dict]:
 
 
 def main() -> None:
-    app()
+    code: int | str | None = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code
+    # Skip interpreter teardown: freeing a large syntax tree object by object takes up to a second
+    # and nothing is left to clean up once output is flushed.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
 
 
 if __name__ == "__main__":

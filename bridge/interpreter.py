@@ -46,7 +46,7 @@ from bridge.values import (
     unique_task_id,
 )
 
-MAX_STEPS = 5_000_000
+MAX_STEPS = 1_000_000  # statements; ~10 s of evaluation at worst
 MAX_DEPTH = 60
 MAX_RANGE = 1_000_000
 
@@ -1189,10 +1189,9 @@ class Interpreter:
         base_id, static = self.static_id(raw, node, "BRG103", "task_id")
         task_id = unique_task_id(base_id, dag, group)
         call_kwargs = {k: v for k, (v, _) in kwargs.items()}
-        sources = {k: s for k, (_, s) in kwargs.items()}
-        local = Scope()
-        bound = self.bind_params(tf.func, list(args), dict(call_kwargs), local, lambda name, default: default)
-        op_kwargs = {name: (value, sources.get(name, self._value_source(value))) for name, value in bound.items()}
+        bound = self.bind_params(tf.func, list(args), dict(call_kwargs), Scope(), lambda name, default: default)
+        sources = self.arg_sources(tf.func, node, kwargs)
+        op_kwargs = {name: (value, sources.get(name, "")) for name, value in bound.items()}
         all_kwargs = {**deco, **({"op_kwargs": (op_kwargs, "")} if op_kwargs else {})}
         task = self.new_task(task_id, _taskflow_name(tf.flavour), self.line(node), all_kwargs, dag=dag,
                              group=group if group is not None and (dag is None or group.dag is dag) else None,
@@ -1209,13 +1208,13 @@ class Interpreter:
         self.link_data(task, [*args, *call_kwargs.values(), *[v for v, _ in deco.values()]], node)
         return XComRef([task])
 
-    @staticmethod
-    def _value_source(value) -> str:
-        if isinstance(value, Unknown):
-            return value.source
-        if isinstance(value, XComRef):
-            return f"{value.operator.task_id}.output"
-        return repr(value) if isinstance(value, _LITERAL_TYPES) else ""
+    def arg_sources(self, func: FunctionValue, node, kwargs: dict) -> dict[str, Any]:
+        """Source text of each bound argument, bound to parameter names the way the values were."""
+        if not isinstance(node, cst.Call) or any(a.star for a in node.args):
+            return {k: s for k, (_, s) in kwargs.items()}
+        positional = [LazySource(a.value, self.module) for a in node.args if a.keyword is None]
+        named = {k: s for k, (_, s) in kwargs.items()}
+        return self.bind_params(func, positional, named, Scope(), lambda name, default: "")
 
     def call_dagfunc(self, df: DagFuncValue, args, kwargs, node):
         raw = df.kwargs.get("dag_id", (df.func.name, ""))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +52,24 @@ def parse_file(path: str | Path) -> FileResult:
     return parse_source(source, shown, result)
 
 
+@contextmanager
+def _no_cyclic_gc():
+    """libcst builds hundreds of thousands of acyclic nodes; cyclic GC passes over them cost ~30%."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def parse_source(source: str, path: str = "<string>", result: FileResult | None = None) -> FileResult:
-    result = result or FileResult(path=path)
+    with _no_cyclic_gc():
+        return _parse_source(source, path, result or FileResult(path=path))
+
+
+def _parse_source(source: str, path: str, result: FileResult) -> FileResult:
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:

@@ -78,8 +78,8 @@ class TaskNode:
     task_id: str
     operator: str
     line: int
-    dag: DagNode | None = None
-    group: GroupNode | None = None
+    dag: DagNode | None = field(default=None, repr=False)
+    group: GroupNode | None = field(default=None, repr=False)
     flavour: str | None = None
     trigger_rule: str | None = "all_success"
     retries: int | None = 0
@@ -88,10 +88,10 @@ class TaskNode:
     is_setup: bool = False
     is_teardown: bool = False
     task_id_static: bool = True
-    kwargs: dict[str, tuple[Any, str]] = field(default_factory=dict)  # name -> (value, source)
-    callable: Any = None
-    up: dict[TaskNode, EdgeMeta] = field(default_factory=dict)
-    down: dict[TaskNode, EdgeMeta] = field(default_factory=dict)
+    kwargs: dict[str, tuple[Any, str]] = field(default_factory=dict, repr=False)  # name -> (value, source)
+    callable: Any = field(default=None, repr=False)
+    up: dict[TaskNode, EdgeMeta] = field(default_factory=dict, repr=False)
+    down: dict[TaskNode, EdgeMeta] = field(default_factory=dict, repr=False)
 
     def __hash__(self) -> int:
         return id(self)
@@ -136,13 +136,13 @@ class ParamValue:
 @dataclass(eq=False)
 class GroupNode:
     raw_id: str | None
-    dag: DagNode
-    parent: GroupNode | None = None
+    dag: DagNode = field(repr=False)
+    parent: GroupNode | None = field(default=None, repr=False)
     prefix_group_id: bool = True
     default_args: dict = field(default_factory=dict)
     mapped: bool = False
-    children: dict[str, Any] = field(default_factory=dict)
-    upstream_tasks: dict[TaskNode, None] = field(default_factory=dict)
+    children: dict[str, Any] = field(default_factory=dict, repr=False)
+    upstream_tasks: dict[TaskNode, None] = field(default_factory=dict, repr=False)
 
     @property
     def group_id(self) -> str | None:
@@ -183,9 +183,9 @@ class DagNode:
     dag_id_static: bool = True
     params: dict[str, Any] = field(default_factory=dict)
     auto_register: bool = True
-    tasks: dict[str, TaskNode] = field(default_factory=dict)
-    used_group_ids: set = field(default_factory=set)
-    root: GroupNode = None  # type: ignore[assignment]
+    tasks: dict[str, TaskNode] = field(default_factory=dict, repr=False)
+    used_group_ids: set = field(default_factory=set, repr=False)
+    root: GroupNode = field(default=None, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         self.root = GroupNode(None, self)
@@ -209,12 +209,12 @@ class LabelNode:
 class FunctionValue:
     """A function defined in the file (or a lambda), with the scope it closes over."""
 
-    node: cst.FunctionDef | cst.Lambda
+    node: cst.FunctionDef | cst.Lambda = field(repr=False)
     name: str
-    closure: Any  # Scope
-    defaults: dict[str, Any]
-    line: int
-    end_line: int
+    closure: Any = field(repr=False)  # Scope
+    defaults: dict[str, Any] = field(repr=False)
+    line: int = 0
+    end_line: int = 0
 
 
 @dataclass(eq=False)

@@ -90,11 +90,16 @@ def test_task_outside_dag(parse):
     assert "BRG108" in codes(result)
 
 
-def test_huge_loop_stops_with_diagnostic(parse):
+def test_huge_loop_stops_with_diagnostic(parse, monkeypatch):
+    import bridge.interpreter
+
+    monkeypatch.setattr(bridge.interpreter, "MAX_STEPS", 20_000)  # the mechanism, not the default budget
     result = parse(
-        "from airflow.sdk import DAG\nwith DAG('d'):\n    x = 0\n    for i in range(900000):\n        for j in range(10):\n            x += 1\n"
+        "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "with DAG('d'):\n    EmptyOperator(task_id='kept')\n    x = 0\n    for i in range(900000):\n        x += 1\n"
     )
     assert "BRG111" in codes(result)
+    assert list(result.dags[0].tasks) == ["kept"]  # what was built before the limit is kept
 
 
 def test_every_code_is_documented():

@@ -95,3 +95,38 @@ def test_sample_dags_parse_cleanly():
     files = json.loads(result.stdout)["files"]
     dags = [d for f in files for d in f["dags"]]
     assert len(dags) >= 5
+
+
+def test_progress_bar_only_for_terminals():
+    from bridge.cli import GraphFormat, show_progress
+
+    assert show_progress(GraphFormat.text, 3, stdout_tty=True, stderr_tty=True)
+    assert not show_progress(GraphFormat.json, 3, stdout_tty=True, stderr_tty=True)
+    assert not show_progress(GraphFormat.text, 3, stdout_tty=False, stderr_tty=True)
+    assert not show_progress(GraphFormat.text, 1, stdout_tty=True, stderr_tty=True)
+
+
+def test_live_without_airflow_says_so(grouped, tmp_path):
+    """An interpreter without Airflow: live mode reports it instead of failing."""
+    import os
+
+    from bridge.live import load_live
+
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    os.environ["PYTHONPATH"] = str(SAMPLE_DAGS.parent)
+    try:
+        result = load_live([str(grouped)], python=str(venv / "bin" / "python"))
+    finally:
+        del os.environ["PYTHONPATH"]
+    assert result.error is not None and "Airflow is not importable" in result.error
+
+
+def test_console_script_exit_codes(grouped, tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def (:\n")
+    exe = [sys.executable, "-m", "bridge.cli", "graph"]
+    assert subprocess.run([*exe, str(grouped)], capture_output=True).returncode == 0
+    done = subprocess.run([*exe, str(bad), str(grouped)], capture_output=True, text=True)
+    assert done.returncode == 1 and "BRG100" in done.stdout and "DAG pics" in done.stdout
+    assert subprocess.run([*exe, str(tmp_path / "missing.py")], capture_output=True).returncode == 2
