@@ -1284,24 +1284,19 @@ def _taskflow_name(flavour: str | None) -> str:
 # ---- methods of our objects (fn(interp, self, args, kwargs, node)) --------------------------
 
 
-def _m_set_downstream(it: Interpreter, obj, args, kwargs, node):
-    label = kwargs.get("edge_modifier", (None, ""))[0]
-    for a in args[:1]:
-        try:
-            deps.set_downstream(obj, a, label=label if isinstance(label, LabelNode) else None)
-        except deps.DependencyError as exc:
-            it.diag("BRG104", node, f"`{it.src(node)}`: {exc}")
-    return None
+def _m_relate(setter):
+    """`x.set_downstream(y, edge_modifier=Label(...))` and `x.set_upstream(...)`."""
 
+    def method(it: Interpreter, obj, args, kwargs, node):
+        label = kwargs.get("edge_modifier", (None, ""))[0]
+        for other in args[:1]:
+            try:
+                setter(obj, other, label=label if isinstance(label, LabelNode) else None)
+            except deps.DependencyError as exc:
+                it.diag("BRG104", node, f"`{it.src(node)}`: {exc}")
+        return None
 
-def _m_set_upstream(it: Interpreter, obj, args, kwargs, node):
-    label = kwargs.get("edge_modifier", (None, ""))[0]
-    for a in args[:1]:
-        try:
-            deps.set_upstream(obj, a, label=label if isinstance(label, LabelNode) else None)
-        except deps.DependencyError as exc:
-            it.diag("BRG104", node, f"`{it.src(node)}`: {exc}")
-    return None
+    return method
 
 
 def _tasks_of(obj) -> list[TaskNode]:
@@ -1399,7 +1394,7 @@ def _m_group_expand_kwargs(it: Interpreter, obj: GroupFuncValue, args, kwargs, n
     return it.call_groupfunc(obj, [], {}, node, expand=expand)
 
 
-_DEP_METHODS = {"set_downstream": _m_set_downstream, "set_upstream": _m_set_upstream}
+_DEP_METHODS = {"set_downstream": _m_relate(deps.set_downstream), "set_upstream": _m_relate(deps.set_upstream)}
 _METHODS: dict[tuple[type, str], Any] = {}
 for _cls in (TaskNode, XComRef, GroupNode, LabelNode):
     for _name, _fn in _DEP_METHODS.items():

@@ -265,7 +265,6 @@ class PartialValue:
 
     operator: str
     kwargs: dict[str, tuple[Any, str]]
-    callable_name: str | None = None
 
 
 @dataclass(eq=False)

@@ -92,3 +92,59 @@ def test_random_dag_files_match_dagbag(source, tmp_path_factory):
     static = static_summaries(path)
     assert not errors, (errors, source)  # the generator only builds valid, acyclic DAGs
     assert diff_dags(static, live) == [], source
+
+
+@st.composite
+def taskflow_sources(draw) -> str:
+    """TaskFlow calls passing XComArgs, context-manager groups over runs of tasks, labels, f-string ids."""
+    n = draw(st.integers(min_value=1, max_value=10))
+    # Consecutive runs of tasks share a group; -1 means top level.
+    group_of, current, g = [], -1, 0
+    for _ in range(n):
+        if draw(st.integers(min_value=0, max_value=3)) == 0:
+            current = -1 if current >= 0 else g
+            g += 1 if current >= 0 else 0
+        group_of.append(current)
+    lines = [
+        "from airflow.sdk import DAG, TaskGroup, Label, task",
+        "NAMES = " + repr([f"n{i}" for i in range(n)]),
+        "with DAG('prop_tf', schedule=None):",
+        "    @task",
+        "    def step(*inputs):",
+        "        return len(inputs)",
+        "    r = {}",
+    ]
+    open_group = -1
+    for i in range(n):
+        if group_of[i] != open_group:
+            open_group = group_of[i]
+            if open_group >= 0:
+                lines.append(f"    with TaskGroup('grp{open_group}'):")
+        indent = "        " if open_group >= 0 else "    "
+        inputs = sorted(set(draw(st.lists(st.integers(min_value=0, max_value=max(i - 1, 0)), max_size=2)))) if i else []
+        args = ", ".join(f"r[{j}]" for j in inputs)
+        reuse = draw(st.booleans())  # same base id twice: Airflow suffixes __1, __2
+        tid = "'step'" if reuse else f"f'{{NAMES[{i}]}}_t'"
+        lines.append(f"{indent}r[{i}] = step.override(task_id={tid})({args})")
+    for _ in range(draw(st.integers(min_value=0, max_value=6))):
+        a = draw(st.integers(min_value=0, max_value=n - 1))
+        b = draw(st.integers(min_value=0, max_value=n - 1))
+        if a >= b:
+            continue
+        if draw(st.booleans()):
+            lines.append(f"    r[{a}] >> Label('l{a}_{b}') >> r[{b}]")
+        else:
+            lines.append(f"    r[{a}] >> r[{b}]")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=int(os.environ.get("BRIDGE_PROPERTY_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(source=taskflow_sources())
+def test_random_taskflow_files_match_dagbag(source, tmp_path_factory):
+    path = tmp_path_factory.mktemp("prop_tf") / "prop_tf_dag.py"
+    path.write_text(source)
+    live, errors = dagbag_summaries(path)
+    assert not errors, (errors, source)
+    static = static_summaries(path)
+    assert diff_dags(static, live) == [], source
