@@ -66,9 +66,10 @@ def graph(
     files = collect_files(paths)
     results = []
     if show_progress(fmt, len(files), stdout_tty=sys.stdout.isatty(), stderr_tty=sys.stderr.isatty()):
+        from rich.console import Console
         from rich.progress import track
 
-        iterator = track(files, description="Parsing DAG files", transient=True)
+        iterator = track(files, description="Parsing DAG files", transient=True, console=Console(stderr=True))
     else:
         iterator = files
     for f in iterator:

@@ -321,7 +321,11 @@ class Interpreter:
         elif isinstance(node, cst.Global):
             scope.global_names.update(n.name.value for n in node.names)
         elif isinstance(node, cst.Raise):
-            raise _Return(None) if scope is not self.scope else _Abort()
+            if scope is self.scope:
+                # Usually guarded by a condition we could not decide; keep going rather than lose the file.
+                self.diag("BRG110", node, "module-level `raise` is not evaluated")
+                return
+            raise _Return(None)
         # Pass, Del, Assert, Nonlocal: nothing to model.
 
     def import_from(self, node: cst.ImportFrom, scope: Scope) -> None:

@@ -149,3 +149,13 @@ def test_folder_run_goes_on_past_bad_files(tmp_path):
 def test_usage_error_exit_code(tmp_path):
     assert runner.invoke(app, ["graph", str(tmp_path / "missing.py")]).exit_code == 2
     assert runner.invoke(app, ["graph", "--format", "yaml", str(tmp_path)]).exit_code == 2
+
+
+def test_module_level_raise_under_unknown_condition_keeps_the_dag(parse):
+    result = parse(
+        "import os\nfrom airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "if not os.environ.get('CONN'):\n    raise RuntimeError('set CONN')\n"
+        "with DAG('d'):\n    EmptyOperator(task_id='t')\n"
+    )
+    assert [d.dag_id for d in result.dags] == ["d"]
+    assert {"BRG106", "BRG110"} <= set(codes(result))
