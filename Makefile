@@ -15,11 +15,13 @@ demo: sync
 	$(UV) run --frozen bridge graph --format mermaid $(SAMPLE)
 
 test: sync
-	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks
+	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks sample_dags
+	$(UV) run --frozen ruff format --check bridge translators airflow_plugins tests benchmarks sample_dags
 	$(UV) run --frozen pytest -n 2
 
 lint: sync
-	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks
+	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks sample_dags
+	$(UV) run --frozen ruff format --check bridge translators airflow_plugins tests benchmarks sample_dags
 
 bench: sync
 	$(UV) run --frozen python benchmarks/bench_graph.py

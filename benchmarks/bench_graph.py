@@ -29,7 +29,12 @@ REPEAT = 3
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one cold child process (GNU time's %M for that child alone)."""
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *cmd],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{cmd} failed: {proc.stderr.decode()[-500:]}")
@@ -58,16 +63,25 @@ def generated_dag(n: int) -> str:
     for i in range(1, n):
         if i % 50 == 1:
             lines.append(f"    grp = TaskGroup('stage_{i // 50}')")
-        lines.append(f"    t{i} = BashOperator(task_id='step_{i}', bash_command='echo {i}', task_group=grp)")
+        lines.append(
+            f"    t{i} = BashOperator(task_id='step_{i}', bash_command='echo {i}', task_group=grp)"
+        )
         lines.append(f"    [t{i - 2}, t{i - 1}] >> t{i}" if i % 3 == 0 else f"    t{i - 1} >> t{i}")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; median of {REPEAT} cold runs where timed\n")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; median of {REPEAT} cold runs where timed\n"
+    )
 
     home = tempfile.mkdtemp(prefix="bench-airflow-")
-    env = dict(os.environ, AIRFLOW_HOME=home, AIRFLOW__CORE__LOAD_EXAMPLES="False", AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR")
+    env = dict(
+        os.environ,
+        AIRFLOW_HOME=home,
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
+    )
     folders = example_folders()
     dagbag_code = (
         "import sys\nfrom airflow.dag_processing.dagbag import DagBag\n"
@@ -90,9 +104,13 @@ def main() -> None:
         secs = statistics.median(r[0] for r in runs)
         peak = max(r[1] for r in runs)
         rows.append((n, secs, peak))
-        print(f"   {n:>6} tasks  {secs:6.2f} s  peak {peak:6.0f} MB  ({secs / n * 1e3:.3f} ms/task)")
+        print(
+            f"   {n:>6} tasks  {secs:6.2f} s  peak {peak:6.0f} MB  ({secs / n * 1e3:.3f} ms/task)"
+        )
     base_n, base_s, _ = rows[1]
-    print(f"   growth 1,000 -> 10,000 tasks: x{rows[2][1] / base_s:.1f} time for x10 tasks (linear = x10)")
+    print(
+        f"   growth 1,000 -> 10,000 tasks: x{rows[2][1] / base_s:.1f} time for x10 tasks (linear = x10)"
+    )
     print("   target: 10,000 tasks < 5 s and < 500 MB\n")
     shutil.rmtree(tmp, ignore_errors=True)
 

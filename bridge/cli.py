@@ -54,10 +54,23 @@ def _main() -> None:
 
 @app.command()
 def graph(
-    paths: Annotated[list[Path], typer.Argument(help="DAG files or folders (searched recursively for *.py).", exists=True)],
-    fmt: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] = GraphFormat.text,
-    live: Annotated[bool, typer.Option("--live", help="Also load the files with Airflow's DagBag (subprocess) and report differences.")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds the --live DagBag load may take.")] = 120.0,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="DAG files or folders (searched recursively for *.py).", exists=True),
+    ],
+    fmt: Annotated[
+        GraphFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = GraphFormat.text,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Also load the files with Airflow's DagBag (subprocess) and report differences.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds the --live DagBag load may take.")
+    ] = 120.0,
 ) -> None:
     """Print the task graph of every DAG found in PATHS, parsed statically (the files are never run)."""
     from bridge.parse import parse_file
@@ -65,11 +78,15 @@ def graph(
 
     files = collect_files(paths)
     results = []
-    if show_progress(fmt, len(files), stdout_tty=sys.stdout.isatty(), stderr_tty=sys.stderr.isatty()):
+    if show_progress(
+        fmt, len(files), stdout_tty=sys.stdout.isatty(), stderr_tty=sys.stderr.isatty()
+    ):
         from rich.console import Console
         from rich.progress import track
 
-        iterator = track(files, description="Parsing DAG files", transient=True, console=Console(stderr=True))
+        iterator = track(
+            files, description="Parsing DAG files", transient=True, console=Console(stderr=True)
+        )
     else:
         iterator = files
     for f in iterator:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bridge.values import EdgeMeta, GroupNode, LabelNode, TaskNode, XComRef
+from bridge.values import EdgeMeta, GroupNode, LabelNode, TaskNode, XComRef, attach_to_dag
 
 
 class DependencyError(Exception):
@@ -101,7 +101,9 @@ def group_leaves(group: GroupNode) -> list[TaskNode]:
     return out
 
 
-def add_edge(up: TaskNode, down: TaskNode, kind: str = "order", label: LabelNode | None = None) -> None:
+def add_edge(
+    up: TaskNode, down: TaskNode, kind: str = "order", label: LabelNode | None = None
+) -> None:
     meta = up.down.get(down)
     if meta is None:
         meta = EdgeMeta()
@@ -159,8 +161,6 @@ def _task_set_relatives(task: TaskNode, other, upstream: bool, label, kind: str)
             return
         raise DependencyError("tried to create relationships between tasks that have no DAG yet")
     dag = next(iter(dags.values()))
-    from bridge.interpreter import attach_to_dag
-
     for t in [task, *relatives]:
         if t.dag is None:
             attach_to_dag(t, dag)
@@ -203,7 +203,9 @@ def _group_set_relatives(group: GroupNode, other, upstream: bool, label, kind: s
 def _label_save(label: LabelNode, nodes, stream: list) -> None:
     for node in _as_list(nodes):
         if not isinstance(node, (TaskNode, XComRef, GroupNode)):
-            raise DependencyError(f"edge labels work only with tasks, XComArgs or task groups, not {describe(node)}")
+            raise DependencyError(
+                f"edge labels work only with tasks, XComArgs or task groups, not {describe(node)}"
+            )
         stream.append(node)
 
 
@@ -226,7 +228,9 @@ def _label_convert_streams(label: LabelNode) -> None:
 
         def convert(stream: list) -> list:
             return [
-                n.group if isinstance(n, TaskNode) and n.group is not None and not n.group.is_root else n
+                n.group
+                if isinstance(n, TaskNode) and n.group is not None and not n.group.is_root
+                else n
                 for n in stream
             ]
 
@@ -281,7 +285,9 @@ def chain(*elements) -> None:
         if not isinstance(up, Sequence) or not isinstance(down, Sequence) or isinstance(up, str):
             raise DependencyError(f"chain() between {describe(up)} and {describe(down)}")
         if len(up) != len(down):
-            raise DependencyError(f"chain() between lists of different lengths ({len(up)} and {len(down)})")
+            raise DependencyError(
+                f"chain() between lists of different lengths ({len(up)} and {len(down)})"
+            )
         for u, d in zip(up, down, strict=True):
             set_downstream(u, d)
 
@@ -370,7 +376,11 @@ class SetupTeardownContext:
 
     def exit(self) -> None:
         if self.setup:
-            work = [t for t in self.context_map.get(self._key(self.setup), []) if not t.is_setup and not t.is_teardown]
+            work = [
+                t
+                for t in self.context_map.get(self._key(self.setup), [])
+                if not t.is_setup and not t.is_teardown
+            ]
             if work:
                 rts = [t for t in work if not t.up]
                 if not rts:
@@ -383,7 +393,11 @@ class SetupTeardownContext:
                 else:
                     self._set_dependency(lvs, self.teardown_down_of_setup)
         if self.teardown:
-            work = [t for t in self.context_map.get(self._key(self.teardown), []) if not t.is_setup and not t.is_teardown]
+            work = [
+                t
+                for t in self.context_map.get(self._key(self.teardown), [])
+                if not t.is_setup and not t.is_teardown
+            ]
             if work:
                 lvs = [t for t in work if not t.down]
                 if not lvs:

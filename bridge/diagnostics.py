@@ -24,21 +24,96 @@ class Code:
 
 
 _CODES = [
-    Code("BRG100", Severity.ERROR, "syntax error", "Fix the Python syntax; `python -m py_compile FILE` shows the same error."),
-    Code("BRG101", Severity.ERROR, "file cannot be read as Python source", "Point the bridge at UTF-8 Python files; binary and non-UTF-8 files are skipped."),
-    Code("BRG102", Severity.INFO, "no DAG found in file", "Nothing to do if the file is a helper module; otherwise check that the DAG is created at module level or by a function called at module level."),
-    Code("BRG103", Severity.WARNING, "task id is not statically known", "Build task ids from literals or module-level constants; the task is kept under its source text."),
-    Code("BRG104", Severity.WARNING, "dependency on a value that is not statically known", "Set dependencies between task variables, lists of them, or task groups; this dependency was not recorded."),
-    Code("BRG105", Severity.WARNING, "loop over a value that is not statically known", "Loop over a literal list, tuple, dict, range or module-level constant; the loop body was not evaluated."),
-    Code("BRG106", Severity.WARNING, "condition not statically known", "Make the condition depend on literals or module-level constants; the if-branch was evaluated as if true and the else-branch skipped."),
-    Code("BRG107", Severity.ERROR, "duplicate task id", "Give every task of a DAG its own task_id; Airflow refuses to load this DAG."),
-    Code("BRG108", Severity.WARNING, "task outside any DAG", "Create the task inside `with DAG(...)`, a `@dag` function, or pass `dag=`; it is not part of any DAG."),
-    Code("BRG109", Severity.WARNING, "DAG id is not statically known", "Pass `dag_id` as a literal or a module-level constant; the DAG is kept under its source text."),
-    Code("BRG110", Severity.WARNING, "unsupported construct", "Rewrite the construct in plain Python the parser can follow (see docs/diagnostics.md); parsing went on without it."),
-    Code("BRG111", Severity.WARNING, "evaluation limit reached", "The file builds more than the parser evaluates (deep recursion or a very long loop); split it or simplify the generator."),
-    Code("BRG112", Severity.INFO, "star import of an unknown module", "Import names explicitly; names from this module are treated as unknown."),
-    Code("BRG113", Severity.WARNING, "call to an unknown function may create tasks", "Define the helper in the same file, or pass its result explicitly; tasks it creates are not visible statically."),
-    Code("BRG199", Severity.ERROR, "internal parser error", "Please report this file; the rest of the run went on."),
+    Code(
+        "BRG100",
+        Severity.ERROR,
+        "syntax error",
+        "Fix the Python syntax; `python -m py_compile FILE` shows the same error.",
+    ),
+    Code(
+        "BRG101",
+        Severity.ERROR,
+        "file cannot be read as Python source",
+        "Point the bridge at UTF-8 Python files; binary and non-UTF-8 files are skipped.",
+    ),
+    Code(
+        "BRG102",
+        Severity.INFO,
+        "no DAG found in file",
+        "Nothing to do if the file is a helper module; otherwise check that the DAG is created at module level or by a function called at module level.",
+    ),
+    Code(
+        "BRG103",
+        Severity.WARNING,
+        "task id is not statically known",
+        "Build task ids from literals or module-level constants; the task is kept under its source text.",
+    ),
+    Code(
+        "BRG104",
+        Severity.WARNING,
+        "dependency on a value that is not statically known",
+        "Set dependencies between task variables, lists of them, or task groups; this dependency was not recorded.",
+    ),
+    Code(
+        "BRG105",
+        Severity.WARNING,
+        "loop over a value that is not statically known",
+        "Loop over a literal list, tuple, dict, range or module-level constant; the loop body was not evaluated.",
+    ),
+    Code(
+        "BRG106",
+        Severity.WARNING,
+        "condition not statically known",
+        "Make the condition depend on literals or module-level constants; the if-branch was evaluated as if true and the else-branch skipped.",
+    ),
+    Code(
+        "BRG107",
+        Severity.ERROR,
+        "duplicate task id",
+        "Give every task of a DAG its own task_id; Airflow refuses to load this DAG.",
+    ),
+    Code(
+        "BRG108",
+        Severity.WARNING,
+        "task outside any DAG",
+        "Create the task inside `with DAG(...)`, a `@dag` function, or pass `dag=`; it is not part of any DAG.",
+    ),
+    Code(
+        "BRG109",
+        Severity.WARNING,
+        "DAG id is not statically known",
+        "Pass `dag_id` as a literal or a module-level constant; the DAG is kept under its source text.",
+    ),
+    Code(
+        "BRG110",
+        Severity.WARNING,
+        "unsupported construct",
+        "Rewrite the construct in plain Python the parser can follow (see docs/diagnostics.md); parsing went on without it.",
+    ),
+    Code(
+        "BRG111",
+        Severity.WARNING,
+        "evaluation limit reached",
+        "The file builds more than the parser evaluates (deep recursion or a very long loop); split it or simplify the generator.",
+    ),
+    Code(
+        "BRG112",
+        Severity.INFO,
+        "star import of an unknown module",
+        "Import names explicitly; names from this module are treated as unknown.",
+    ),
+    Code(
+        "BRG113",
+        Severity.WARNING,
+        "call to an unknown function may create tasks",
+        "Define the helper in the same file, or pass its result explicitly; tasks it creates are not visible statically.",
+    ),
+    Code(
+        "BRG199",
+        Severity.ERROR,
+        "internal parser error",
+        "Please report this file; the rest of the run went on.",
+    ),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}

@@ -3,37 +3,45 @@
 It evaluates what is knowable (literals, module-level names, loops over literals, helper
 functions called at module level, f-strings) and models what Airflow does when the file is
 imported (DAG and TaskGroup contexts, operators, TaskFlow calls, XComArgs, dependencies). It never
-imports or runs anything from the file: calls are either modelled here or become `Unknown`.
+imports or runs anything from the file: calls are either modelled (here, and in `constructs.py`
+for Airflow's own objects) or become `Unknown`.
 """
 
 from __future__ import annotations
 
 import ast
 import operator as op
-import posixpath
 import sys
-from pathlib import PurePosixPath
 from typing import Any
 
 import libcst as cst
 
 from bridge import dependencies as deps
+from bridge.constructs import AirflowConstructs
 from bridge.diagnostics import Diagnostic
 from bridge.lines import LineIndex
 from bridge.names import canonical, looks_like_operator, star_exports
+from bridge.scope import (
+    LITERAL_TYPES,
+    AbortEvaluation,
+    BreakSignal,
+    ContinueSignal,
+    ReturnSignal,
+    Scope,
+    has_unknown,
+    trigger_rule,
+)
 from bridge.values import (
     BuiltinMethod,
     ClassValue,
     DagFuncValue,
     DagNode,
-    DagParamRef,
     DecoratorFactory,
     FunctionValue,
     GroupFuncValue,
     GroupNode,
     LabelNode,
     LazySource,
-    MappedArg,
     Method,
     ParamValue,
     PartialValue,
@@ -42,8 +50,6 @@ from bridge.values import (
     TaskNode,
     Unknown,
     XComRef,
-    unique_group_id,
-    unique_task_id,
 )
 
 MAX_STEPS = 1_000_000  # statements; ~10 s of evaluation at worst
@@ -51,133 +57,99 @@ MAX_DEPTH = 60
 MAX_RANGE = 1_000_000
 
 
-class _Return(Exception):
-    def __init__(self, value):
-        self.value = value
-
-
-class _Break(Exception):
-    pass
-
-
-class _Continue(Exception):
-    pass
-
-
-class _Abort(Exception):
-    """Evaluation budget exhausted; the file's remaining statements are not evaluated."""
-
-
-class Scope:
-    def __init__(self, parent: Scope | None = None, module: Scope | None = None):
-        self.vars: dict[str, Any] = {}
-        self.parent = parent
-        self.module = module or self
-        self.global_names: set[str] = set()
-        self.star_modules: list[str] = []
-
-    def lookup(self, name: str):
-        scope: Scope | None = self
-        while scope is not None:
-            if name in scope.vars:
-                return scope.vars[name]
-            scope = scope.parent
-        for module in self.module.star_modules:
-            exports = star_exports(module)
-            if exports and name in exports:
-                return Symbol(canonical(f"{module}.{name}"))
-        raise KeyError(name)
-
-    def assign(self, name: str, value) -> None:
-        target = self.module if name in self.global_names else self
-        target.vars[name] = value
-
-
 _BINOPS = {
-    cst.Add: op.add, cst.Subtract: op.sub, cst.Multiply: op.mul, cst.Divide: op.truediv,
-    cst.FloorDivide: op.floordiv, cst.Modulo: op.mod, cst.Power: op.pow, cst.BitOr: op.or_,
-    cst.BitAnd: op.and_, cst.BitXor: op.xor, cst.LeftShift: op.lshift, cst.RightShift: op.rshift,
+    cst.Add: op.add,
+    cst.Subtract: op.sub,
+    cst.Multiply: op.mul,
+    cst.Divide: op.truediv,
+    cst.FloorDivide: op.floordiv,
+    cst.Modulo: op.mod,
+    cst.Power: op.pow,
+    cst.BitOr: op.or_,
+    cst.BitAnd: op.and_,
+    cst.BitXor: op.xor,
+    cst.LeftShift: op.lshift,
+    cst.RightShift: op.rshift,
 }
 _AUGOPS = {
-    cst.AddAssign: op.add, cst.SubtractAssign: op.sub, cst.MultiplyAssign: op.mul,
-    cst.DivideAssign: op.truediv, cst.FloorDivideAssign: op.floordiv, cst.ModuloAssign: op.mod,
-    cst.BitOrAssign: op.or_, cst.BitAndAssign: op.and_, cst.PowerAssign: op.pow,
-    cst.RightShiftAssign: op.rshift, cst.LeftShiftAssign: op.lshift,
+    cst.AddAssign: op.add,
+    cst.SubtractAssign: op.sub,
+    cst.MultiplyAssign: op.mul,
+    cst.DivideAssign: op.truediv,
+    cst.FloorDivideAssign: op.floordiv,
+    cst.ModuloAssign: op.mod,
+    cst.BitOrAssign: op.or_,
+    cst.BitAndAssign: op.and_,
+    cst.PowerAssign: op.pow,
+    cst.RightShiftAssign: op.rshift,
+    cst.LeftShiftAssign: op.lshift,
 }
 _CMPOPS = {
-    cst.Equal: op.eq, cst.NotEqual: op.ne, cst.LessThan: op.lt, cst.LessThanEqual: op.le,
-    cst.GreaterThan: op.gt, cst.GreaterThanEqual: op.ge, cst.Is: op.is_, cst.IsNot: op.is_not,
-    cst.In: lambda a, b: a in b, cst.NotIn: lambda a, b: a not in b,
+    cst.Equal: op.eq,
+    cst.NotEqual: op.ne,
+    cst.LessThan: op.lt,
+    cst.LessThanEqual: op.le,
+    cst.GreaterThan: op.gt,
+    cst.GreaterThanEqual: op.ge,
+    cst.Is: op.is_,
+    cst.IsNot: op.is_not,
+    cst.In: lambda a, b: a in b,
+    cst.NotIn: lambda a, b: a not in b,
 }
-_LITERAL_TYPES = (str, int, float, bool, type(None), bytes, list, tuple, dict, set, frozenset, range, PurePosixPath)
 _SAFE_BUILTINS = {
-    "len": len, "range": range, "list": list, "tuple": tuple, "dict": dict, "set": set,
-    "frozenset": frozenset, "sorted": sorted, "reversed": lambda x: list(reversed(x)),
-    "enumerate": lambda *a, **k: list(enumerate(*a, **k)), "zip": lambda *a: list(zip(*a, strict=False)),
-    "str": str, "int": int, "float": float, "bool": bool, "min": min, "max": max, "sum": sum,
-    "abs": abs, "round": round, "any": any, "all": all, "repr": repr, "format": format,
-    "map": None, "filter": None, "print": lambda *a, **k: None, "isinstance": None, "hasattr": None,
-    "getattr": None, "id": None, "type": None, "chr": chr, "ord": ord, "divmod": divmod, "hex": hex,
+    "len": len,
+    "range": range,
+    "list": list,
+    "tuple": tuple,
+    "dict": dict,
+    "set": set,
+    "frozenset": frozenset,
+    "sorted": sorted,
+    "reversed": lambda x: list(reversed(x)),
+    "enumerate": lambda *a, **k: list(enumerate(*a, **k)),
+    "zip": lambda *a: list(zip(*a, strict=False)),
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "abs": abs,
+    "round": round,
+    "any": any,
+    "all": all,
+    "repr": repr,
+    "format": format,
+    "map": None,
+    "filter": None,
+    "print": lambda *a, **k: None,
+    "isinstance": None,
+    "hasattr": None,
+    "getattr": None,
+    "id": None,
+    "type": None,
+    "chr": chr,
+    "ord": ord,
+    "divmod": divmod,
+    "hex": hex,
 }
 # Functions whose result is structural: they still work when some elements are unknown.
 _STRUCTURAL = {"len", "list", "tuple", "reversed", "enumerate", "zip", "print", "set"}
 _MUTATORS = {"append", "extend", "insert", "update", "setdefault", "add", "remove", "pop", "clear"}
-# Pure path arithmetic on strings: no file system access, so safe to evaluate.
-_PURE_PATH_FUNCS = {
-    "pathlib.Path": PurePosixPath, "pathlib.PurePath": PurePosixPath, "pathlib.PurePosixPath": PurePosixPath,
-    "os.path.join": lambda *a: posixpath.join(*map(str, a)), "os.path.dirname": lambda a: posixpath.dirname(str(a)),
-    "os.path.basename": lambda a: posixpath.basename(str(a)), "os.path.splitext": lambda a: posixpath.splitext(str(a)),
+_SAFE_PACKAGES = {
+    "airflow",
+    "pendulum",
+    "dateutil",
+    "datetime",
+    "logging",
+    "json",
+    "os",
+    "textwrap",
 }
-_SAFE_PACKAGES = {"airflow", "pendulum", "dateutil", "datetime", "logging", "json", "os", "textwrap"}
 
 
-def _trigger_rule(value) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Symbol) and ".TriggerRule." in value.name:
-        return value.name.rsplit(".", 1)[-1].lower()
-    return None
-
-
-def _has_unknown(value, depth: int = 0) -> bool:
-    if isinstance(value, Unknown):
-        return True
-    if depth > 3:
-        return False
-    if isinstance(value, (list, tuple, set)):
-        return any(_has_unknown(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return any(_has_unknown(v, depth + 1) for v in value.values())
-    return False
-
-
-def iter_refs(value, depth: int = 0):
-    """Tasks an argument value reads XComs from (XComArgs nested in lists/dicts included)."""
-    if depth > 6:
-        return
-    if isinstance(value, XComRef):
-        yield from value.tasks
-    elif isinstance(value, MappedArg):
-        yield from value.refs
-    elif isinstance(value, (list, tuple, set)):
-        for v in value:
-            yield from iter_refs(v, depth + 1)
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from iter_refs(k, depth + 1)
-            yield from iter_refs(v, depth + 1)
-
-
-def attach_to_dag(task: TaskNode, dag: DagNode) -> None:
-    """A task created without a DAG joins the DAG of the first task it is related to."""
-    task.dag = dag
-    group = task.group or dag.root
-    task.group = group
-    dag.tasks.setdefault(task.task_id, task)
-    group.children.setdefault(task.task_id, task)
-
-
-class Interpreter:
+class Interpreter(AirflowConstructs):
     def __init__(self, module: cst.Module, path: str, module_name: str, source: str):
         self.module = module
         self.path = path
@@ -195,7 +167,6 @@ class Interpreter:
         self.diagnostics: list[Diagnostic] = []
         self.steps = 0
         self.depth = 0
-        self._loop_lines: set[int] = set()
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -233,9 +204,9 @@ class Interpreter:
     def run(self) -> None:
         try:
             self.exec_block(self.module.body, self.scope)
-        except _Abort:
+        except AbortEvaluation:
             pass
-        except (_Return, _Break, _Continue):
+        except (ReturnSignal, BreakSignal, ContinueSignal):
             pass
 
     def collected_dags(self) -> list[DagNode]:
@@ -256,7 +227,7 @@ class Interpreter:
         self.steps += 1
         if self.steps > MAX_STEPS:
             self.diag("BRG111", stmt, f"stopped after {MAX_STEPS:,} evaluation steps")
-            raise _Abort()
+            raise AbortEvaluation()
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 self.exec_small(small, scope)
@@ -297,7 +268,11 @@ class Interpreter:
             current = self.eval(node.target, scope)
             value = self.eval(node.value, scope)
             fn = _AUGOPS.get(type(node.operator))
-            if isinstance(current, list) and isinstance(node.operator, cst.AddAssign) and isinstance(value, (list, tuple)):
+            if (
+                isinstance(current, list)
+                and isinstance(node.operator, cst.AddAssign)
+                and isinstance(value, (list, tuple))
+            ):
                 current.extend(value)
                 return
             result = self.binop(fn, current, value, node) if fn else self.unknown(node)
@@ -313,11 +288,11 @@ class Interpreter:
         elif isinstance(node, cst.ImportFrom):
             self.import_from(node, scope)
         elif isinstance(node, cst.Return):
-            raise _Return(self.eval(node.value, scope) if node.value is not None else None)
+            raise ReturnSignal(self.eval(node.value, scope) if node.value is not None else None)
         elif isinstance(node, cst.Break):
-            raise _Break()
+            raise BreakSignal()
         elif isinstance(node, cst.Continue):
-            raise _Continue()
+            raise ContinueSignal()
         elif isinstance(node, cst.Global):
             scope.global_names.update(n.name.value for n in node.names)
         elif isinstance(node, cst.Raise):
@@ -325,7 +300,7 @@ class Interpreter:
                 # Usually guarded by a condition we could not decide; keep going rather than lose the file.
                 self.diag("BRG110", node, "module-level `raise` is not evaluated")
                 return
-            raise _Return(None)
+            raise ReturnSignal(None)
         # Pass, Del, Assert, Nonlocal: nothing to model.
 
     def import_from(self, node: cst.ImportFrom, scope: Scope) -> None:
@@ -335,7 +310,9 @@ class Interpreter:
             module = self.src(node.module) if node.module else ""
         if isinstance(node.names, cst.ImportStar):
             if star_exports(module) is None:
-                self.diag("BRG112", node, f"`from {module} import *`: names it brings in are unknown")
+                self.diag(
+                    "BRG112", node, f"`from {module} import *`: names it brings in are unknown"
+                )
             scope.module.star_modules.append(module)
             return
         for alias in node.names:
@@ -354,7 +331,9 @@ class Interpreter:
                 if star:
                     i = star[0]
                     after = len(elements) - i - 1
-                    parts = items[:i] + [items[i: len(items) - after]] + items[len(items) - after:]
+                    parts = (
+                        items[:i] + [items[i : len(items) - after]] + items[len(items) - after :]
+                    )
                 else:
                     parts = items
                 if len(parts) == len(elements):
@@ -362,10 +341,18 @@ class Interpreter:
                         self.assign(element.value, item, scope)
                     return
             for element in elements:
-                self.assign(element.value, Unknown(self.src(element.value), "expr", self.line(target)), scope)
+                self.assign(
+                    element.value,
+                    Unknown(self.src(element.value), "expr", self.line(target)),
+                    scope,
+                )
         elif isinstance(target, cst.Subscript):
             container = self.eval(target.value, scope)
-            if isinstance(container, (dict, list)) and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+            if (
+                isinstance(container, (dict, list))
+                and len(target.slice) == 1
+                and isinstance(target.slice[0].slice, cst.Index)
+            ):
                 key = self.eval(target.slice[0].slice.value, scope)
                 if not isinstance(key, Unknown):
                     try:
@@ -373,12 +360,16 @@ class Interpreter:
                         return
                     except (TypeError, IndexError):
                         pass
-            if isinstance(value, DagNode) and isinstance(container, Symbol) and container.name == "globals()":
+            if (
+                isinstance(value, DagNode)
+                and isinstance(container, Symbol)
+                and container.name == "globals()"
+            ):
                 self.registered.append(value)
         elif isinstance(target, cst.Attribute):
             obj = self.eval(target.value, scope)
             if isinstance(obj, TaskNode) and target.attr.value == "trigger_rule":
-                obj.trigger_rule = _trigger_rule(value)
+                obj.trigger_rule = trigger_rule(value)
         elif isinstance(target, cst.StarredElement):
             self.assign(target.value, value, scope)
 
@@ -396,7 +387,7 @@ class Interpreter:
             self.exec_block(node.orelse.body.body, scope)
 
     def truth(self, value) -> bool | None:
-        if isinstance(value, Unknown) or _has_unknown(value):
+        if isinstance(value, Unknown) or has_unknown(value):
             return None
         if isinstance(value, Symbol):
             return True
@@ -408,17 +399,21 @@ class Interpreter:
     def stmt_For(self, node: cst.For, scope: Scope) -> None:
         iterable = self.iterable(self.eval(node.iter, scope))
         if iterable is None:
-            self.diag("BRG105", node.iter, f"`for ... in {self.src(node.iter)}`: the iterable is not statically known")
+            self.diag(
+                "BRG105",
+                node.iter,
+                f"`for ... in {self.src(node.iter)}`: the iterable is not statically known",
+            )
             return
         broke = False
         for item in iterable:
             self.assign(node.target, item, scope)
             try:
                 self.exec_block(node.body.body, scope)
-            except _Break:
+            except BreakSignal:
                 broke = True
                 break
-            except _Continue:
+            except ContinueSignal:
                 continue
         if not broke and node.orelse is not None:
             self.exec_block(node.orelse.body.body, scope)
@@ -432,7 +427,11 @@ class Interpreter:
             return list(value)
         if isinstance(value, (set, frozenset)):
             return sorted(value, key=repr)
-        if isinstance(value, type({}.items())) or isinstance(value, type({}.keys())) or isinstance(value, type({}.values())):
+        if (
+            isinstance(value, type({}.items()))
+            or isinstance(value, type({}.keys()))
+            or isinstance(value, type({}.values()))
+        ):
             return list(value)
         return None
 
@@ -470,7 +469,9 @@ class Interpreter:
             self.group_stack.append(value)
             return value
         target = value.operator if isinstance(value, XComRef) else value
-        if isinstance(target, TaskNode) or (isinstance(target, list) and target and all(isinstance(t, TaskNode) for t in target)):
+        if isinstance(target, TaskNode) or (
+            isinstance(target, list) and target and all(isinstance(t, TaskNode) for t in target)
+        ):
             first = target[0] if isinstance(target, list) else target
             if first.is_setup or first.is_teardown:
                 self.setup_teardown.push(target)
@@ -497,9 +498,12 @@ class Interpreter:
 
     def stmt_FunctionDef(self, node: cst.FunctionDef, scope: Scope) -> None:
         func = FunctionValue(
-            node=node, name=node.name.value, closure=scope,
+            node=node,
+            name=node.name.value,
+            closure=scope,
             defaults=self.param_defaults(node.params, scope),
-            line=self.line(node.name), end_line=self.end_line(node),
+            line=self.line(node.name),
+            end_line=self.end_line(node),
         )
         value: Any = func
         for deco in reversed(node.decorators):
@@ -516,67 +520,14 @@ class Interpreter:
     def stmt_ClassDef(self, node: cst.ClassDef, scope: Scope) -> None:
         bases = [self.eval(b.value, scope) for b in node.bases]
         is_op = any(
-            (isinstance(b, Symbol) and looks_like_operator(b.name)) or (isinstance(b, ClassValue) and b.is_operator)
+            (isinstance(b, Symbol) and looks_like_operator(b.name))
+            or (isinstance(b, ClassValue) and b.is_operator)
             for b in bases
         )
-        scope.assign(node.name.value, ClassValue(node.name.value, f"{self.module_name}.{node.name.value}", bases, is_op))
-
-    # ---- decorators --------------------------------------------------------------------------
-
-    def apply_decorator(self, deco, func, node: cst.Decorator):
-        if isinstance(deco, Symbol):
-            name = deco.name
-            if name == "airflow.sdk.task" or name.startswith("airflow.sdk.task."):
-                flavour = name[len("airflow.sdk.task."):] if name != "airflow.sdk.task" else None
-                return self.make_taskfunc(func, flavour, {})
-            if name in ("airflow.sdk.setup", "airflow.sdk.teardown"):
-                tf = func if isinstance(func, TaskFuncValue) else self.make_taskfunc(func, None, {})
-                if not isinstance(tf, TaskFuncValue):
-                    return func
-                if name.endswith("setup"):
-                    tf.is_setup = True
-                else:
-                    tf.is_teardown = True
-                return tf
-            if name == "airflow.sdk.dag" and isinstance(func, FunctionValue):
-                return DagFuncValue(func, {})
-            if name == "airflow.sdk.task_group" and isinstance(func, FunctionValue):
-                return GroupFuncValue(func, {})
-            if name in ("airflow.sdk.asset", "airflow.sdk.asset.multi") and isinstance(func, FunctionValue):
-                return self.make_asset(func, {}, node)
-        if isinstance(deco, DecoratorFactory):
-            if deco.kind == "task":
-                return self.make_taskfunc(func, deco.flavour, deco.kwargs)
-            if isinstance(func, FunctionValue):
-                if deco.kind == "dag":
-                    return DagFuncValue(func, deco.kwargs)
-                if deco.kind == "task_group":
-                    return GroupFuncValue(func, deco.kwargs)
-                if deco.kind == "asset":
-                    return self.make_asset(func, deco.kwargs, node)
-        # Unknown decorators (functools.wraps, the user's own) leave the function as it was.
-        return func
-
-    def make_taskfunc(self, func, flavour, kwargs):
-        if isinstance(func, TaskFuncValue):
-            return func
-        if not isinstance(func, FunctionValue):
-            return func
-        return TaskFuncValue(func, flavour, dict(kwargs))
-
-    def make_asset(self, func: FunctionValue, kwargs: dict, node: cst.CSTNode):
-        """`@asset` creates a DAG named after the asset with one task named after the function."""
-        name = kwargs.get("name", (func.name, ""))[0]
-        dag_id = name if isinstance(name, str) else func.name
-        dag = self.new_dag(dag_id, True, self.line(node), {k: v for k, v in kwargs.items() if k == "schedule"})
-        self.dag_stack.append(dag)
-        try:
-            task = self.new_task(func.name, "airflow.sdk.asset", self.line(node), {}, dag=dag)
-            task.callable = func
-        finally:
-            self.dag_stack.pop()
-        self.registered.append(dag)
-        return Symbol(f"asset:{dag_id}")
+        scope.assign(
+            node.name.value,
+            ClassValue(node.name.value, f"{self.module_name}.{node.name.value}", bases, is_op),
+        )
 
     # ---- expressions -----------------------------------------------------------------------
 
@@ -617,7 +568,11 @@ class Interpreter:
                 out.append(part.value.replace("{{", "{").replace("}}", "}"))
                 continue
             value = self.eval(part.expression, scope)
-            if isinstance(value, Unknown) or _has_unknown(value) or not isinstance(value, _LITERAL_TYPES):
+            if (
+                isinstance(value, Unknown)
+                or has_unknown(value)
+                or not isinstance(value, LITERAL_TYPES)
+            ):
                 return self.unknown(node, "template")
             if part.conversion == "r":
                 value = repr(value)
@@ -625,7 +580,9 @@ class Interpreter:
                 value = str(value)
             spec = ""
             if part.format_spec:
-                spec_value = self.ex_FormattedString(cst.FormattedString(parts=part.format_spec), scope)
+                spec_value = self.ex_FormattedString(
+                    cst.FormattedString(parts=part.format_spec), scope
+                )
                 if isinstance(spec_value, Unknown):
                     return self.unknown(node, "template")
                 spec = spec_value
@@ -710,7 +667,10 @@ class Interpreter:
         if isinstance(sl, cst.Index):
             key = self.eval(sl.value, scope)
         else:
-            parts = [self.eval(x, scope) if x is not None else None for x in (sl.lower, sl.upper, sl.step)]
+            parts = [
+                self.eval(x, scope) if x is not None else None
+                for x in (sl.lower, sl.upper, sl.step)
+            ]
             if any(isinstance(p, Unknown) for p in parts):
                 return self.unknown(node)
             key = slice(*parts)
@@ -728,14 +688,23 @@ class Interpreter:
     def ex_BinaryOperation(self, node, scope):
         left = self.eval(node.left, scope)
         right = self.eval(node.right, scope)
-        if isinstance(node.operator, cst.RightShift) and (deps.is_dependency(left) or deps.is_dependency(right)):
+        if isinstance(node.operator, cst.RightShift) and (
+            deps.is_dependency(left) or deps.is_dependency(right)
+        ):
             return self.dependency(deps.rshift, left, right, node)
-        if isinstance(node.operator, cst.LeftShift) and (deps.is_dependency(left) or deps.is_dependency(right)):
+        if isinstance(node.operator, cst.LeftShift) and (
+            deps.is_dependency(left) or deps.is_dependency(right)
+        ):
             return self.dependency(deps.lshift, left, right, node)
         if isinstance(node.operator, (cst.RightShift, cst.LeftShift)) and (
             isinstance(left, (list, tuple)) or isinstance(right, (list, tuple))
         ):
-            return self.dependency(deps.rshift if isinstance(node.operator, cst.RightShift) else deps.lshift, left, right, node)
+            return self.dependency(
+                deps.rshift if isinstance(node.operator, cst.RightShift) else deps.lshift,
+                left,
+                right,
+                node,
+            )
         fn = _BINOPS.get(type(node.operator))
         return self.binop(fn, left, right, node) if fn else self.unknown(node)
 
@@ -743,20 +712,29 @@ class Interpreter:
         try:
             return fn(left, right)
         except deps.DependencyError as exc:
-            self.diag("BRG104", node, f"`{self.src(node)}`: {exc}; this dependency was not recorded")
+            self.diag(
+                "BRG104", node, f"`{self.src(node)}`: {exc}; this dependency was not recorded"
+            )
             return right
 
     def binop(self, fn, left, right, node):
         if isinstance(left, Unknown) or isinstance(right, Unknown):
-            return self.unknown(node, "template" if isinstance(left, str) or isinstance(right, str) else "expr")
-        if not isinstance(left, _LITERAL_TYPES) or not isinstance(right, _LITERAL_TYPES):
+            return self.unknown(
+                node, "template" if isinstance(left, str) or isinstance(right, str) else "expr"
+            )
+        if not isinstance(left, LITERAL_TYPES) or not isinstance(right, LITERAL_TYPES):
             return self.unknown(node)
-        if fn is op.mod and isinstance(left, str) and _has_unknown(right):
+        if fn is op.mod and isinstance(left, str) and has_unknown(right):
             return self.unknown(node, "template")
         try:
             if fn is op.pow and isinstance(right, int) and right > 1000:
                 return self.unknown(node)
-            if fn is op.mul and isinstance(left, (str, list, tuple)) and isinstance(right, int) and right > 100_000:
+            if (
+                fn is op.mul
+                and isinstance(left, (str, list, tuple))
+                and isinstance(right, int)
+                and right > 100_000
+            ):
                 return self.unknown(node)
             return fn(left, right)
         except Exception:
@@ -767,7 +745,11 @@ class Interpreter:
         if isinstance(node.operator, cst.Not):
             truth = self.truth(value)
             return self.unknown(node) if truth is None else not truth
-        if isinstance(value, (int, float)) and not isinstance(value, bool) or isinstance(value, bool):
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            or isinstance(value, bool)
+        ):
             if isinstance(node.operator, cst.Minus):
                 return -value
             if isinstance(node.operator, cst.Plus):
@@ -789,7 +771,7 @@ class Interpreter:
         left = self.eval(node.left, scope)
         for target in node.comparisons:
             right = self.eval(target.comparator, scope)
-            if _has_unknown(left) or _has_unknown(right):
+            if has_unknown(left) or has_unknown(right):
                 return self.unknown(node)
             fn = _CMPOPS.get(type(target.operator))
             try:
@@ -808,7 +790,14 @@ class Interpreter:
         return self.eval(node.body if truth else node.orelse, scope)
 
     def ex_Lambda(self, node, scope):
-        return FunctionValue(node, "<lambda>", scope, self.param_defaults(node.params, scope), self.line(node), self.end_line(node))
+        return FunctionValue(
+            node,
+            "<lambda>",
+            scope,
+            self.param_defaults(node.params, scope),
+            self.line(node),
+            self.end_line(node),
+        )
 
     def ex_NamedExpr(self, node, scope):
         value = self.eval(node.value, scope)
@@ -850,7 +839,9 @@ class Interpreter:
             return out
 
     def ex_DictComp(self, node, scope):
-        out = self.comprehension(node, scope, lambda s: (self.eval(node.key, s), self.eval(node.value, s)))
+        out = self.comprehension(
+            node, scope, lambda s: (self.eval(node.key, s), self.eval(node.value, s))
+        )
         if isinstance(out, list):
             try:
                 return dict(out)
@@ -893,20 +884,14 @@ class Interpreter:
             return self.unknown(node)
         if isinstance(base, ParamValue) and name == "value":
             return base.default
-        if isinstance(base, _LITERAL_TYPES) and not isinstance(base, (type(None), bool)):
+        if isinstance(base, LITERAL_TYPES) and not isinstance(base, (type(None), bool)):
             if hasattr(base, name) and not name.startswith("_"):
                 attr = getattr(base, name)
                 if callable(attr):
                     return BuiltinMethod(base, name)
-                if isinstance(attr, _LITERAL_TYPES):
+                if isinstance(attr, LITERAL_TYPES):
                     return attr
         return self.unknown(node)
-
-    def method(self, obj, name: str, node: cst.CSTNode):
-        fn = _METHODS.get((type(obj), name))
-        if fn is None:
-            return self.unknown(node)
-        return Method(fn, obj)
 
     # ---- calls ---------------------------------------------------------------------------
 
@@ -958,7 +943,7 @@ class Interpreter:
         return self.unknown(node, "call")
 
     def call_builtin_method(self, m: BuiltinMethod, args, kwargs, node):
-        if m.name not in _MUTATORS and (_has_unknown(args) or _has_unknown(kwargs)):
+        if m.name not in _MUTATORS and (has_unknown(args) or has_unknown(kwargs)):
             return self.unknown(node, "template" if m.name == "format" else "expr")
         try:
             result = getattr(m.obj, m.name)(*args, **kwargs)
@@ -966,11 +951,34 @@ class Interpreter:
             return self.unknown(node)
         if isinstance(result, (type({}.items()), type({}.keys()), type({}.values()))):
             return list(result)
-        return result if isinstance(result, _LITERAL_TYPES) or result is None or deps.is_dependency(result) else self.unknown(node)
+        return (
+            result
+            if isinstance(result, LITERAL_TYPES) or result is None or deps.is_dependency(result)
+            else self.unknown(node)
+        )
+
+    def call_builtin(self, name: str, args, kwargs, node):
+        fn = _SAFE_BUILTINS.get(name)
+        if name == "globals":
+            return Symbol("globals()")
+        if fn is None:
+            return self.unknown(node, "call")
+        if name not in _STRUCTURAL and (has_unknown(args) or has_unknown(kwargs)):
+            return self.unknown(node)
+        if name == "range" and len(range(*[a for a in args if isinstance(a, int)])) > MAX_RANGE:
+            return self.unknown(node)
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            return self.unknown(node)
 
     def call_function(self, func: FunctionValue, args, kwargs, node):
         if self.depth >= MAX_DEPTH:
-            self.diag("BRG111", node, f"call depth above {MAX_DEPTH} at `{func.name}`; result treated as unknown")
+            self.diag(
+                "BRG111",
+                node,
+                f"call depth above {MAX_DEPTH} at `{func.name}`; result treated as unknown",
+            )
             return self.unknown(node, "call")
         local = Scope(func.closure, func.closure.module)
         self.bind_params(func, args, kwargs, local, lambda name, default: default)
@@ -978,16 +986,23 @@ class Interpreter:
         try:
             if isinstance(func.node, cst.Lambda):
                 return self.eval(func.node.body, local)
-            self.exec_block(func.node.body.body if isinstance(func.node.body, cst.IndentedBlock) else func.node.body.body, local)
-        except _Return as ret:
+            self.exec_block(
+                func.node.body.body
+                if isinstance(func.node.body, cst.IndentedBlock)
+                else func.node.body.body,
+                local,
+            )
+        except ReturnSignal as ret:
             return ret.value
-        except (_Break, _Continue):
+        except (BreakSignal, ContinueSignal):
             return None
         finally:
             self.depth -= 1
         return None
 
-    def bind_params(self, func: FunctionValue, args, kwargs, local: Scope, missing) -> dict[str, Any]:
+    def bind_params(
+        self, func: FunctionValue, args, kwargs, local: Scope, missing
+    ) -> dict[str, Any]:
         """Bind call arguments to the function's parameters; returns name -> value as bound."""
         params = func.node.params
         bound: dict[str, Any] = {}
@@ -1005,7 +1020,11 @@ class Interpreter:
             bound[params.star_arg.name.value] = tuple(args)
         for p in params.kwonly_params:
             name = p.name.value
-            bound[name] = kwargs.pop(name) if name in kwargs else missing(name, func.defaults.get(name, Unknown(name, "name")))
+            bound[name] = (
+                kwargs.pop(name)
+                if name in kwargs
+                else missing(name, func.defaults.get(name, Unknown(name, "name")))
+            )
         if params.star_kwarg is not None:
             bound[params.star_kwarg.name.value] = dict(kwargs)
         for name, value in bound.items():
@@ -1017,480 +1036,19 @@ class Interpreter:
         func = self.eval(node.func, scope)
         if isinstance(func, Symbol):
             top = func.top
-            if top in sys.stdlib_module_names or top in _SAFE_PACKAGES or top == "builtins" or top.startswith("asset:"):
+            if (
+                top in sys.stdlib_module_names
+                or top in _SAFE_PACKAGES
+                or top == "builtins"
+                or top.startswith("asset:")
+            ):
                 return
         elif not isinstance(func, Unknown):
             return
         if self.current_dag is None and not self.dags:
             return
-        self.diag("BRG113", node, f"`{self.src(node.func)}(...)` is not known to the parser; tasks it creates are not seen")
-
-    # ---- Airflow constructs ------------------------------------------------------------------
-
-    def call_symbol(self, sym: Symbol, args, kwargs, node, scope):
-        name = sym.name
-        plain = {k: v for k, (v, _) in kwargs.items()}
-        if name.startswith("builtins."):
-            return self.call_builtin(name[len("builtins."):], args, plain, node)
-        handler = _SYMBOL_CALLS.get(name)
-        if handler is not None:
-            return handler(self, args, kwargs, node)
-        if name == "airflow.sdk.task" or name.startswith("airflow.sdk.task."):
-            flavour = name[len("airflow.sdk.task."):] if name != "airflow.sdk.task" else None
-            if len(args) == 1 and isinstance(args[0], FunctionValue) and not kwargs:
-                return self.make_taskfunc(args[0], flavour, {})
-            return DecoratorFactory("task", flavour, kwargs)
-        if name.endswith(".partial") and looks_like_operator(name[: -len(".partial")]):
-            return PartialValue(name[: -len(".partial")], kwargs)
-        if looks_like_operator(name) or ("task_id" in kwargs and name[:1] != "<"):
-            return self.make_operator(name, args, kwargs, node)
-        if name in _PURE_PATH_FUNCS and args and all(isinstance(a, (str, PurePosixPath)) for a in args):
-            return _PURE_PATH_FUNCS[name](*args)
-        if name == "globals":
-            return Symbol("globals()")
-        return self.unknown(node, "call")
-
-    def call_builtin(self, name: str, args, kwargs, node):
-        fn = _SAFE_BUILTINS.get(name)
-        if name == "globals":
-            return Symbol("globals()")
-        if fn is None:
-            return self.unknown(node, "call")
-        if name not in _STRUCTURAL and (_has_unknown(args) or _has_unknown(kwargs)):
-            return self.unknown(node)
-        if name == "range" and len(range(*[a for a in args if isinstance(a, int)])) > MAX_RANGE:
-            return self.unknown(node)
-        try:
-            return fn(*args, **kwargs)
-        except Exception:
-            return self.unknown(node)
-
-    def new_dag(self, dag_id, static: bool, line: int, kwargs: dict) -> DagNode:
-        dag = DagNode(dag_id=dag_id, line=line, kwargs=kwargs, dag_id_static=static)
-        auto = kwargs.get("auto_register", (True, ""))[0]
-        dag.auto_register = auto is not False
-        params = kwargs.get("params", ({}, ""))[0]
-        if isinstance(params, dict):
-            dag.params.update(params)
-        self.dags.append(dag)
-        return dag
-
-    def make_dag(self, args, kwargs, node):
-        raw = kwargs.get("dag_id", (args[0], self.src(node.args[0].value)) if args else (None, ""))
-        dag_id, static = self.static_id(raw, node, "BRG109", "dag_id")
-        return self.new_dag(dag_id, static, self.line(node), kwargs)
-
-    def static_id(self, raw: tuple[Any, str], node, code: str, what: str) -> tuple[str, bool]:
-        value, source = raw
-        if isinstance(value, str):
-            return value, True
-        self.diag(code, node, f"{what} `{source or '?'}` is not statically known")
-        return (str(source) if source else f"<unknown@{self.line(node)}>"), False
-
-    def make_group(self, args, kwargs, node, suffix: bool = False, mapped: bool = False):
-        raw = kwargs.get("group_id", (args[0], self.src(node.args[0].value)) if args else (None, ""))
-        group_id, _ = self.static_id(raw, node, "BRG103", "group_id")
-        dag = kwargs.get("dag", (None, ""))[0]
-        parent = kwargs.get("parent_group", (None, ""))[0]
-        if not isinstance(dag, DagNode):
-            dag = parent.dag if isinstance(parent, GroupNode) else self.current_dag
-        if dag is None:
-            self.diag("BRG108", node, f"task group `{group_id}` is not inside any DAG")
-            dag = self.new_dag(f"<no dag@{self.line(node)}>", False, self.line(node), {})
-            self.dags.remove(dag)
-        if not isinstance(parent, GroupNode):
-            parent = self.current_group(dag)
-        prefix = kwargs.get("prefix_group_id", (True, ""))[0]
-        default_args = kwargs.get("default_args", ({}, ""))[0]
-        group = GroupNode(group_id, dag, parent, prefix is not False, dict(default_args) if isinstance(default_args, dict) else {}, mapped)
-        if group.group_id in dag.used_group_ids:
-            if suffix:
-                group.raw_id = unique_group_id(group_id, dag.used_group_ids)
-            else:
-                self.diag("BRG107", node, f"group_id `{group.group_id}` is used twice in DAG `{dag.dag_id}`")
-        if parent is not None:
-            if parent.default_args:
-                group.default_args = {**parent.default_args, **group.default_args}
-            parent.children[group.group_id] = group
-        dag.used_group_ids.update({group.group_id, f"{group.group_id}.upstream_join_id", f"{group.group_id}.downstream_join_id"})
-        return group
-
-    def new_task(self, task_id: str, operator: str, line: int, kwargs: dict, *, dag=None, group=None,
-                 static: bool = True, flavour: str | None = None, node=None) -> TaskNode:
-        explicit_dag = kwargs.get("dag", (None, ""))[0]
-        explicit_group = kwargs.get("task_group", (None, ""))[0]
-        dag = dag or (explicit_dag if isinstance(explicit_dag, DagNode) else None)
-        if isinstance(explicit_group, GroupNode):
-            group = explicit_group
-            dag = dag or explicit_group.dag
-        dag = dag or self.current_dag
-        if group is None and dag is not None:
-            group = self.current_group(dag)
-            if group is not None and group.dag is not dag:
-                group = dag.root
-        full_id = group.child_id(task_id) if group is not None else task_id
-        default_args: dict = {}
-        if dag is not None:
-            default_args.update(dag.default_args)
-        if group is not None:
-            default_args.update(group.default_args)
-        own_defaults = kwargs.get("default_args", ({}, ""))[0]
-        if isinstance(own_defaults, dict):
-            default_args.update(own_defaults)
-        rule = kwargs["trigger_rule"][0] if "trigger_rule" in kwargs else default_args.get("trigger_rule", "all_success")
-        retries = kwargs["retries"][0] if "retries" in kwargs else default_args.get("retries", 0)
-        task = TaskNode(
-            task_id=full_id, operator=operator, line=line, dag=None, group=group, flavour=flavour,
-            trigger_rule=_trigger_rule(rule), retries=retries if isinstance(retries, int) else None,
-            task_id_static=static, kwargs=kwargs,
+        self.diag(
+            "BRG113",
+            node,
+            f"`{self.src(node.func)}(...)` is not known to the parser; tasks it creates are not seen",
         )
-        task.mapped = bool(group and group.in_mapped_group())
-        if dag is not None:
-            if full_id in dag.tasks:
-                self.diag("BRG107", line, f"task id `{full_id}` is used twice in DAG `{dag.dag_id}`; the second is ignored")
-                task.dag = dag
-                return task
-            attach_to_dag(task, dag)
-        else:
-            self.floating.append(task)
-        self.setup_teardown.add_task(task)
-        return task
-
-    def link_data(self, task: TaskNode, values, node) -> None:
-        refs = {id(t): t for v in values for t in iter_refs(v)}
-        for up in refs.values():
-            if up is task:
-                continue
-            try:
-                deps.set_upstream(task, up, kind="data")
-            except deps.DependencyError as exc:
-                self.diag("BRG104", node, f"XCom reference from `{task.task_id}`: {exc}")
-
-    def make_operator(self, operator: str, args, kwargs, node, *, mapped: dict | None = None):
-        raw = kwargs.get("task_id", (None, ""))
-        if raw[0] is None and not raw[1]:
-            self.diag("BRG103", node, f"`{self.src(node.func)}(...)` has no task_id")
-        task_id, static = self.static_id(raw, node, "BRG103", "task_id")
-        task = self.new_task(task_id, operator, self.line(node), dict(kwargs), static=static, node=node)
-        if mapped is not None:
-            task.mapped = True
-            task.mapping = mapped
-        callable_value = kwargs.get("python_callable", (None, ""))[0]
-        if isinstance(callable_value, FunctionValue):
-            task.callable = callable_value
-        elif isinstance(callable_value, TaskFuncValue):
-            task.callable = callable_value.func
-        self.link_data(task, [v for v, _ in kwargs.values()], node)
-        return task
-
-    def call_taskfunc(self, tf: TaskFuncValue, args, kwargs, node, *, mapped: dict | None = None):
-        deco = {**tf.kwargs}
-        dag = deco.get("dag", (None, ""))[0]
-        dag = dag if isinstance(dag, DagNode) else self.current_dag
-        group = deco.get("task_group", (None, ""))[0]
-        group = group if isinstance(group, GroupNode) else self.current_group(dag)
-        raw = deco.get("task_id", (tf.func.name, ""))
-        base_id, static = self.static_id(raw, node, "BRG103", "task_id")
-        task_id = unique_task_id(base_id, dag, group)
-        call_kwargs = {k: v for k, (v, _) in kwargs.items()}
-        bound = self.bind_params(tf.func, list(args), dict(call_kwargs), Scope(), lambda name, default: default)
-        sources = self.arg_sources(tf.func, node, kwargs)
-        op_kwargs = {name: (value, sources.get(name, "")) for name, value in bound.items()}
-        all_kwargs = {**deco, **({"op_kwargs": (op_kwargs, "")} if op_kwargs else {})}
-        task = self.new_task(task_id, _taskflow_name(tf.flavour), self.line(node), all_kwargs, dag=dag,
-                             group=group if group is not None and (dag is None or group.dag is dag) else None,
-                             static=static, flavour=f"@task.{tf.flavour}" if tf.flavour else "@task")
-        task.callable = tf.func
-        if tf.is_setup:
-            task.is_setup = True
-        if tf.is_teardown:
-            task.is_teardown = True
-            task.trigger_rule = "all_done_setup_success"
-        if mapped is not None:
-            task.mapped = True
-            task.mapping = mapped
-        self.link_data(task, [*args, *call_kwargs.values(), *[v for v, _ in deco.values()]], node)
-        return XComRef([task])
-
-    def arg_sources(self, func: FunctionValue, node, kwargs: dict) -> dict[str, Any]:
-        """Source text of each bound argument, bound to parameter names the way the values were."""
-        if not isinstance(node, cst.Call) or any(a.star for a in node.args):
-            return {k: s for k, (_, s) in kwargs.items()}
-        positional = [LazySource(a.value, self.module) for a in node.args if a.keyword is None]
-        named = {k: s for k, (_, s) in kwargs.items()}
-        return self.bind_params(func, positional, named, Scope(), lambda name, default: "")
-
-    def call_dagfunc(self, df: DagFuncValue, args, kwargs, node):
-        raw = df.kwargs.get("dag_id", (df.func.name, ""))
-        dag_id, static = self.static_id(raw, node, "BRG109", "dag_id")
-        dag = self.new_dag(dag_id, static, df.func.line, dict(df.kwargs))
-        local = Scope(df.func.closure, df.func.closure.module)
-
-        def as_param(name, default):
-            if not isinstance(default, Unknown) or default.source != name:
-                dag.params.setdefault(name, default)
-            return DagParamRef(name, default)
-
-        bound = self.bind_params(df.func, list(args), dict(kwargs), local, as_param)
-        for name, value in bound.items():
-            if not isinstance(value, DagParamRef):
-                dag.params[name] = value
-                local.vars[name] = DagParamRef(name, value)
-        self.dag_stack.append(dag)
-        try:
-            self.exec_block(df.func.node.body.body, local)
-        except _Return:
-            pass
-        except (_Break, _Continue):
-            pass
-        finally:
-            if self.dag_stack and self.dag_stack[-1] is dag:
-                self.dag_stack.pop()
-        if dag.auto_register:
-            self.registered.append(dag)
-        return dag
-
-    def call_groupfunc(self, gf: GroupFuncValue, args, kwargs, node, *, expand: dict | None = None):
-        tg_kwargs = dict(gf.kwargs)
-        tg_kwargs.setdefault("group_id", (gf.func.name, ""))
-        group = self.make_group([], tg_kwargs, node, suffix=True, mapped=expand is not None)
-        local = Scope(gf.func.closure, gf.func.closure.module)
-        call_kwargs = {**{k: v for k, (v, _) in gf.partial.items()}, **{k: v for k, (v, _) in kwargs.items()}}
-        if expand is not None:
-            for key, (value, source) in expand.items():
-                call_kwargs[key] = MappedArg(list(iter_refs(value)), source)
-        self.bind_params(gf.func, list(args), call_kwargs, local, lambda name, default: default)
-        self.group_stack.append(group)
-        retval = None
-        try:
-            self.exec_block(gf.func.node.body.body, local)
-        except _Return as ret:
-            retval = ret.value
-        except (_Break, _Continue):
-            pass
-        finally:
-            if self.group_stack and self.group_stack[-1] is group:
-                self.group_stack.pop()
-        return retval if retval is not None else group
-
-    def make_param(self, args, kwargs, node):
-        default = args[0] if args else kwargs.get("default", (None, ""))[0]
-        schema = {k: v for k, (v, _) in kwargs.items() if k != "default"}
-        return ParamValue(default, schema)
-
-
-def _taskflow_name(flavour: str | None) -> str:
-    from bridge.names import taskflow_operator
-
-    return taskflow_operator(flavour)
-
-
-# ---- methods of our objects (fn(interp, self, args, kwargs, node)) --------------------------
-
-
-def _m_relate(setter):
-    """`x.set_downstream(y, edge_modifier=Label(...))` and `x.set_upstream(...)`."""
-
-    def method(it: Interpreter, obj, args, kwargs, node):
-        label = kwargs.get("edge_modifier", (None, ""))[0]
-        for other in args[:1]:
-            try:
-                setter(obj, other, label=label if isinstance(label, LabelNode) else None)
-            except deps.DependencyError as exc:
-                it.diag("BRG104", node, f"`{it.src(node)}`: {exc}")
-        return None
-
-    return method
-
-
-def _tasks_of(obj) -> list[TaskNode]:
-    return obj.tasks if isinstance(obj, XComRef) else [obj]
-
-
-def _m_as_setup(it, obj, args, kwargs, node):
-    for t in _tasks_of(obj):
-        t.is_setup = True
-    return obj
-
-
-def _m_as_teardown(it: Interpreter, obj, args, kwargs, node):
-    setups = kwargs.get("setups", (None, ""))[0]
-    for t in _tasks_of(obj):
-        t.is_teardown = True
-        t.trigger_rule = "all_done_setup_success"
-        if setups is not None:
-            for s in setups if isinstance(setups, (list, tuple)) else [setups]:
-                for st in _tasks_of(s) if isinstance(s, (TaskNode, XComRef)) else []:
-                    st.is_setup = True
-                it.dependency(deps.rshift, s, t, node)
-    return obj
-
-
-def _m_xcom_same(it, obj: XComRef, args, kwargs, node):
-    tasks = list(obj.tasks)
-    for a in args:
-        if isinstance(a, XComRef):
-            tasks.extend(a.tasks)
-    return XComRef(tasks, obj.key)
-
-
-def _m_none(it, obj, args, kwargs, node):
-    return None
-
-
-def _m_override(it, obj: TaskFuncValue, args, kwargs, node):
-    return TaskFuncValue(obj.func, obj.flavour, {**obj.kwargs, **kwargs}, obj.is_setup, obj.is_teardown, obj.partial)
-
-
-def _m_tf_partial(it, obj: TaskFuncValue, args, kwargs, node):
-    return TaskFuncValue(obj.func, obj.flavour, obj.kwargs, obj.is_setup, obj.is_teardown, {**obj.partial, **kwargs})
-
-
-def _mapping(kind: str, keys) -> dict:
-    return {"kind": kind, "keys": sorted(keys)}
-
-
-def _m_tf_expand(it: Interpreter, obj: TaskFuncValue, args, kwargs, node):
-    merged = {**obj.partial, **kwargs}
-    return it.call_taskfunc(obj, [], merged, node, mapped=_mapping("expand", kwargs))
-
-
-def _m_tf_expand_kwargs(it: Interpreter, obj: TaskFuncValue, args, kwargs, node):
-    source = it.src(node.args[0].value) if node.args else ""
-    xref = XComRef([t for a in args for t in iter_refs(a)]) if args else None
-    task_ref = it.call_taskfunc(obj, [], dict(obj.partial), node, mapped=_mapping("expand_kwargs", []))
-    task = task_ref.operator
-    task.kwargs["expand_kwargs"] = (args[0] if args else None, source)
-    if xref and xref.tasks:
-        it.link_data(task, [xref], node)
-    return task_ref
-
-
-def _m_partial_expand(it: Interpreter, obj: PartialValue, args, kwargs, node):
-    return it.make_operator(obj.operator, [], {**obj.kwargs, **kwargs}, node, mapped=_mapping("expand", kwargs))
-
-
-def _m_partial_expand_kwargs(it: Interpreter, obj: PartialValue, args, kwargs, node):
-    source = it.src(node.args[0].value) if node.args else ""
-    merged = {**obj.kwargs, "expand_kwargs": (args[0] if args else None, source)}
-    return it.make_operator(obj.operator, [], merged, node, mapped=_mapping("expand_kwargs", []))
-
-
-def _m_class_partial(it, obj: ClassValue, args, kwargs, node):
-    return PartialValue(obj.qualname, kwargs) if obj.is_operator else it.unknown(node)
-
-
-def _m_group_override(it, obj: GroupFuncValue, args, kwargs, node):
-    return GroupFuncValue(obj.func, {**obj.kwargs, **kwargs}, obj.partial)
-
-
-def _m_group_partial(it, obj: GroupFuncValue, args, kwargs, node):
-    return GroupFuncValue(obj.func, obj.kwargs, {**obj.partial, **kwargs})
-
-
-def _m_group_expand(it: Interpreter, obj: GroupFuncValue, args, kwargs, node):
-    return it.call_groupfunc(obj, [], {}, node, expand=kwargs)
-
-
-def _m_group_expand_kwargs(it: Interpreter, obj: GroupFuncValue, args, kwargs, node):
-    source = it.src(node.args[0].value) if node.args else ""
-    expand = {p.name.value: (args[0] if args else None, source) for p in obj.func.node.params.params if p.name.value not in obj.partial}
-    return it.call_groupfunc(obj, [], {}, node, expand=expand)
-
-
-_DEP_METHODS = {"set_downstream": _m_relate(deps.set_downstream), "set_upstream": _m_relate(deps.set_upstream)}
-_METHODS: dict[tuple[type, str], Any] = {}
-for _cls in (TaskNode, XComRef, GroupNode, LabelNode):
-    for _name, _fn in _DEP_METHODS.items():
-        _METHODS[(_cls, _name)] = _fn
-for _cls in (TaskNode, XComRef):
-    _METHODS[(_cls, "as_setup")] = _m_as_setup
-    _METHODS[(_cls, "as_teardown")] = _m_as_teardown
-for _name in ("map", "zip", "concat", "resolve", "filter"):
-    _METHODS[(XComRef, _name)] = _m_xcom_same
-for _name in ("test", "cli", "doc_md", "run", "clear"):
-    _METHODS[(DagNode, _name)] = _m_none
-_METHODS.update({
-    (TaskFuncValue, "override"): _m_override,
-    (TaskFuncValue, "partial"): _m_tf_partial,
-    (TaskFuncValue, "expand"): _m_tf_expand,
-    (TaskFuncValue, "expand_kwargs"): _m_tf_expand_kwargs,
-    (PartialValue, "expand"): _m_partial_expand,
-    (PartialValue, "expand_kwargs"): _m_partial_expand_kwargs,
-    (ClassValue, "partial"): _m_class_partial,
-    (GroupFuncValue, "override"): _m_group_override,
-    (GroupFuncValue, "partial"): _m_group_partial,
-    (GroupFuncValue, "expand"): _m_group_expand,
-    (GroupFuncValue, "expand_kwargs"): _m_group_expand_kwargs,
-})
-
-
-# ---- calls to Airflow names (canonical) ---------------------------------------------------
-
-
-def _c_dag(it: Interpreter, args, kwargs, node):
-    if len(args) == 1 and isinstance(args[0], FunctionValue) and not kwargs:
-        return DagFuncValue(args[0], {})
-    return DecoratorFactory("dag", None, kwargs)
-
-
-def _c_task_group(it: Interpreter, args, kwargs, node):
-    if len(args) == 1 and isinstance(args[0], FunctionValue) and not kwargs:
-        return GroupFuncValue(args[0], {})
-    if args and isinstance(args[0], str):
-        kwargs = {"group_id": (args[0], ""), **kwargs}
-    return DecoratorFactory("task_group", None, kwargs)
-
-
-def _c_asset(it: Interpreter, args, kwargs, node):
-    return DecoratorFactory("asset", None, kwargs)
-
-
-def _c_label(it, args, kwargs, node):
-    label = args[0] if args else kwargs.get("label", (None, ""))[0]
-    return LabelNode(label if isinstance(label, str) else None)
-
-
-def _c_chain(fn):
-    def call(it: Interpreter, args, kwargs, node):
-        try:
-            fn(*args)
-        except deps.DependencyError as exc:
-            it.diag("BRG104", node, f"`{it.src(node.func)}(...)`: {exc}")
-        return None
-
-    return call
-
-
-def _c_xcomarg(it, args, kwargs, node):
-    if args and isinstance(args[0], TaskNode):
-        key = kwargs.get("key", ("return_value", ""))[0]
-        return XComRef([args[0]], key if isinstance(key, str) else "return_value")
-    return it.unknown(node)
-
-
-def _c_setup_teardown(kind):
-    def call(it: Interpreter, args, kwargs, node):
-        if len(args) == 1 and isinstance(args[0], (FunctionValue, TaskFuncValue)):
-            return it.apply_decorator(Symbol(f"airflow.sdk.{kind}"), args[0], node)
-        return it.unknown(node)
-
-    return call
-
-
-_SYMBOL_CALLS = {
-    "airflow.sdk.DAG": lambda it, a, k, n: it.make_dag(a, k, n),
-    "airflow.sdk.dag": _c_dag,
-    "airflow.sdk.TaskGroup": lambda it, a, k, n: it.make_group(a, k, n),
-    "airflow.sdk.task_group": _c_task_group,
-    "airflow.sdk.asset": _c_asset,
-    "airflow.sdk.asset.multi": _c_asset,
-    "airflow.sdk.Label": _c_label,
-    "airflow.sdk.chain": _c_chain(deps.chain),
-    "airflow.sdk.chain_linear": _c_chain(deps.chain_linear),
-    "airflow.sdk.cross_downstream": _c_chain(deps.cross_downstream),
-    "airflow.sdk.Param": lambda it, a, k, n: it.make_param(a, k, n),
-    "airflow.sdk.XComArg": _c_xcomarg,
-    "airflow.sdk.setup": _c_setup_teardown("setup"),
-    "airflow.sdk.teardown": _c_setup_teardown("teardown"),
-}

@@ -63,7 +63,9 @@ class LineIndex:
             self._match(_block(stmt.body), node.body)
             if stmt.orelse is not None:
                 self._match(_block(stmt.orelse.body), node.orelse)
-        elif isinstance(stmt, (cst.Try, cst.TryStar)) and isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        elif isinstance(stmt, (cst.Try, cst.TryStar)) and isinstance(
+            node, (ast.Try, getattr(ast, "TryStar", ast.Try))
+        ):
             self._match(_block(stmt.body), node.body)
             for h_cst, h_ast in zip(stmt.handlers, node.handlers, strict=False):
                 self._match(_block(h_cst.body), h_ast.body)
@@ -98,7 +100,11 @@ class LineIndex:
             return base
         if getattr(within, "value", None) is node and isinstance(within, (cst.Expr, cst.Return)):
             return base  # `expr` statements start with their value
-        if isinstance(within, cst.Assign) and within.value is node and not isinstance(node, cst.Tuple):
+        if (
+            isinstance(within, cst.Assign)
+            and within.value is node
+            and not isinstance(node, cst.Tuple)
+        ):
             target_code = self._code(within.targets[0].target)
             if "\n" not in target_code:
                 return base  # `x = Op(...)`: the value starts on the statement's line

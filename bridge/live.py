@@ -19,7 +19,9 @@ DEFAULT_TIMEOUT = 120.0
 
 @dataclass
 class LiveResult:
-    files: dict[str, dict] = field(default_factory=dict)  # path -> {"dags": [...], "error": str|None}
+    files: dict[str, dict] = field(
+        default_factory=dict
+    )  # path -> {"dags": [...], "error": str|None}
     error: str | None = None
 
 
@@ -35,13 +37,17 @@ def isolated_env(home: str) -> dict[str, str]:
     return env
 
 
-def load_live(paths: list[str], timeout: float = DEFAULT_TIMEOUT, python: str | None = None) -> LiveResult:
+def load_live(
+    paths: list[str], timeout: float = DEFAULT_TIMEOUT, python: str | None = None
+) -> LiveResult:
     """Run DagBag over `paths` in a child process with a timeout."""
     with tempfile.TemporaryDirectory(prefix="bridge-live-") as home:
         out = Path(home) / "live.json"
         cmd = [python or sys.executable, "-m", "bridge.live", str(out), *paths]
         try:
-            proc = subprocess.run(cmd, env=isolated_env(home), capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(
+                cmd, env=isolated_env(home), capture_output=True, text=True, timeout=timeout
+            )
         except subprocess.TimeoutExpired:
             return LiveResult(error=f"DagBag did not finish within {timeout:.0f} s")
         if not out.exists():
@@ -65,12 +71,18 @@ def task_summary(task) -> dict:
         module, cls = type(task).__module__, type(task).__name__
     name = getattr(task, "operator_name", None) or getattr(task, "custom_operator_name", None)
     custom = name if isinstance(name, str) and name.startswith("@") else None
-    group = task.task_group.group_id if task.task_group is not None and task.task_group.group_id else None
+    group = (
+        task.task_group.group_id
+        if task.task_group is not None and task.task_group.group_id
+        else None
+    )
     return {
         "task_id": task.task_id,
         "operator": canonical_from_live(module, cls, custom),
         "group": group,
-        "trigger_rule": str(task.trigger_rule.value if hasattr(task.trigger_rule, "value") else task.trigger_rule),
+        "trigger_rule": str(
+            task.trigger_rule.value if hasattr(task.trigger_rule, "value") else task.trigger_rule
+        ),
         "retries": task.retries,
         "mapped": bool(getattr(task, "is_mapped", False)),
     }
@@ -95,7 +107,10 @@ def _child(out: str, paths: list[str]) -> None:
     for path in paths:
         try:
             bag = DagBag(dag_folder=path)
-            errors = "; ".join(str(v).strip().splitlines()[-1] for v in bag.import_errors.values()) or None
+            errors = (
+                "; ".join(str(v).strip().splitlines()[-1] for v in bag.import_errors.values())
+                or None
+            )
             files[path] = {"dags": [dag_summary(d) for d in bag.dags.values()], "error": errors}
         except Exception as exc:
             files[path] = {"dags": [], "error": f"{type(exc).__name__}: {exc}"}
@@ -130,7 +145,9 @@ def diff_dags(static_dags: list[dict], live_dags: list[dict]) -> list[str]:
             out.append(f"{dag_id}: task `{tid}` only in DagBag graph")
         for tid in sorted(set(a["tasks"]) & set(b["tasks"])):
             if a["tasks"][tid] != b["tasks"][tid]:
-                out.append(f"{dag_id}: task `{tid}` operator {a['tasks'][tid]} (static) vs {b['tasks'][tid]} (DagBag)")
+                out.append(
+                    f"{dag_id}: task `{tid}` operator {a['tasks'][tid]} (static) vs {b['tasks'][tid]} (DagBag)"
+                )
         for e in sorted(a["edges"] - b["edges"]):
             out.append(f"{dag_id}: edge {e[0]} >> {e[1]} only in static graph")
         for e in sorted(b["edges"] - a["edges"]):

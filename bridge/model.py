@@ -44,7 +44,12 @@ class CallableRef:
     defined_in_file: bool = True
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "line": self.line, "end_line": self.end_line, "defined_in_file": self.defined_in_file}
+        return {
+            "name": self.name,
+            "line": self.line,
+            "end_line": self.end_line,
+            "defined_in_file": self.defined_in_file,
+        }
 
 
 @dataclass
@@ -137,7 +142,9 @@ class DagModel:
             "tasks": [t.summary() for t in self.tasks.values()],
             "edges": self.edge_pairs(),
             "data_edges": [[e.upstream, e.downstream] for e in self.edges if "data" in e.kinds],
-            "edge_labels": [[e.upstream, e.downstream, e.label] for e in self.edges if e.label is not None],
+            "edge_labels": [
+                [e.upstream, e.downstream, e.label] for e in self.edges if e.label is not None
+            ],
         }
 
     def to_dict(self) -> dict:

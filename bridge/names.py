@@ -131,10 +131,33 @@ ALIASES: dict[str, str] = {
 
 # Names the SDK exports at `airflow.sdk` (what `from airflow.sdk import *` brings in).
 SDK_EXPORTS = {
-    "DAG", "dag", "task", "task_group", "TaskGroup", "Label", "chain", "chain_linear",
-    "cross_downstream", "Param", "Asset", "AssetAlias", "BaseOperator", "BaseSensorOperator",
-    "setup", "teardown", "XComArg", "Variable", "Connection", "get_current_context", "asset",
-    "TriggerRule", "Context", "ObjectStoragePath", "Metadata", "AssetWatcher", "EdgeModifier",
+    "DAG",
+    "dag",
+    "task",
+    "task_group",
+    "TaskGroup",
+    "Label",
+    "chain",
+    "chain_linear",
+    "cross_downstream",
+    "Param",
+    "Asset",
+    "AssetAlias",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "setup",
+    "teardown",
+    "XComArg",
+    "Variable",
+    "Connection",
+    "get_current_context",
+    "asset",
+    "TriggerRule",
+    "Context",
+    "ObjectStoragePath",
+    "Metadata",
+    "AssetWatcher",
+    "EdgeModifier",
 }
 
 # Modules whose public names a `from M import *` can bring in, as far as static parsing cares.
@@ -143,20 +166,41 @@ STAR_EXPORTS: dict[str, set[str]] = {
     "airflow.decorators": {"dag", "task", "task_group", "setup", "teardown"},
     "airflow.models": {"DAG", "BaseOperator", "Param", "XComArg"},
     "airflow": {"DAG"},
-    f"{_STD}.operators.python": {"PythonOperator", "BranchPythonOperator", "ShortCircuitOperator", "PythonVirtualenvOperator", "ExternalPythonOperator", "BranchPythonVirtualenvOperator", "BranchExternalPythonOperator", "get_current_context"},
+    f"{_STD}.operators.python": {
+        "PythonOperator",
+        "BranchPythonOperator",
+        "ShortCircuitOperator",
+        "PythonVirtualenvOperator",
+        "ExternalPythonOperator",
+        "BranchPythonVirtualenvOperator",
+        "BranchExternalPythonOperator",
+        "get_current_context",
+    },
     f"{_STD}.operators.bash": {"BashOperator"},
     f"{_STD}.operators.empty": {"EmptyOperator"},
     "airflow.operators.dummy_operator": {"DummyOperator"},
     "airflow.operators.dummy": {"DummyOperator", "EmptyOperator"},
-    "airflow.operators.python_operator": {"PythonOperator", "BranchPythonOperator", "ShortCircuitOperator", "PythonVirtualenvOperator"},
+    "airflow.operators.python_operator": {
+        "PythonOperator",
+        "BranchPythonOperator",
+        "ShortCircuitOperator",
+        "PythonVirtualenvOperator",
+    },
     "airflow.operators.bash_operator": {"BashOperator"},
 }
 
 NOT_OPERATORS = {
-    "airflow.sdk.DAG", "airflow.sdk.TaskGroup", "airflow.sdk.Param", "airflow.sdk.Label",
-    "airflow.sdk.XComArg", "airflow.sdk.Asset", "airflow.sdk.TriggerRule",
+    "airflow.sdk.DAG",
+    "airflow.sdk.TaskGroup",
+    "airflow.sdk.Param",
+    "airflow.sdk.Label",
+    "airflow.sdk.XComArg",
+    "airflow.sdk.Asset",
+    "airflow.sdk.TriggerRule",
 }
-_OPERATOR_MODULE = re.compile(r"^airflow\.(?:providers\.[\w.]+\.|contrib\.)?(?:operators|sensors|transfers)\b")
+_OPERATOR_MODULE = re.compile(
+    r"^airflow\.(?:providers\.[\w.]+\.|contrib\.)?(?:operators|sensors|transfers)\b"
+)
 BASE_OPERATORS = {"airflow.sdk.BaseOperator", "airflow.sdk.BaseSensorOperator"}
 
 
@@ -200,7 +244,7 @@ _UNUSUAL_PREFIX = re.compile(r"^unusual_prefix_[0-9a-f]+_")
 def canonical_from_live(module: str, class_name: str, custom_operator_name: str | None) -> str:
     """Map a class DagBag instantiated to the name static parsing gives the same task."""
     if custom_operator_name and custom_operator_name.startswith("@task"):
-        flavour = custom_operator_name[len("@task"):].lstrip(".")
+        flavour = custom_operator_name[len("@task") :].lstrip(".")
         return taskflow_operator(flavour or None)
     if class_name == "_AssetMainOperator":
         return "airflow.sdk.asset"

@@ -11,10 +11,10 @@ from typing import Any
 import libcst as cst
 
 from bridge.diagnostics import Diagnostic
-from bridge.interpreter import Interpreter, iter_refs
+from bridge.interpreter import Interpreter
 from bridge.model import ArgValue, CallableRef, DagModel, Edge, FileResult, TaskModel
+from bridge.scope import iter_refs
 from bridge.values import (
-    ClassValue,
     DagNode,
     DagParamRef,
     FunctionValue,
@@ -39,15 +39,23 @@ def parse_file(path: str | Path) -> FileResult:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        result.diagnostics.append(Diagnostic.make("BRG101", 0, f"cannot read file: {exc.strerror}", shown))
+        result.diagnostics.append(
+            Diagnostic.make("BRG101", 0, f"cannot read file: {exc.strerror}", shown)
+        )
         return result
     if b"\x00" in data:
-        result.diagnostics.append(Diagnostic.make("BRG101", 0, "binary file (contains NUL bytes)", shown))
+        result.diagnostics.append(
+            Diagnostic.make("BRG101", 0, "binary file (contains NUL bytes)", shown)
+        )
         return result
     try:
         source = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        result.diagnostics.append(Diagnostic.make("BRG101", 0, f"not UTF-8 text ({exc.reason} at byte {exc.start})", shown))
+        result.diagnostics.append(
+            Diagnostic.make(
+                "BRG101", 0, f"not UTF-8 text ({exc.reason} at byte {exc.start})", shown
+            )
+        )
         return result
     return parse_source(source, shown, result)
 
@@ -64,7 +72,9 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-def parse_source(source: str, path: str = "<string>", result: FileResult | None = None) -> FileResult:
+def parse_source(
+    source: str, path: str = "<string>", result: FileResult | None = None
+) -> FileResult:
     with _no_cyclic_gc():
         return _parse_source(source, path, result or FileResult(path=path))
 
@@ -85,10 +95,14 @@ def _parse_source(source: str, path: str, result: FileResult) -> FileResult:
         for task in interp.floating:
             if task.dag is None:
                 result.diagnostics.append(
-                    Diagnostic.make("BRG108", task.line, f"task `{task.task_id}` is not part of any DAG", path)
+                    Diagnostic.make(
+                        "BRG108", task.line, f"task `{task.task_id}` is not part of any DAG", path
+                    )
                 )
     except RecursionError:
-        result.diagnostics.append(Diagnostic.make("BRG111", 0, "expression nesting too deep to evaluate", path))
+        result.diagnostics.append(
+            Diagnostic.make("BRG111", 0, "expression nesting too deep to evaluate", path)
+        )
     except Exception as exc:  # a bug in the parser must not stop a folder run
         digest = hashlib.sha1(repr(exc).encode()).hexdigest()[:8]
         result.diagnostics.append(
@@ -204,10 +218,16 @@ def to_task_model(task: TaskNode) -> TaskModel:
         if name in ("dag", "task_group"):
             continue
         if name == "op_kwargs" and isinstance(value, dict) and not source:
-            kwargs[name] = ArgValue("literal", value={k: to_arg(v, s).to_dict() for k, (v, s) in value.items()})
+            kwargs[name] = ArgValue(
+                "literal", value={k: to_arg(v, s).to_dict() for k, (v, s) in value.items()}
+            )
             continue
         kwargs[name] = to_arg(value, source)
-    group = task.group.group_id if isinstance(task.group, GroupNode) and not task.group.is_root else None
+    group = (
+        task.group.group_id
+        if isinstance(task.group, GroupNode) and not task.group.is_root
+        else None
+    )
     callable_value = task.callable
     if callable_value is None and "python_callable" in task.kwargs:
         callable_value = task.kwargs["python_callable"][0]
@@ -245,7 +265,9 @@ def _params(dag: DagNode) -> dict[str, dict[str, Any]]:
 
 def to_dag_model(dag: DagNode) -> DagModel:
     kw = dag.kwargs
-    schedule_key = next((k for k in ("schedule", "schedule_interval", "timetable") if k in kw), None)
+    schedule_key = next(
+        (k for k in ("schedule", "schedule_interval", "timetable") if k in kw), None
+    )
     schedule = to_json_value(*kw[schedule_key]) if schedule_key else None
     default_args_value, _ = kw.get("default_args", ({}, ""))
     if isinstance(default_args_value, dict):
@@ -253,10 +275,19 @@ def to_dag_model(dag: DagNode) -> DagModel:
     else:
         default_args = to_json_value(default_args_value, kw["default_args"][1])
     tags_value = kw.get("tags", ([], ""))[0]
-    tags = sorted(t for t in tags_value if isinstance(t, str)) if isinstance(tags_value, (list, tuple, set)) else []
+    tags = (
+        sorted(t for t in tags_value if isinstance(t, str))
+        if isinstance(tags_value, (list, tuple, set))
+        else []
+    )
     model = DagModel(
-        dag_id=dag.dag_id, line=dag.line, schedule=schedule, params=_params(dag),
-        default_args=default_args, tags=tags, dag_id_static=dag.dag_id_static,
+        dag_id=dag.dag_id,
+        line=dag.line,
+        schedule=schedule,
+        params=_params(dag),
+        default_args=default_args,
+        tags=tags,
+        dag_id_static=dag.dag_id_static,
     )
     for task in dag.tasks.values():
         model.tasks[task.task_id] = to_task_model(task)
@@ -267,4 +298,4 @@ def to_dag_model(dag: DagNode) -> DagModel:
     return model
 
 
-__all__ = ["parse_file", "parse_source", "to_dag_model", "ClassValue"]
+__all__ = ["parse_file", "parse_source", "to_dag_model", "to_arg", "jsonable"]

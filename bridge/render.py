@@ -23,7 +23,9 @@ def _order(dag: DagModel) -> list[str]:
 
     g = dag.graph
     try:
-        return list(nx.lexicographical_topological_sort(g, key=lambda n: (g.nodes[n]["task"].line, n)))
+        return list(
+            nx.lexicographical_topological_sort(g, key=lambda n: (g.nodes[n]["task"].line, n))
+        )
     except nx.NetworkXUnfeasible:
         return list(dag.tasks)
 
@@ -33,7 +35,9 @@ def to_text(results: list[FileResult], live: dict[str, dict] | None = None) -> s
     for r in results:
         lines.append(f"{r.path}")
         for dag in r.dags:
-            lines.append(f"  DAG {dag.dag_id}  ({len(dag.tasks)} tasks, {len(dag.edges)} edges, schedule {_short(dag.schedule)})")
+            lines.append(
+                f"  DAG {dag.dag_id}  ({len(dag.tasks)} tasks, {len(dag.edges)} edges, schedule {_short(dag.schedule)})"
+            )
             ups: dict[str, list[str]] = {t: [] for t in dag.tasks}
             for e in dag.edges:
                 ups[e.downstream].append(e.upstream)
@@ -41,7 +45,13 @@ def to_text(results: list[FileResult], live: dict[str, dict] | None = None) -> s
                 task = dag.tasks[tid]
                 short_op = task.operator.rsplit(".", 1)[-1] if not task.flavour else task.flavour
                 marks = "".join(
-                    m for m, on in ((" [mapped]", task.mapped), (" [setup]", task.is_setup), (" [teardown]", task.is_teardown)) if on
+                    m
+                    for m, on in (
+                        (" [mapped]", task.mapped),
+                        (" [setup]", task.is_setup),
+                        (" [teardown]", task.is_teardown),
+                    )
+                    if on
                 )
                 after = f"  <- {', '.join(sorted(ups[tid]))}" if ups[tid] else ""
                 lines.append(f"    {tid}  {short_op}{marks}  (line {task.line}){after}")
@@ -96,7 +106,9 @@ def to_mermaid(dag: DagModel) -> str:
             shape = ("{{", "}}") if "branch" in task.operator.lower() else ("[", "]")
             out.append(f'{indent}{_node_id(tid)}{shape[0]}"{_quote(label)}"{shape[1]}')
         for gid, sub in node["groups"].items():
-            out.append(f'{indent}subgraph {_node_id("g_" + gid)}["{_quote(gid.rsplit(".", 1)[-1])}"]')
+            out.append(
+                f'{indent}subgraph {_node_id("g_" + gid)}["{_quote(gid.rsplit(".", 1)[-1])}"]'
+            )
             emit(sub, indent + "  ")
             out.append(f"{indent}end")
 
@@ -109,7 +121,11 @@ def to_mermaid(dag: DagModel) -> str:
 
 
 def to_dot(dag: DagModel) -> str:
-    out = [f'digraph "{_quote(dag.dag_id)}" {{', "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
+    out = [
+        f'digraph "{_quote(dag.dag_id)}" {{',
+        "  rankdir=LR;",
+        "  node [shape=box, fontname=Helvetica];",
+    ]
 
     def emit(node: dict, indent: str) -> None:
         for tid in node["tasks"]:

@@ -88,7 +88,9 @@ class TaskNode:
     is_setup: bool = False
     is_teardown: bool = False
     task_id_static: bool = True
-    kwargs: dict[str, tuple[Any, str]] = field(default_factory=dict, repr=False)  # name -> (value, source)
+    kwargs: dict[str, tuple[Any, str]] = field(
+        default_factory=dict, repr=False
+    )  # name -> (value, source)
     callable: Any = field(default=None, repr=False)
     up: dict[TaskNode, EdgeMeta] = field(default_factory=dict, repr=False)
     down: dict[TaskNode, EdgeMeta] = field(default_factory=dict, repr=False)
@@ -283,6 +285,15 @@ class BuiltinMethod:
     name: str
 
 
+def attach_to_dag(task: TaskNode, dag: DagNode) -> None:
+    """A task created without a DAG joins the DAG of the first task it is related to."""
+    task.dag = dag
+    group = task.group or dag.root
+    task.group = group
+    dag.tasks.setdefault(task.task_id, task)
+    group.children.setdefault(task.task_id, task)
+
+
 _SUFFIX = re.compile(r"__\d+$")
 
 
@@ -307,6 +318,8 @@ def unique_group_id(group_id: str, used: set) -> str:
     """TaskGroup._check_for_group_id_collisions with add_suffix_on_collision."""
     base = _SUFFIX.split(group_id)[0]
     suffixes = sorted(
-        int(re.split(r"^.+__", u)[1]) for u in used if u is not None and re.match(rf"^{base}__\d+$", u)
+        int(re.split(r"^.+__", u)[1])
+        for u in used
+        if u is not None and re.match(rf"^{base}__\d+$", u)
     )
     return f"{group_id}__1" if not suffixes else f"{base}__{suffixes[-1] + 1}"

@@ -44,7 +44,9 @@ def static_summaries(path: Path | str) -> list[dict]:
 
 
 def graph_of(summary: dict) -> tuple[dict, set]:
-    return {t["task_id"]: t["operator"] for t in summary["tasks"]}, {tuple(e) for e in summary["edges"]}
+    return {t["task_id"]: t["operator"] for t in summary["tasks"]}, {
+        tuple(e) for e in summary["edges"]
+    }
 
 
 @pytest.fixture

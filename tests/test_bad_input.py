@@ -86,14 +86,18 @@ def test_duplicate_task_id(parse):
 
 
 def test_task_outside_dag(parse):
-    result = parse("from airflow.providers.standard.operators.empty import EmptyOperator\nEmptyOperator(task_id='lonely')\n")
+    result = parse(
+        "from airflow.providers.standard.operators.empty import EmptyOperator\nEmptyOperator(task_id='lonely')\n"
+    )
     assert "BRG108" in codes(result)
 
 
 def test_huge_loop_stops_with_diagnostic(parse, monkeypatch):
     import bridge.interpreter
 
-    monkeypatch.setattr(bridge.interpreter, "MAX_STEPS", 20_000)  # the mechanism, not the default budget
+    monkeypatch.setattr(
+        bridge.interpreter, "MAX_STEPS", 20_000
+    )  # the mechanism, not the default budget
     result = parse(
         "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator\n"
         "with DAG('d'):\n    EmptyOperator(task_id='kept')\n    x = 0\n    for i in range(900000):\n        x += 1\n"
@@ -140,7 +144,11 @@ def test_folder_run_goes_on_past_bad_files(tmp_path):
     result = runner.invoke(app, ["graph", str(tmp_path), "--format", "json"])
     assert result.exit_code == 1
     files = json.loads(result.stdout)["files"]
-    assert [f["path"].rsplit("/", 1)[-1] for f in files] == ["a_broken.py", "b_binary.py", "c_good.py"]
+    assert [f["path"].rsplit("/", 1)[-1] for f in files] == [
+        "a_broken.py",
+        "b_binary.py",
+        "c_good.py",
+    ]
     assert files[0]["diagnostics"][0]["code"] == "BRG100"
     assert files[1]["diagnostics"][0]["code"] == "BRG101"
     assert files[2]["dags"][0]["dag_id"] == "good"

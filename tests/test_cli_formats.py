@@ -43,10 +43,23 @@ def test_json_contract(grouped):
     assert dag["schedule"] == "@daily" and dag["tags"] == ["a", "b"]
     assert dag["default_args"] == {"retries": 1} and dag["params"] == {"k": {"default": 1}}
     task = dag["tasks"][1]
-    assert set(task) == {"task_id", "operator", "group", "line", "trigger_rule", "retries", "mapped"}
+    assert set(task) == {
+        "task_id",
+        "operator",
+        "group",
+        "line",
+        "trigger_rule",
+        "retries",
+        "mapped",
+    }
     assert task == {
-        "task_id": "grp.inner", "operator": "airflow.providers.standard.operators.empty.EmptyOperator",
-        "group": "grp", "line": 7, "trigger_rule": "all_success", "retries": 1, "mapped": False,
+        "task_id": "grp.inner",
+        "operator": "airflow.providers.standard.operators.empty.EmptyOperator",
+        "group": "grp",
+        "line": 7,
+        "trigger_rule": "all_success",
+        "retries": 1,
+        "mapped": False,
     }
     assert dag["edges"] == [["start", "grp.inner"]]
     assert dag["edge_labels"] == [["start", "grp.inner", "go"]]
@@ -63,7 +76,9 @@ def test_mermaid_and_dot_draw_groups(grouped):
 def test_text_lists_tasks_in_order(grouped):
     out = runner.invoke(app, ["graph", str(grouped)]).stdout
     assert "DAG pics  (2 tasks, 1 edges" in out
-    assert out.index("start  EmptyOperator") < out.index("grp.inner  EmptyOperator  (line 7)  <- start")
+    assert out.index("start  EmptyOperator") < out.index(
+        "grp.inner  EmptyOperator  (line 7)  <- start"
+    )
 
 
 @pytest.mark.airflow
@@ -75,7 +90,8 @@ def test_live_mode_reports_agreement_and_differences(grouped, tmp_path):
     # A runtime-only dependency: invisible statically, so live mode must name it.
     runtime = tmp_path / "runtime.py"
     runtime.write_text(
-        GROUPED + "import os\nwith DAG('runtime'):\n    for i in range(os.getpid() % 1 + 2):\n        EmptyOperator(task_id=f'late_{i}')\n"
+        GROUPED
+        + "import os\nwith DAG('runtime'):\n    for i in range(os.getpid() % 1 + 2):\n        EmptyOperator(task_id=f'late_{i}')\n"
     )
     diff = runner.invoke(app, ["graph", str(runtime), "--live"])
     assert diff.exit_code == 1
@@ -85,7 +101,9 @@ def test_live_mode_reports_agreement_and_differences(grouped, tmp_path):
 
 def test_help_does_not_import_airflow_or_sagemaker():
     code = "import sys; from bridge.cli import app; print(any(m.split('.')[0] in ('airflow', 'sagemaker', 'libcst') for m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"
 
 

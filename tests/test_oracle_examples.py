@@ -21,7 +21,9 @@ def test_corpus_is_the_installed_examples():
     assert len(FILES) >= 60, "the installed Airflow should ship its example DAGs"
 
 
-@pytest.mark.parametrize("path", [f for f in FILES if f.name not in NEEDS_KUBERNETES], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [f for f in FILES if f.name not in NEEDS_KUBERNETES], ids=lambda p: p.name
+)
 def test_static_graph_equals_dagbag(path):
     live, errors = dagbag_summaries(path)
     assert not errors, f"DagBag failed on a shipped example: {errors}"
@@ -70,6 +72,13 @@ def test_corpus_figures(capsys):
             equal["tasks"] += sum(len(d["tasks"]) for d in live)
             equal["edges"] += sum(len(d["edges"]) for d in live)
     with capsys.disabled():
-        print("\nexample corpus, static == DagBag: " + ", ".join(f"{k} {equal[k]}/{total[k]}" for k in total))
-    assert equal["dags"] == total["dags"] and equal["tasks"] == total["tasks"] and equal["edges"] == total["edges"]
+        print(
+            "\nexample corpus, static == DagBag: "
+            + ", ".join(f"{k} {equal[k]}/{total[k]}" for k in total)
+        )
+    assert (
+        equal["dags"] == total["dags"]
+        and equal["tasks"] == total["tasks"]
+        and equal["edges"] == total["edges"]
+    )
     assert total["dags"] >= 100

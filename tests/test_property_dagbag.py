@@ -48,13 +48,19 @@ def dag_sources(draw) -> str:
         names.append(f"t{i}")
     loop_n = draw(st.integers(min_value=0, max_value=3))
     if loop_n:
-        lines.append(f"    looped = [EmptyOperator(task_id=f'loop_{{i}}') for i in range({loop_n})]")
+        lines.append(
+            f"    looped = [EmptyOperator(task_id=f'loop_{{i}}') for i in range({loop_n})]"
+        )
         lines.append("    for i, t in enumerate(looped):")
         lines.append(f"        {names[0]} >> t")
         names.append("looped[0]")
     # Dependencies in every form; forward-only by index so the graph stays acyclic.
     for _ in range(draw(st.integers(min_value=0, max_value=10))):
-        form = draw(st.sampled_from(["rshift", "lshift", "list", "chain", "chain_linear", "cross", "group", "method"]))
+        form = draw(
+            st.sampled_from(
+                ["rshift", "lshift", "list", "chain", "chain_linear", "cross", "group", "method"]
+            )
+        )
         i = draw(st.integers(min_value=0, max_value=n - 1))
         j = draw(st.integers(min_value=0, max_value=n - 1))
         k = draw(st.integers(min_value=0, max_value=n - 1))
@@ -83,7 +89,11 @@ def dag_sources(draw) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=int(os.environ.get("BRIDGE_PROPERTY_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("BRIDGE_PROPERTY_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(source=dag_sources())
 def test_random_dag_files_match_dagbag(source, tmp_path_factory):
     path = tmp_path_factory.mktemp("prop") / "prop_dag.py"
@@ -121,7 +131,13 @@ def taskflow_sources(draw) -> str:
             if open_group >= 0:
                 lines.append(f"    with TaskGroup('grp{open_group}'):")
         indent = "        " if open_group >= 0 else "    "
-        inputs = sorted(set(draw(st.lists(st.integers(min_value=0, max_value=max(i - 1, 0)), max_size=2)))) if i else []
+        inputs = (
+            sorted(
+                set(draw(st.lists(st.integers(min_value=0, max_value=max(i - 1, 0)), max_size=2)))
+            )
+            if i
+            else []
+        )
         args = ", ".join(f"r[{j}]" for j in inputs)
         reuse = draw(st.booleans())  # same base id twice: Airflow suffixes __1, __2
         tid = "'step'" if reuse else f"f'{{NAMES[{i}]}}_t'"
@@ -138,8 +154,11 @@ def taskflow_sources(draw) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=int(os.environ.get("BRIDGE_PROPERTY_EXAMPLES", "40")), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("BRIDGE_PROPERTY_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(source=taskflow_sources())
 def test_random_taskflow_files_match_dagbag(source, tmp_path_factory):
     path = tmp_path_factory.mktemp("prop_tf") / "prop_tf_dag.py"

@@ -8,7 +8,12 @@ from bridge.live import diff_dags
 from bridge.parse import parse_file
 from tests.conftest import SAMPLE_DAGS, dagbag_summaries, static_summaries
 
-LOADABLE = ["ml_taskflow_pipeline.py", "ml_classic_operators.py", "sagemaker_operators.py", "dynamic_feature_pipeline.py"]
+LOADABLE = [
+    "ml_taskflow_pipeline.py",
+    "ml_classic_operators.py",
+    "sagemaker_operators.py",
+    "dynamic_feature_pipeline.py",
+]
 
 
 @pytest.mark.airflow
@@ -29,8 +34,12 @@ def test_legacy_sample_parses_statically_though_airflow3_refuses_it():
     (dag,) = parse_file(path).dags
     assert dag.schedule == "@daily"
     assert dag.edge_pairs() == [
-        ["start", "extract_data"], ["extract_data", "build_features"], ["build_features", "train_model"],
-        ["train_model", "evaluate_model"], ["evaluate_model", "archive_artifacts"], ["archive_artifacts", "end"],
+        ["start", "extract_data"],
+        ["extract_data", "build_features"],
+        ["build_features", "train_model"],
+        ["train_model", "evaluate_model"],
+        ["evaluate_model", "archive_artifacts"],
+        ["archive_artifacts", "end"],
     ]
     assert dag.tasks["start"].operator == "airflow.providers.standard.operators.empty.EmptyOperator"
     assert dag.tasks["extract_data"].kwargs["provide_context"].value is True
@@ -53,4 +62,6 @@ def test_dynamic_sample_mapping_info():
     mapped = {t.task_id: t.mapping for t in dag.tasks.values() if t.mapped}
     assert set(mapped) == {"describe_column", "column_correlation", "train_ridge"}
     assert mapped["train_ridge"]["kind"] == "expand"
-    assert {"profile_size_columns", "profile_location_columns", "profile_age_columns"} <= set(dag.tasks)
+    assert {"profile_size_columns", "profile_location_columns", "profile_age_columns"} <= set(
+        dag.tasks
+    )

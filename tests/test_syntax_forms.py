@@ -290,7 +290,10 @@ def test_legacy_airflow1_file(parse):
     [
         ("from airflow.operators.python_operator import PythonOperator as P", "P"),
         ("from airflow.operators.python import PythonOperator", "PythonOperator"),
-        ("from airflow.providers.standard.operators.python import PythonOperator", "PythonOperator"),
+        (
+            "from airflow.providers.standard.operators.python import PythonOperator",
+            "PythonOperator",
+        ),
         ("import airflow.operators.python_operator as po", "po.PythonOperator"),
         ("import airflow.operators.python", "airflow.operators.python.PythonOperator"),
         ("from airflow.operators.python import *", "PythonOperator"),
@@ -343,12 +346,18 @@ def test_data_edges_are_told_apart(parse):
 
 
 def test_kwargs_kinds_and_params(parse):
-    src = HEAD + """
+    src = (
+        HEAD
+        + """
 with DAG("d", params={"lr": Param(0.1, type="number", minimum=0), "name": "x"}, tags=["ml"]) as d:
     BashOperator(task_id="b", bash_command="train --lr {{ params.lr }}", env={"A": "1"}, cwd=SOME_DIR)
 """
+    )
     (dag,) = parse(src).dags
-    assert dag.params == {"lr": {"default": 0.1, "type": "number", "minimum": 0}, "name": {"default": "x"}}
+    assert dag.params == {
+        "lr": {"default": 0.1, "type": "number", "minimum": 0},
+        "name": {"default": "x"},
+    }
     assert dag.tags == ["ml"]
     kw = dag.tasks["b"].kwargs
     assert kw["bash_command"].kind == "template"
