@@ -49,7 +49,7 @@ def load_live(
                 cmd, env=isolated_env(home), capture_output=True, text=True, timeout=timeout
             )
         except subprocess.TimeoutExpired:
-            return LiveResult(error=f"DagBag did not finish within {timeout:.0f} s")
+            return LiveResult(error=f"DagBag did not finish within {timeout:g} s")
         if not out.exists():
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
             return LiveResult(error="DagBag could not run: " + " / ".join(tail))

@@ -148,3 +148,11 @@ def test_console_script_exit_codes(grouped, tmp_path):
     done = subprocess.run([*exe, str(bad), str(grouped)], capture_output=True, text=True)
     assert done.returncode == 1 and "BRG100" in done.stdout and "DAG pics" in done.stdout
     assert subprocess.run([*exe, str(tmp_path / "missing.py")], capture_output=True).returncode == 2
+
+
+@pytest.mark.airflow
+def test_live_timeout_is_reported(grouped):
+    from bridge.live import load_live
+
+    result = load_live([str(grouped)], timeout=0.05)
+    assert result.error == "DagBag did not finish within 0.05 s" and result.files == {}
