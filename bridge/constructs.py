@@ -47,6 +47,16 @@ _PURE_PATH_FUNCS = {
     "os.path.basename": lambda a: posixpath.basename(str(a)),
     "os.path.splitext": lambda a: posixpath.splitext(str(a)),
 }
+# Arguments Airflow 3 refuses (TypeError at import), with what to use instead (BRG114).
+_REMOVED_DAG_KWARGS = {
+    "schedule_interval": "use `schedule=`",
+    "timetable": "use `schedule=`",
+    "concurrency": "use `max_active_tasks=`",
+}
+_REMOVED_TASK_KWARGS = {
+    "provide_context": "callables receive the context through `**context`; drop it",
+    "task_concurrency": "use `max_active_tis_per_dag=`",
+}
 
 
 class AirflowConstructs:
@@ -148,6 +158,11 @@ class AirflowConstructs:
             return Symbol("globals()")
         return self.unknown(node, "call")
 
+    def note_removed_kwargs(self, kwargs: dict, node, removed: dict[str, str]) -> None:
+        for name, instead in removed.items():
+            if name in kwargs:
+                self.diag("BRG114", node, f"`{name}=` was removed in Airflow 3; {instead}")
+
     def new_dag(self, dag_id, static: bool, line: int, kwargs: dict) -> DagNode:
         dag = DagNode(dag_id=dag_id, line=line, kwargs=kwargs, dag_id_static=static)
         auto = kwargs.get("auto_register", (True, ""))[0]
@@ -159,6 +174,7 @@ class AirflowConstructs:
         return dag
 
     def make_dag(self, args, kwargs, node):
+        self.note_removed_kwargs(kwargs, node, _REMOVED_DAG_KWARGS)
         raw = kwargs.get("dag_id", (args[0], self.src(node.args[0].value)) if args else (None, ""))
         dag_id, static = self.static_id(raw, node, "BRG109", "dag_id")
         return self.new_dag(dag_id, static, self.line(node), kwargs)
@@ -269,6 +285,13 @@ class AirflowConstructs:
             kwargs=kwargs,
         )
         task.mapped = bool(group and group.in_mapped_group())
+        if dag is not None and not static and full_id in dag.tasks:
+            # Unknown ids (one factory called with unknown arguments) stand for distinct tasks in
+            # Airflow; keep each one, numbered, rather than report a duplicate that may not exist.
+            n = 2
+            while f"{full_id}#{n}" in dag.tasks:
+                n += 1
+            task.task_id = full_id = f"{full_id}#{n}"
         if dag is not None:
             if full_id in dag.tasks:
                 self.diag(
@@ -295,6 +318,7 @@ class AirflowConstructs:
                 self.diag("BRG104", node, f"XCom reference from `{task.task_id}`: {exc}")
 
     def make_operator(self, operator: str, args, kwargs, node, *, mapped: dict | None = None):
+        self.note_removed_kwargs(kwargs, node, _REMOVED_TASK_KWARGS)
         raw = kwargs.get("task_id", (None, ""))
         if raw[0] is None and not raw[1]:
             self.diag("BRG103", node, f"`{self.src(node.func)}(...)` has no task_id")
@@ -360,6 +384,7 @@ class AirflowConstructs:
         return self.bind_params(func, positional, named, Scope(), lambda name, default: "")
 
     def call_dagfunc(self, df: DagFuncValue, args, kwargs, node):
+        self.note_removed_kwargs(df.kwargs, node, _REMOVED_DAG_KWARGS)
         raw = df.kwargs.get("dag_id", (df.func.name, ""))
         dag_id, static = self.static_id(raw, node, "BRG109", "dag_id")
         dag = self.new_dag(dag_id, static, df.func.line, dict(df.kwargs))

@@ -109,6 +109,12 @@ _CODES = [
         "Define the helper in the same file, or pass its result explicitly; tasks it creates are not visible statically.",
     ),
     Code(
+        "BRG114",
+        Severity.INFO,
+        "Airflow 1.x/2.x API that Airflow 3 removed",
+        "The parser understands it; the file needs this change before it loads under Airflow 3.",
+    ),
+    Code(
         "BRG199",
         Severity.ERROR,
         "internal parser error",

@@ -20,7 +20,7 @@ from bridge import dependencies as deps
 from bridge.constructs import AirflowConstructs
 from bridge.diagnostics import Diagnostic
 from bridge.lines import LineIndex
-from bridge.names import canonical, looks_like_operator, star_exports
+from bridge.names import canonical, looks_like_operator, removed_in_airflow_3, star_exports
 from bridge.scope import (
     LITERAL_TYPES,
     AbortEvaluation,
@@ -149,6 +149,10 @@ _SAFE_PACKAGES = {
 }
 
 
+class _UnknownElements(Exception):
+    """A `*starred` element of a list/tuple/set literal is not statically known."""
+
+
 class Interpreter(AirflowConstructs):
     def __init__(self, module: cst.Module, path: str, module_name: str, source: str):
         self.module = module
@@ -156,6 +160,9 @@ class Interpreter(AirflowConstructs):
         self.module_name = module_name
         self.lines = LineIndex(module, source)
         self.stmt_stack: list[cst.CSTNode] = []
+        self.attributes: dict[
+            tuple[int, str], tuple[Any, Any]
+        ] = {}  # (id(obj), name) -> (obj, value)
         self.scope = Scope()
         self.scope.vars.update({"__name__": module_name, "__file__": path})
         self.dag_stack: list[DagNode] = []
@@ -280,6 +287,7 @@ class Interpreter(AirflowConstructs):
         elif isinstance(node, cst.Import):
             for alias in node.names:
                 full = self.src(alias.name)
+                self.note_removed_api(full, alias)
                 if alias.asname is not None:
                     scope.assign(alias.asname.name.value, Symbol(canonical(full)))  # type: ignore[union-attr]
                 else:
@@ -318,7 +326,19 @@ class Interpreter(AirflowConstructs):
         for alias in node.names:
             name = self.src(alias.name)
             bound = alias.asname.name.value if alias.asname is not None else name  # type: ignore[union-attr]
+            self.note_removed_api(f"{module}.{name}", alias)
             scope.assign(bound, Symbol(canonical(f"{module}.{name}")))
+
+    def note_removed_api(self, full: str, node: cst.CSTNode) -> None:
+        """BRG114 for an import path Airflow 3 no longer has, naming its replacement."""
+        if removed_in_airflow_3(full) is None:
+            return
+        new = canonical(full)
+        if full == "airflow.utils.dates.days_ago":
+            instead = "a fixed `start_date`, e.g. `pendulum.datetime(2024, 1, 1, tz='UTC')`"
+        else:
+            instead = f"`{new}`" if new != full else "its provider package"
+        self.diag("BRG114", node, f"`{full}` was removed in Airflow 3; use {instead}")
 
     def assign(self, target: cst.BaseExpression, value, scope: Scope) -> None:
         if isinstance(target, cst.Name):
@@ -370,6 +390,9 @@ class Interpreter(AirflowConstructs):
             obj = self.eval(target.value, scope)
             if isinstance(obj, TaskNode) and target.attr.value == "trigger_rule":
                 obj.trigger_rule = trigger_rule(value)
+            elif not isinstance(obj, (str, int, float, bool, type(None))):
+                # `tg.extract = Operator(...)`, `self.x = ...`: remember it for later reads.
+                self.attributes[(id(obj), target.attr.value)] = (obj, value)
         elif isinstance(target, cst.StarredElement):
             self.assign(target.value, value, scope)
 
@@ -612,13 +635,22 @@ class Interpreter(AirflowConstructs):
         return ...
 
     def ex_List(self, node, scope):
-        return self.elements(node.elements, scope)
+        try:
+            return self.elements(node.elements, scope)
+        except _UnknownElements:
+            return self.unknown(node)
 
     def ex_Tuple(self, node, scope):
-        return tuple(self.elements(node.elements, scope))
+        try:
+            return tuple(self.elements(node.elements, scope))
+        except _UnknownElements:
+            return self.unknown(node)
 
     def ex_Set(self, node, scope):
-        items = self.elements(node.elements, scope)
+        try:
+            items = self.elements(node.elements, scope)
+        except _UnknownElements:
+            return self.unknown(node)
         try:
             return set(items)
         except TypeError:
@@ -631,9 +663,8 @@ class Interpreter(AirflowConstructs):
             if isinstance(e, cst.StarredElement):
                 it = self.iterable(value)
                 if it is None:
-                    out.append(self.unknown(e))
-                else:
-                    out.extend(it)
+                    raise _UnknownElements()
+                out.extend(it)
             else:
                 out.append(value)
         return out
@@ -852,6 +883,9 @@ class Interpreter(AirflowConstructs):
     # ---- attributes ----------------------------------------------------------------------
 
     def get_attr(self, base, name: str, node: cst.CSTNode):
+        stored = self.attributes.get((id(base), name))
+        if stored is not None and stored[0] is base:
+            return stored[1]
         if isinstance(base, Symbol):
             if base.name == "airflow.sdk.TriggerRule" and name.isupper():
                 return name.lower()  # a str enum: its members compare equal to their values

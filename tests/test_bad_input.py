@@ -167,3 +167,50 @@ def test_module_level_raise_under_unknown_condition_keeps_the_dag(parse):
     )
     assert [d.dag_id for d in result.dags] == ["d"]
     assert {"BRG106", "BRG110"} <= set(codes(result))
+
+
+def test_factory_with_unknown_arguments_keeps_each_task(parse):
+    result = parse(
+        "import os\nfrom airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "def make(name):\n    return EmptyOperator(task_id=f'load-{name}')\n"
+        "with DAG('d'):\n    a = make(os.environ['A'])\n    b = make(os.environ['B'])\n    a >> b\n"
+    )
+    (dag,) = result.dags
+    assert list(dag.tasks) == ["f'load-{name}'", "f'load-{name}'#2"]
+    assert dag.edge_pairs() == [["f'load-{name}'", "f'load-{name}'#2"]]
+    assert "BRG107" not in codes(result) and not result.has_errors
+
+
+def test_starred_unknown_in_a_literal_makes_the_loop_unknown(parse):
+    result = parse(
+        "import os\nfrom airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "N = int(os.environ['N'])\nwith DAG('d'):\n    for i in [*range(N)]:\n        EmptyOperator(task_id=f't_{i}')\n"
+    )
+    assert "BRG105" in codes(result) and result.dags[0].tasks == {}
+
+
+def test_removed_airflow3_apis_are_named(parse):
+    result = parse(
+        "from airflow import DAG\nfrom airflow.operators.python_operator import PythonOperator\n"
+        "from airflow.utils.dates import days_ago\nimport airflow.contrib.operators.ssh_operator\n"
+        "dag = DAG('d', schedule_interval='@daily', start_date=days_ago(1))\n"
+        "PythonOperator(task_id='t', python_callable=print, provide_context=True, dag=dag)\n"
+    )
+    notes = {d.line: d.message for d in result.diagnostics if d.code == "BRG114"}
+    assert notes[2] == (
+        "`airflow.operators.python_operator.PythonOperator` was removed in Airflow 3; "
+        "use `airflow.providers.standard.operators.python.PythonOperator`"
+    )
+    assert "fixed `start_date`" in notes[3]
+    assert "airflow.contrib.operators.ssh_operator" in notes[4]
+    assert notes[5] == "`schedule_interval=` was removed in Airflow 3; use `schedule=`"
+    assert "provide_context" in notes[6]
+    assert not result.has_errors  # info only: the file still parses
+
+
+def test_airflow3_imports_get_no_removal_note(parse):
+    result = parse(
+        "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.python import PythonOperator\n"
+        "with DAG('d', schedule='@daily'):\n    PythonOperator(task_id='t', python_callable=print)\n"
+    )
+    assert "BRG114" not in codes(result)

@@ -363,3 +363,29 @@ with DAG("d", params={"lr": Param(0.1, type="number", minimum=0), "name": "x"}, 
     assert kw["bash_command"].kind == "template"
     assert kw["env"].kind == "literal" and kw["env"].value == {"A": "1"}
     assert kw["cwd"].kind == "name" and kw["cwd"].source == "SOME_DIR"
+
+
+def test_tasks_stored_on_attributes(parse):
+    """`tg.a = Operator(...)` then `tg.a >> tg.b` (seen in real DAGs)."""
+    result = parse(
+        HEAD
+        + textwrap.dedent("""
+        with DAG("d", schedule=None, start_date=START):
+            with TaskGroup("g") as tg:
+                tg.a = EmptyOperator(task_id="a")
+                tg.b = EmptyOperator(task_id="b")
+                tg.a >> tg.b
+        """)
+    )
+    assert result.dags[0].edge_pairs() == [["g.a", "g.b"]]
+
+
+def test_xcomarg_constructor_from_airflow_top_level(parse):
+    result = parse(
+        "from airflow import DAG, XComArg\nfrom airflow.decorators import task\n"
+        "from airflow.providers.standard.operators.bash import BashOperator\n"
+        "with DAG('d'):\n    b = BashOperator(task_id='b', bash_command='echo 1')\n"
+        "    @task\n    def use(x): return x\n    use(XComArg(b))\n"
+    )
+    (dag,) = result.dags
+    assert dag.edge_pairs() == [["b", "use"]] and dag.edges[0].kinds == {"data"}
