@@ -214,3 +214,19 @@ def test_airflow3_imports_get_no_removal_note(parse):
         "with DAG('d', schedule='@daily'):\n    PythonOperator(task_id='t', python_callable=print)\n"
     )
     assert "BRG114" not in codes(result)
+
+
+def test_fast_parse_keeps_a_faithful_tree():
+    """The parse skips libcst's node validation; the tree must still reproduce the file exactly."""
+    import libcst as cst
+    from libcst._nodes.base import CSTNode
+
+    from bridge.parse import _parse_module
+    from tests.conftest import SAMPLE_DAGS
+
+    before = CSTNode.__post_init__
+    for path in sorted(SAMPLE_DAGS.glob("*.py")):
+        source = path.read_text()
+        assert _parse_module(source).code == source
+        assert _parse_module(source).deep_equals(cst.parse_module(source))
+    assert CSTNode.__post_init__ is before  # validation is back for everyone else
