@@ -71,6 +71,12 @@ def graph(
     timeout: Annotated[
         float, typer.Option(help="Seconds the --live DagBag load may take.")
     ] = 120.0,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="With --format json: the whole DagModel (arguments, callables, mapping)."
+        ),
+    ] = False,
 ) -> None:
     """Print the task graph of every DAG found in PATHS, parsed statically (the files are never run)."""
     from bridge.parse import parse_file
@@ -94,7 +100,7 @@ def graph(
 
     live_info = _live_report(results, timeout) if live else None
     if fmt is GraphFormat.json:
-        output = to_json(results, live_info)
+        output = to_json(results, live_info, full=full)
     elif fmt is GraphFormat.text:
         output = to_text(results, live_info)
     else:

@@ -8,10 +8,13 @@ import re
 from bridge.model import DagModel, FileResult
 
 
-def to_json(results: list[FileResult], live: dict[str, dict] | None = None) -> str:
+def to_json(
+    results: list[FileResult], live: dict[str, dict] | None = None, full: bool = False
+) -> str:
+    """The stable summary view, or with `full` the whole DagModel of each file."""
     files = []
     for r in results:
-        data = r.summary()
+        data = r.to_dict() if full else r.summary()
         if live is not None and r.path in live:
             data["live"] = live[r.path]
         files.append(data)

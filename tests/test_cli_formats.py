@@ -156,3 +156,17 @@ def test_live_timeout_is_reported(grouped):
 
     result = load_live([str(grouped)], timeout=0.05)
     assert result.error == "DagBag did not finish within 0.05 s" and result.files == {}
+
+
+def test_full_json_carries_the_dag_model(grouped, tmp_path):
+    dag_file = tmp_path / "full.py"
+    dag_file.write_text(
+        "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.python import PythonOperator\n"
+        "def train(lr):\n    return lr\n\n"
+        "with DAG('full'):\n    PythonOperator(task_id='t', python_callable=train, op_kwargs={'lr': 0.1})\n"
+    )
+    out = runner.invoke(app, ["graph", str(dag_file), "--format", "json", "--full"])
+    task = json.loads(out.stdout)["files"][0]["dags"][0]["tasks"][0]
+    assert task["callable"] == {"name": "train", "line": 3, "end_line": 4, "defined_in_file": True}
+    assert task["kwargs"]["op_kwargs"] == {"kind": "literal", "value": {"lr": 0.1}}
+    assert task["kwargs"]["python_callable"] == {"kind": "callable", "source": "train"}
