@@ -89,21 +89,6 @@ def dag_sources(draw) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(
-    max_examples=int(os.environ.get("BRIDGE_PROPERTY_EXAMPLES", "40")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(source=dag_sources())
-def test_random_dag_files_match_dagbag(source, tmp_path_factory):
-    path = tmp_path_factory.mktemp("prop") / "prop_dag.py"
-    path.write_text(source)
-    live, errors = dagbag_summaries(path)
-    static = static_summaries(path)
-    assert not errors, (errors, source)  # the generator only builds valid, acyclic DAGs
-    assert diff_dags(static, live) == [], source
-
-
 @st.composite
 def taskflow_sources(draw) -> str:
     """TaskFlow calls passing XComArgs, context-manager groups over runs of tasks, labels, f-string ids."""
@@ -154,16 +139,28 @@ def taskflow_sources(draw) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(
+PROPERTY = settings(
     max_examples=int(os.environ.get("BRIDGE_PROPERTY_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(source=taskflow_sources())
-def test_random_taskflow_files_match_dagbag(source, tmp_path_factory):
-    path = tmp_path_factory.mktemp("prop_tf") / "prop_tf_dag.py"
+
+
+def assert_matches_dagbag(source: str, folder) -> None:
+    path = folder / "prop_dag.py"
     path.write_text(source)
     live, errors = dagbag_summaries(path)
-    assert not errors, (errors, source)
-    static = static_summaries(path)
-    assert diff_dags(static, live) == [], source
+    assert not errors, (errors, source)  # the generators only build valid, acyclic DAGs
+    assert diff_dags(static_summaries(path), live) == [], source
+
+
+@PROPERTY
+@given(source=dag_sources())
+def test_random_dag_files_match_dagbag(source, tmp_path_factory):
+    assert_matches_dagbag(source, tmp_path_factory.mktemp("prop"))
+
+
+@PROPERTY
+@given(source=taskflow_sources())
+def test_random_taskflow_files_match_dagbag(source, tmp_path_factory):
+    assert_matches_dagbag(source, tmp_path_factory.mktemp("prop_tf"))
