@@ -1,0 +1,131 @@
+"""The rule registry: canonical operator name -> the rule that translates it.
+
+A rule is a small function decorated with `@rule(...)`; it carries its documentation (the
+docstring) and before/after examples that the tests run, so the docs and the tests are one text.
+Built-in rules live in this package, one module per operator family; users add or override rules
+with `--rules my_module` or the `bridge.rules` entry point group, without forking.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+from bridge.model import TaskModel
+from bridge.pipeline_model import Fate, Fidelity
+
+BUILTIN_MODULES = ("translators.control_flow",)
+ENTRY_POINT_GROUP = "bridge.rules"
+
+
+@dataclass
+class StepDraft:
+    """A step a rule asks for; the engine names it and wires its dependencies."""
+
+    kind: str
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Translation:
+    fate: Fate
+    fidelity: Fidelity
+    steps: list[StepDraft] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A DAG snippet and what the rule must make of each of its tasks ({task_id: {field: value}})."""
+
+    title: str
+    dag: str
+    expect: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    operators: tuple[str, ...]
+    fn: Callable[[TaskModel], Translation]
+    examples: tuple[Example, ...] = ()
+
+    @property
+    def doc(self) -> str:
+        return (self.fn.__doc__ or "").strip()
+
+    def __call__(self, task: TaskModel) -> Translation:
+        return self.fn(task)
+
+
+def rule(*operators: str, name: str | None = None, examples: Iterable[Example] = ()):
+    """Declare a rule for the given canonical operator names."""
+
+    def wrap(fn: Callable[[TaskModel], Translation]) -> Rule:
+        return Rule(name or fn.__name__, tuple(operators), fn, tuple(examples))
+
+    return wrap
+
+
+def rules_in(module: ModuleType) -> list[Rule]:
+    return [v for v in vars(module).values() if isinstance(v, Rule)]
+
+
+def placeholder(task: TaskModel) -> Translation:
+    """No rule knows this operator: a placeholder step keeps the task's place and its source."""
+    return Translation(
+        fate="placeholder",
+        fidelity="manual",
+        steps=[StepDraft("Placeholder", {"operator": task.operator, "line": task.line})],
+        differences=[
+            f"no rule translates `{task.operator}`; the step is a placeholder to replace by hand"
+        ],
+    )
+
+
+PLACEHOLDER = Rule("placeholder", (), placeholder)
+
+
+class Registry:
+    def __init__(self, rules: Iterable[Rule] = ()):
+        self._by_operator: dict[str, Rule] = {}
+        for r in rules:
+            self.add(r)
+
+    def add(self, r: Rule) -> None:
+        """Later rules win: a user's rule overrides a built-in one for the same operator."""
+        for op in r.operators:
+            self._by_operator[op] = r
+
+    def add_module(self, module: str | ModuleType) -> list[Rule]:
+        mod = importlib.import_module(module) if isinstance(module, str) else module
+        found = rules_in(mod)
+        for r in found:
+            self.add(r)
+        return found
+
+    def lookup(self, operator: str) -> Rule:
+        return self._by_operator.get(operator, PLACEHOLDER)
+
+    @property
+    def rules(self) -> list[Rule]:
+        unique: dict[str, Rule] = {}
+        for r in self._by_operator.values():
+            unique.setdefault(r.name, r)
+        return list(unique.values())
+
+    @classmethod
+    def default(cls, extra_modules: Iterable[str] = ()) -> Registry:
+        """Built-in rules, then installed `bridge.rules` entry points, then `--rules` modules."""
+        registry = cls()
+        for module in BUILTIN_MODULES:
+            registry.add_module(module)
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            registry.add_module(ep.value)
+        for module in extra_modules:
+            registry.add_module(module)
+        return registry
