@@ -154,8 +154,6 @@ class AirflowConstructs:
             and all(isinstance(a, (str, PurePosixPath)) for a in args)
         ):
             return _PURE_PATH_FUNCS[name](*args)
-        if name == "globals":
-            return Symbol("globals()")
         return self.unknown(node, "call")
 
     def note_removed_kwargs(self, kwargs: dict, node, removed: dict[str, str]) -> None:

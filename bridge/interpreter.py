@@ -128,6 +128,7 @@ _SAFE_BUILTINS = {
     "hasattr": None,
     "getattr": None,
     "id": None,
+    "globals": None,  # modelled: `globals()[name] = dag` registers a DAG
     "type": None,
     "chr": chr,
     "ord": ord,

@@ -109,16 +109,9 @@ class LineIndex:
             if "\n" not in target_code:
                 return base  # `x = Op(...)`: the value starts on the statement's line
 
+        # `within` is a small statement here (no leading lines or decorators of its own).
         outer = self._code(within)
-        skip = 0
-        leading = getattr(within, "leading_lines", ())
-        decorators = getattr(within, "decorators", ())
-        if decorators:
-            leading = getattr(decorators[0], "leading_lines", leading)
-        for empty in leading:
-            skip = outer.index("\n", skip) + 1 if "\n" in outer[skip:] else skip
-            del empty
-        at = outer.find(self.module.code_for_node(node).strip(), skip)
+        at = outer.find(self.module.code_for_node(node).strip())
         if at < 0:
             return base
-        return base + outer.count("\n", skip, at)
+        return base + outer.count("\n", 0, at)

@@ -127,6 +127,18 @@ class DagModel:
             g.add_edge(e.upstream, e.downstream, kinds=set(e.kinds), label=e.label)
         return g
 
+    def task_order(self) -> list[str]:
+        """Task ids in dependency order, ties broken by source line: stable for the same file."""
+        import networkx as nx
+
+        g = self.graph
+        try:
+            return list(
+                nx.lexicographical_topological_sort(g, key=lambda n: (g.nodes[n]["task"].line, n))
+            )
+        except nx.NetworkXUnfeasible:  # a cycle (Airflow refuses the DAG): source order
+            return sorted(g.nodes, key=lambda n: (g.nodes[n]["task"].line, n))
+
     def edge_pairs(self) -> list[list[str]]:
         return [[e.upstream, e.downstream] for e in self.edges]
 

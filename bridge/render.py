@@ -21,18 +21,6 @@ def to_json(
     return json.dumps({"files": files}, indent=2, sort_keys=False)
 
 
-def _order(dag: DagModel) -> list[str]:
-    import networkx as nx
-
-    g = dag.graph
-    try:
-        return list(
-            nx.lexicographical_topological_sort(g, key=lambda n: (g.nodes[n]["task"].line, n))
-        )
-    except nx.NetworkXUnfeasible:
-        return list(dag.tasks)
-
-
 def to_text(results: list[FileResult], live: dict[str, dict] | None = None) -> str:
     lines: list[str] = []
     for r in results:
@@ -44,7 +32,7 @@ def to_text(results: list[FileResult], live: dict[str, dict] | None = None) -> s
             ups: dict[str, list[str]] = {t: [] for t in dag.tasks}
             for e in dag.edges:
                 ups[e.downstream].append(e.upstream)
-            for tid in _order(dag):
+            for tid in dag.task_order():
                 task = dag.tasks[tid]
                 short_op = task.operator.rsplit(".", 1)[-1] if not task.flavour else task.flavour
                 marks = "".join(

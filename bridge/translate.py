@@ -25,7 +25,7 @@ def translate_dag(dag: DagModel, registry: Registry) -> PipelineModel:
     pipeline = PipelineModel(dag_id=dag.dag_id, name=pipeline_name(dag.dag_id))
     taken: set[str] = set()
     steps_of: dict[str, list[str]] = {}
-    for task_id in _stable_topological_order(g):
+    for task_id in dag.task_order():
         task = dag.tasks[task_id]
         chosen = registry.lookup(task.operator)
         result = chosen(task)
@@ -55,25 +55,16 @@ def translate_dag(dag: DagModel, registry: Registry) -> PipelineModel:
     return pipeline
 
 
-def _stable_topological_order(g) -> list[str]:
-    import networkx as nx
-
-    try:
-        return list(
-            nx.lexicographical_topological_sort(g, key=lambda n: (g.nodes[n]["task"].line, n))
-        )
-    except nx.NetworkXUnfeasible:  # a cycle: keep source order; validation reports it
-        return sorted(g.nodes, key=lambda n: (g.nodes[n]["task"].line, n))
-
-
 def _step_edges(g, steps_of: dict[str, list[str]]) -> list[tuple[str, str]]:
     """Task edges as step edges, joining through tasks that have no step (contracted)."""
     contracted = g.copy()
     for task_id, names in steps_of.items():
         if names:
             continue
-        preds, succs = list(contracted.predecessors(task_id)), list(contracted.successors(task_id))
+        # A self-loop (a cycle through contracted tasks) must not bring the removed node back.
+        preds = [p for p in contracted.predecessors(task_id) if p != task_id]
+        succs = [s for s in contracted.successors(task_id) if s != task_id]
         contracted.remove_node(task_id)
         contracted.add_edges_from((p, s) for p in preds for s in succs)
-    edges = {(steps_of[u][-1], steps_of[v][0]) for u, v in contracted.edges}
+    edges = {(steps_of[u][-1], steps_of[v][0]) for u, v in contracted.edges if u != v}
     return sorted(edges)

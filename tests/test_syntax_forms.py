@@ -173,6 +173,16 @@ def make_dag(dag_id):
 first = make_dag("factory_one")
 globals()["factory_two"] = make_dag("factory_two")
 """,
+    "dags_registered_through_globals": """
+def make(i):
+    d = DAG(f"generated_{i}", schedule=None, start_date=START)
+    EmptyOperator(task_id="first", dag=d) >> EmptyOperator(task_id=f"second_{i}", dag=d)
+    return d
+
+for i in range(3):
+    globals()[f"generated_{i}"] = make(i)
+make(99)  # built but never stored: Airflow does not collect it
+""",
     "setup_teardown": """
 with DAG("d", schedule=None, start_date=START):
     create = BashOperator(task_id="create", bash_command="echo").as_setup()
@@ -389,3 +399,11 @@ def test_xcomarg_constructor_from_airflow_top_level(parse):
     )
     (dag,) = result.dags
     assert dag.edge_pairs() == [["b", "use"]] and dag.edges[0].kinds == {"data"}
+
+
+def test_lines_inside_multiline_statements(parse):
+    result = parse(
+        "from airflow.sdk import DAG, chain\nfrom airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "with DAG('d'):\n    chain(\n        EmptyOperator(task_id='a'),\n\n        EmptyOperator(task_id='b'),\n    )\n"
+    )
+    assert {t.task_id: t.line for t in result.dags[0].tasks.values()} == {"a": 5, "b": 7}

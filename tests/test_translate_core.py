@@ -108,3 +108,15 @@ def test_step_names_are_valid_unique_and_stable():
     clash = step_name("preprocess-validate_schema", taken)
     assert clash != "preprocess-validate_schema" and clash in taken
     assert pipeline_name("ml_taskflow_pipeline") == "ml-taskflow-pipeline"
+
+
+def test_task_order_is_topological_and_survives_cycles():
+    src = (
+        "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator as E\n"
+        "with DAG('d'):\n    z = E(task_id='z')\n    a = E(task_id='a')\n    a >> z\n"
+    )
+    (dag,) = parse_source(src).dags
+    assert dag.task_order() == ["a", "z"]
+    (cyclic,) = parse_source(src + "    z >> a\n").dags
+    assert sorted(cyclic.task_order()) == ["a", "z"]
+    assert set(translate_dag(cyclic, REGISTRY).outcomes) == {"a", "z"}  # nothing dropped on a cycle
