@@ -112,6 +112,149 @@ def graph(
     raise typer.Exit(1 if failed else 0)
 
 
+@app.command()
+def translate(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="DAG files or folders (searched recursively for *.py).", exists=True),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="bridge.toml or pyproject.toml with [tool.bridge]."),
+    ] = None,
+    rules: Annotated[
+        list[str] | None,
+        typer.Option("--rules", help="Python module with extra or overriding rules (repeatable)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 if any task is a manual placeholder.")
+    ] = False,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate/--no-validate",
+            help="Build each definition offline and check it (needs the SageMaker SDK).",
+        ),
+    ] = True,
+) -> None:
+    """Translate every DAG in PATHS into OUT/<dag_id>/ (pipeline.py, steps/, manifest.json,
+    definition.json, REPORT.md)."""
+    from bridge.translate_files import translate_file
+
+    config, registry = _setup(config_file, rules, paths)
+    outcomes = [translate_file(f, registry, config, out) for f in collect_files(paths)]
+    folders = [d.folder for o in outcomes for d in o.dags if d.folder is not None]
+    verdicts = {}
+    if validate and folders:
+        from bridge.validate import validate_folders
+
+        verdicts = validate_folders(folders)
+    failed = False
+    for o in outcomes:
+        for d in o.diagnostics:
+            print(f"{o.path}:{d.line}: {d.code} {d.severity}: {d.message}", file=sys.stderr)
+        failed = failed or any(d.severity == "error" for d in o.diagnostics)
+        for dag in o.dags:
+            for d in dag.diagnostics:
+                if d.severity != "info":
+                    print(f"{o.path}:{d.line}: {d.code} {d.severity}: {d.message}", file=sys.stderr)
+            failed = failed or any(d.severity == "error" for d in dag.diagnostics)
+            if dag.folder is None:
+                continue
+            c = dag.counts
+            verdict = verdicts.get(str(dag.folder))
+            status = ""
+            if verdict is not None:
+                status = " valid" if verdict["ok"] else " INVALID: " + "; ".join(verdict["problems"])
+                failed = failed or not verdict["ok"]
+            strict_fail = strict and c["manual"] > 0
+            failed = failed or strict_fail
+            print(
+                f"{dag.folder}: {sum(c.values())} tasks, {c['exact']} exact, "
+                f"{c['approximate']} approximate, {c['manual']} manual{status}"
+            )
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("validate")
+def validate_cmd(
+    folders: Annotated[
+        list[Path], typer.Argument(help="Output folders written by translate.", exists=True)
+    ],
+) -> None:
+    """Build each emitted pipeline offline (no AWS), write definition.json and check it: the
+    dependency closure, the SageMaker-operator round trip, every task in the manifest."""
+    from bridge.validate import validate_folders
+
+    verdicts = validate_folders(folders)
+    for folder, verdict in verdicts.items():
+        print(f"{folder}: " + ("valid" if verdict["ok"] else "INVALID"))
+        for problem in verdict["problems"]:
+            print(f"  BRG209 {problem}")
+    raise typer.Exit(0 if all(v["ok"] for v in verdicts.values()) else 1)
+
+
+class AnalyzeFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+    csv = "csv"
+
+
+class FailOn(StrEnum):
+    approximate = "approximate"
+    manual = "manual"
+
+
+@app.command()
+def analyze(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="DAG files or folders (searched recursively for *.py).", exists=True),
+    ],
+    fmt: Annotated[
+        AnalyzeFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = AnalyzeFormat.text,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option("--fail-on", help="Exit 1 if any task is this fidelity (or worse)."),
+    ] = None,
+    config_file: Annotated[Path | None, typer.Option("--config")] = None,
+    rules: Annotated[list[str] | None, typer.Option("--rules")] = None,
+) -> None:
+    """Coverage per operator across PATHS: tasks, exact, approximate, manual (nothing written)."""
+    from bridge.coverage import coverage_table, render_coverage
+    from bridge.translate_files import translate_file
+
+    config, registry = _setup(config_file, rules, paths)
+    outcomes = [translate_file(f, registry, config, None) for f in collect_files(paths)]
+    table = coverage_table(outcomes)
+    print(render_coverage(table, fmt.value))
+    worst = {"approximate": ("approximate", "manual"), "manual": ("manual",)}
+    failed = fail_on is not None and any(
+        row[level] for row in table for level in worst[fail_on.value]
+    )
+    raise typer.Exit(1 if failed else 0)
+
+
+def _setup(config_file: Path | None, rules: list[str] | None, paths: list[Path]):
+    from bridge.config import ConfigError, load_config
+    from translators.registry import Registry
+
+    try:
+        config = load_config(config_file, start=paths[0] if paths[0].is_dir() else paths[0].parent)
+    except ConfigError as exc:
+        print(f"BRG207 error: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    try:
+        registry = Registry.default(extra_modules=rules or ())
+    except Exception as exc:  # an import error in the user's module: say which, not a traceback
+        print(f"BRG210 error: --rules {' '.join(rules or [])}: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    return config, registry
+
+
 def _live_report(results, timeout: float) -> dict[str, dict]:
     from bridge.live import diff_dags, load_live
 

@@ -706,8 +706,8 @@ class Interpreter(AirflowConstructs):
             if any(isinstance(p, Unknown) for p in parts):
                 return self.unknown(node)
             key = slice(*parts)
-        if isinstance(base, XComRef):
-            return XComRef(base.tasks, base.key)
+        if isinstance(base, XComRef):  # Airflow: output["k"] is the XCom pushed under key "k"
+            return XComRef(base.tasks, key if isinstance(key, str) else base.key)
         if isinstance(base, GroupNode) and isinstance(key, str):
             return base.children.get(base.child_id(key), self.unknown(node))
         if isinstance(key, Unknown) or not isinstance(base, (dict, list, tuple, str, range)):

@@ -22,6 +22,7 @@ class ArgValue:
     value: Any = None  # JSON-able value for literal/template; None otherwise
     source: str | None = None  # source text when the value is not a literal
     refs: list[str] = field(default_factory=list)  # task ids an xcom value reads from
+    key: str | None = None  # the XCom key read, when not "return_value"
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {"kind": self.kind}
@@ -31,6 +32,8 @@ class ArgValue:
             data["source"] = self.source
         if self.refs:
             data["refs"] = self.refs
+        if self.key is not None:
+            data["key"] = self.key
         return data
 
 
@@ -114,6 +117,7 @@ class DagModel:
     tasks: dict[str, TaskModel] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     dag_id_static: bool = True
+    options: dict[str, Any] = field(default_factory=dict)  # max_active_tasks, description, ...
 
     @property
     def graph(self):
@@ -163,6 +167,7 @@ class DagModel:
         data = self.summary()
         data["tasks"] = [t.to_dict() for t in self.tasks.values()]
         data["dag_id_static"] = self.dag_id_static
+        data["options"] = self.options
         return data
 
 

@@ -202,7 +202,8 @@ def to_arg(value: Any, source) -> ArgValue:
     source = str(source) if source else ""
     refs = sorted({t.task_id for t in iter_refs(value)})
     if refs or isinstance(value, (XComRef, MappedArg)):
-        return ArgValue("xcom", source=source or None, refs=refs)
+        key = value.key if isinstance(value, XComRef) and value.key != "return_value" else None
+        return ArgValue("xcom", source=source or None, refs=refs, key=key)
     if isinstance(value, (FunctionValue, TaskFuncValue)):
         fn = value.func if isinstance(value, TaskFuncValue) else value
         return ArgValue("callable", source=source or fn.name)
@@ -283,6 +284,10 @@ def _params(dag: DagNode) -> dict[str, dict[str, Any]]:
     return out
 
 
+# DAG arguments later stages use (concurrency: the Airflow 1.x name of max_active_tasks).
+_DAG_OPTIONS = ("max_active_tasks", "concurrency", "max_active_runs", "description", "catchup")
+
+
 def to_dag_model(dag: DagNode) -> DagModel:
     kw = dag.kwargs
     schedule_key = next(
@@ -308,6 +313,11 @@ def to_dag_model(dag: DagNode) -> DagModel:
         default_args=default_args,
         tags=tags,
         dag_id_static=dag.dag_id_static,
+        options={
+            ("max_active_tasks" if k == "concurrency" else k): to_json_value(*kw[k])
+            for k in _DAG_OPTIONS
+            if k in kw
+        },
     )
     for task in dag.tasks.values():
         model.tasks[task.task_id] = to_task_model(task)

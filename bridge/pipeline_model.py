@@ -1,8 +1,8 @@
 """The PipelineModel: SageMaker steps derived from a DagModel, and every task's fate.
 
-Work in progress for issue 3 (translate): the emitter and most rules are not written yet. What is
-here is the shape later stages read (steps, their provenance, the per-task manifest entries) and
-the graph arithmetic that keeps dependencies intact.
+The emitter renders it; the manifest is its JSON form. A task becomes zero (contracted), one or
+several steps; when a branch's join tail is duplicated into each branch, a task also has one copy
+per branch (`copy` is the name suffix, `dropped` the upstream tasks that copy does not wait for).
 """
 
 from __future__ import annotations
@@ -30,9 +30,16 @@ class StepModel:
     rule: str
     line: int
     spec: dict[str, Any] = field(default_factory=dict)
+    copy: str = ""  # "" or the branch-copy suffix ("-via-register_model")
+    dropped: list[str] = field(default_factory=list)  # upstream tasks this copy does not wait for
+    settings: dict[str, Any] = field(default_factory=dict)  # retries, timeout (task_settings)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        from bridge.expressions import to_json
+
+        data = asdict(self)
+        data["spec"] = to_json(self.spec)
+        return data
 
 
 @dataclass
@@ -47,6 +54,7 @@ class TaskOutcome:
     rule: str
     steps: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)  # why it is approximate or manual
+    notes: list[str] = field(default_factory=list)  # how it was built, when not one-to-one
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,7 +66,14 @@ class PipelineModel:
     name: str
     steps: dict[str, StepModel] = field(default_factory=dict)
     edges: list[tuple[str, str]] = field(default_factory=list)  # step name -> step name
+    # Edges that leave a ConditionStep: the target runs in its if_steps or else_steps.
+    branch_sides: dict[tuple[str, str], str] = field(default_factory=dict)
     outcomes: dict[str, TaskOutcome] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)  # name -> ParameterSpec
+    schedule: dict[str, Any] | None = None  # {"kind": "cron"|"rate", "expression": ...}
+    tags: list[str] = field(default_factory=list)
+    max_parallel: int | None = None
+    diagnostics: list[Any] = field(default_factory=list)  # Diagnostic
 
     @property
     def graph(self):
@@ -78,6 +93,9 @@ class PipelineModel:
             "edges": [list(e) for e in self.edges],
             "tasks": [o.to_dict() for o in self.outcomes.values()],
         }
+
+    def steps_of(self, task_id: str) -> list[StepModel]:
+        return [self.steps[n] for n in self.outcomes[task_id].steps]
 
 
 def step_name(task_id: str, taken: set[str]) -> str:

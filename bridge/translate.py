@@ -1,17 +1,28 @@
 """DagModel -> PipelineModel: run each task's rule, name the steps, keep every dependency.
 
-Work in progress for issue 3: emission (pipeline.py, steps/, manifest.json, REPORT.md) and most
-rules are still to come. The invariants already hold here: every task gets an outcome, and for
-the tasks that become steps the transitive "must run before" relation is the DAG's.
+The invariants hold here: every task gets an outcome, and for the tasks that become steps the
+transitive "must run before" relation is the DAG's (see `bridge.validate.closure_differences`).
+
+SageMaker does not run a step whose dependency did not run. Airflow's join tasks after a branch
+(`none_failed_min_one_success`, `one_success`, ...) run on whichever path was taken, so each join
+and everything after it is copied into every branch that reaches it (`plan_copies`); a copy does not
+wait for, and reads None from, the tasks of the other branches.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-from bridge.model import DagModel
+from bridge.config import BridgeConfig
+from bridge.model import DagModel, TaskModel
 from bridge.pipeline_model import PipelineModel, StepModel, TaskOutcome, step_name
-from translators.registry import Registry
+from bridge.rule_context import RuleContext
+from bridge.task_settings import task_settings
+from translators.registry import Registry, Translation
+
+# Trigger rules under which a task runs when some upstream branch was skipped.
+JOIN_RULES = {"none_failed_min_one_success", "one_success", "none_failed", "all_done", "one_done"}
 
 
 def pipeline_name(dag_id: str) -> str:
@@ -20,51 +31,205 @@ def pipeline_name(dag_id: str) -> str:
     return (name or "pipeline")[:256]
 
 
-def translate_dag(dag: DagModel, registry: Registry) -> PipelineModel:
-    g = dag.graph
+@dataclass(frozen=True)
+class Copy:
+    """One instance of a task in the pipeline: the task itself, or a branch copy of a join tail."""
+
+    task_id: str
+    suffix: str = ""
+    dropped: frozenset[str] = field(default_factory=frozenset)
+
+
+def translate_dag(
+    dag: DagModel,
+    registry: Registry,
+    config: BridgeConfig | None = None,
+    source: str = "",
+    path: str = "",
+) -> PipelineModel:
+    ctx = RuleContext(dag, config or BridgeConfig(), source, path)
     pipeline = PipelineModel(dag_id=dag.dag_id, name=pipeline_name(dag.dag_id))
-    taken: set[str] = set()
-    steps_of: dict[str, list[str]] = {}
+    translations: dict[str, tuple[str, Translation]] = {}
     for task_id in dag.task_order():
         task = dag.tasks[task_id]
         chosen = registry.lookup(task.operator)
-        result = chosen(task)
-        names = []
-        for i, draft in enumerate(result.steps):
-            label = task_id if len(result.steps) == 1 else f"{task_id}-{i + 1}"
-            name = step_name(label, taken)
-            pipeline.steps[name] = StepModel(
-                name, draft.kind, [task_id], chosen.name, task.line, draft.spec
+        translations[task_id] = (chosen.name, chosen(task, ctx))
+
+    branching = {t for t in dag.tasks if registry.lookup(dag.tasks[t].operator).branches}
+    copies, copy_edges = plan_copies(dag, branching)
+    taken: set[str] = set()
+    steps_of: dict[Copy, list[str]] = {}
+    for copy in copies:
+        task = dag.tasks[copy.task_id]
+        rule_name, result = translations[copy.task_id]
+        steps_of[copy] = _add_steps(pipeline, task, copy, rule_name, result, taken, dag)
+    for task_id, (rule_name, result) in translations.items():
+        task = dag.tasks[task_id]
+        names = [n for c in copies if c.task_id == task_id for n in steps_of[c]]
+        notes = []
+        if sum(1 for c in copies if c.task_id == task_id) > 1:
+            notes.append(
+                "joins branches (trigger rule "
+                f"`{_join_rule(dag, task_id)}`): one copy per branch that reaches it"
             )
-            names.append(name)
-        pipeline.edges.extend(
-            zip(names, names[1:], strict=False)
-        )  # a task's own steps run in order
-        steps_of[task_id] = names
         pipeline.outcomes[task_id] = TaskOutcome(
             task_id,
             task.operator,
             task.line,
             result.fate,
             result.fidelity,
-            chosen.name,
+            rule_name,
             names,
-            result.differences,
+            list(result.differences),
+            notes,
         )
-    pipeline.edges.extend(_step_edges(g, steps_of))
+    _wire(pipeline, copy_edges, steps_of, translations)
+    _dag_settings(pipeline, dag, ctx)
     return pipeline
 
 
-def _step_edges(g, steps_of: dict[str, list[str]]) -> list[tuple[str, str]]:
-    """Task edges as step edges, joining through tasks that have no step (contracted)."""
-    contracted = g.copy()
-    for task_id, names in steps_of.items():
+def _dag_settings(pipeline: PipelineModel, dag: DagModel, ctx: RuleContext) -> None:
+    """params → Parameters, schedule → EventBridge, tags, max_active_tasks → parallelism."""
+    from bridge.params import infer_parameters
+    from bridge.schedule import to_eventbridge
+
+    pipeline.parameters = {**ctx.parameters, **infer_parameters(dag.params)}
+    result = to_eventbridge(dag.schedule)
+    if result.expression:
+        pipeline.schedule = {"expression": result.expression, "airflow": dag.schedule}
+    if result.problem:
+        pipeline.schedule = {"expression": None, "problem": result.problem, "airflow": dag.schedule}
+        ctx.diagnose("BRG202", dag.line, f"DAG `{dag.dag_id}`: {result.problem}")
+    limit = dag.options.get("max_active_tasks")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+        pipeline.max_parallel = limit
+    pipeline.tags = list(dag.tags)
+    pipeline.diagnostics = ctx.diagnostics
+
+
+def _add_steps(
+    pipeline: PipelineModel,
+    task: TaskModel,
+    copy: Copy,
+    rule_name: str,
+    result: Translation,
+    taken: set[str],
+    dag: DagModel,
+) -> list[str]:
+    names: list[str] = []
+    settings = task_settings(task, dag)
+    for draft in result.steps:
+        name = step_name(f"{task.task_id}{draft.suffix}{copy.suffix}", taken)
+        pipeline.steps[name] = StepModel(
+            name,
+            draft.kind,
+            [task.task_id],
+            rule_name,
+            task.line,
+            draft.spec,
+            copy=copy.suffix,
+            dropped=sorted(copy.dropped),
+            settings=settings,
+        )
+        names.append(name)
+    for i, draft in enumerate(result.steps):
+        after = draft.after if draft.after is not None else ([i - 1] if i else [])
+        pipeline.edges.extend((names[j], names[i]) for j in after)
+    return names
+
+
+def _join_rule(dag: DagModel, task_id: str) -> str:
+    return dag.tasks[task_id].trigger_rule
+
+
+def plan_copies(dag: DagModel, branching: set[str]) -> tuple[list[Copy], list[tuple[Copy, Copy]]]:
+    """Task instances and their edges, with join tails copied into each branch that reaches them."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    plain = {t: Copy(t) for t in dag.tasks}
+    g.add_nodes_from(plain.values())
+    g.add_edges_from((plain[e.upstream], plain[e.downstream]) for e in dag.edges)
+    if not nx.is_directed_acyclic_graph(g):
+        return list(plain.values()), list(g.edges)
+    for branch in sorted(branching, key=lambda t: dag.tasks[t].line):
+        for b in [n for n in g.nodes if n.task_id == branch]:
+            _copy_joins(g, b, dag)
+    order = {t: i for i, t in enumerate(dag.task_order())}
+    nodes = sorted(g.nodes, key=lambda c: (order[c.task_id], c.suffix))
+    return nodes, list(g.edges)
+
+
+def _copy_joins(g, branch: Copy, dag: DagModel) -> None:
+    import networkx as nx
+
+    targets = sorted(g.successors(branch), key=lambda c: c.task_id)
+    regions = {t: {t} | nx.descendants(g, t) for t in targets}
+    while True:
+        joins = [
+            n
+            for n in nx.topological_sort(g)
+            if dag.tasks[n.task_id].trigger_rule in JOIN_RULES
+            and len({t for t in targets if set(g.predecessors(n)) & regions[t]}) > 1
+        ]
+        if not joins:
+            return
+        join = joins[0]
+        tail = {join} | nx.descendants(g, join)
+        for target in targets:
+            if not set(g.predecessors(join)) & regions[target]:
+                continue
+            others = set().union(*(regions[t] for t in targets if t != target)) - regions[target]
+            suffix = f"-via-{target.task_id}"
+            clone = {
+                n: Copy(
+                    n.task_id,
+                    n.suffix + suffix,
+                    n.dropped
+                    | {p.task_id for p in g.predecessors(n) if p in others and p not in tail},
+                )
+                for n in tail
+            }
+            for n in tail:
+                g.add_node(clone[n])
+                for p in g.predecessors(n):
+                    if p in tail:
+                        g.add_edge(clone[p], clone[n])
+                    elif p not in others:
+                        g.add_edge(p, clone[n])
+            for t in targets:  # the copies belong to this target's region only
+                regions[t] |= set(clone.values()) if t == target else set()
+        g.remove_nodes_from(tail)
+        for t in targets:
+            regions[t] -= tail
+
+
+def _wire(pipeline, copy_edges, steps_of, translations) -> None:
+    """Instance edges as step edges, joining through instances with no step (contracted)."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(steps_of)
+    for u, v in copy_edges:
+        g.add_edge(u, v, side=translations[u.task_id][1].exits.get(v.task_id))
+    for copy, names in steps_of.items():
         if names:
             continue
-        # A self-loop (a cycle through contracted tasks) must not bring the removed node back.
-        preds = [p for p in contracted.predecessors(task_id) if p != task_id]
-        succs = [s for s in contracted.successors(task_id) if s != task_id]
-        contracted.remove_node(task_id)
-        contracted.add_edges_from((p, s) for p in preds for s in succs)
-    edges = {(steps_of[u][-1], steps_of[v][0]) for u, v in contracted.edges if u != v}
-    return sorted(edges)
+        preds = [(p, g.edges[p, copy]["side"]) for p in g.predecessors(copy) if p != copy]
+        succs = [s for s in g.successors(copy) if s != copy]
+        g.remove_node(copy)
+        for p, side in preds:
+            for s in succs:
+                if not g.has_edge(p, s):
+                    g.add_edge(p, s, side=side)
+    edges = set()
+    for u, v, data in g.edges(data=True):
+        if u == v:
+            continue
+        side = data["side"]
+        source = steps_of[u][side[0]] if side else steps_of[u][-1]
+        target = steps_of[v][0]
+        edges.add((source, target))
+        if side:
+            pipeline.branch_sides[(source, target)] = side[1]
+    pipeline.edges.extend(sorted(edges))

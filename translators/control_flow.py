@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bridge.model import TaskModel
+from bridge.rule_context import RuleContext
 from translators.registry import Example, Translation, rule
 
 _EMPTY = "airflow.providers.standard.operators.empty.EmptyOperator"
@@ -24,7 +25,7 @@ with DAG("d"):
         )
     ],
 )
-def empty(task: TaskModel) -> Translation:
+def empty(task: TaskModel, ctx: RuleContext) -> Translation:
     """EmptyOperator / DummyOperator does nothing: no step; its upstream and downstream tasks are
     connected directly, so every ordering it imposed is kept."""
     return Translation(fate="contracted", fidelity="exact")

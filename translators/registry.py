@@ -17,8 +17,14 @@ from typing import Any
 
 from bridge.model import TaskModel
 from bridge.pipeline_model import Fate, Fidelity
+from bridge.rule_context import RuleContext
 
-BUILTIN_MODULES = ("translators.control_flow",)
+BUILTIN_MODULES = (
+    "translators.control_flow",
+    "translators.python",
+    "translators.bash",
+    "translators.branching",
+)
 ENTRY_POINT_GROUP = "bridge.rules"
 
 
@@ -28,6 +34,9 @@ class StepDraft:
 
     kind: str
     spec: dict[str, Any] = field(default_factory=dict)
+    suffix: str = ""  # for a task with several steps: this one's name suffix ("-poll", "-to-x")
+    after: list[int] | None = None  # indices of the task's earlier drafts it runs after
+    # (None: the previous draft)
 
 
 @dataclass
@@ -36,6 +45,9 @@ class Translation:
     fidelity: Fidelity
     steps: list[StepDraft] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
+    # Edges to downstream tasks that leave from a particular draft, with a condition side:
+    # {downstream task id: (draft index, "if" | "else")}. Others leave from the last draft.
+    exits: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,22 +63,30 @@ class Example:
 class Rule:
     name: str
     operators: tuple[str, ...]
-    fn: Callable[[TaskModel], Translation]
+    fn: Callable[[TaskModel, RuleContext], Translation]
     examples: tuple[Example, ...] = ()
+    # The operator follows only some of its direct downstream tasks (BranchPythonOperator):
+    # the engine then duplicates join tails into each branch.
+    branches: bool = False
 
     @property
     def doc(self) -> str:
         return (self.fn.__doc__ or "").strip()
 
-    def __call__(self, task: TaskModel) -> Translation:
-        return self.fn(task)
+    def __call__(self, task: TaskModel, ctx: RuleContext) -> Translation:
+        return self.fn(task, ctx)
 
 
-def rule(*operators: str, name: str | None = None, examples: Iterable[Example] = ()):
+def rule(
+    *operators: str,
+    name: str | None = None,
+    examples: Iterable[Example] = (),
+    branches: bool = False,
+):
     """Declare a rule for the given canonical operator names."""
 
-    def wrap(fn: Callable[[TaskModel], Translation]) -> Rule:
-        return Rule(name or fn.__name__, tuple(operators), fn, tuple(examples))
+    def wrap(fn: Callable[[TaskModel, RuleContext], Translation]) -> Rule:
+        return Rule(name or fn.__name__, tuple(operators), fn, tuple(examples), branches)
 
     return wrap
 
@@ -75,12 +95,17 @@ def rules_in(module: ModuleType) -> list[Rule]:
     return [v for v in vars(module).values() if isinstance(v, Rule)]
 
 
-def placeholder(task: TaskModel) -> Translation:
+def placeholder(task: TaskModel, ctx: RuleContext) -> Translation:
     """No rule knows this operator: a placeholder step keeps the task's place and its source."""
     return Translation(
         fate="placeholder",
         fidelity="manual",
-        steps=[StepDraft("Placeholder", {"operator": task.operator, "line": task.line})],
+        steps=[
+            StepDraft(
+                "Placeholder",
+                {"operator": task.operator, "line": task.line, "source": ctx.task_source(task)},
+            )
+        ],
         differences=[
             f"no rule translates `{task.operator}`; the step is a placeholder to replace by hand"
         ],

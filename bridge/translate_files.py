@@ -1,0 +1,87 @@
+"""`bridge translate`: files -> DagModels -> PipelineModels -> output folders (-> validation).
+
+One broken file or DAG never stops the run: its problems become diagnostics and the others go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bridge.config import BridgeConfig
+from bridge.diagnostics import Diagnostic
+from bridge.model import DagModel
+from bridge.pipeline_model import PipelineModel
+
+
+@dataclass
+class DagOutcome:
+    dag_id: str
+    folder: Path | None
+    pipeline: PipelineModel | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    validation: dict | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {"exact": 0, "approximate": 0, "manual": 0}
+        for o in self.pipeline.outcomes.values() if self.pipeline else []:
+            counts[o.fidelity] += 1
+        return counts
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    dags: list[DagOutcome] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def translate_file(path: Path, registry, config: BridgeConfig, out: Path | None) -> FileOutcome:
+    """Parse one file and translate (and, with `out`, emit) each DAG in it."""
+    from bridge.parse import parse_file
+
+    result = parse_file(path)
+    outcome = FileOutcome(str(path), diagnostics=list(result.diagnostics))
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        source = ""
+    for dag in result.dags:
+        outcome.dags.append(translate_one(dag, registry, config, source, str(path), out))
+    return outcome
+
+
+def translate_one(
+    dag: DagModel, registry, config: BridgeConfig, source: str, path: str, out: Path | None
+) -> DagOutcome:
+    import networkx as nx
+
+    from bridge.translate import translate_dag
+
+    if not nx.is_directed_acyclic_graph(dag.graph):
+        cycle = " -> ".join(u for u, _ in nx.find_cycle(dag.graph))
+        diag = Diagnostic.make("BRG206", dag.line, f"DAG `{dag.dag_id}`: cycle {cycle}", path)
+        return DagOutcome(dag.dag_id, None, None, [diag])
+    pipeline = translate_dag(dag, registry, config, source, path)
+    diagnostics = list(pipeline.diagnostics)
+    for task_id, o in pipeline.outcomes.items():
+        if o.fate == "placeholder":
+            diagnostics.append(
+                Diagnostic.make(
+                    "BRG200", o.line, f"task `{task_id}`: no rule for `{o.operator}`", path
+                )
+            )
+        elif o.fidelity == "approximate":
+            diagnostics.append(
+                Diagnostic.make(
+                    "BRG203", o.line, f"task `{task_id}`: {'; '.join(o.differences)}", path
+                )
+            )
+    pipeline.diagnostics = diagnostics
+    folder = None
+    if out is not None:
+        from bridge.emit import emit
+
+        folder = emit(pipeline, dag, config, path, out)
+    return DagOutcome(dag.dag_id, folder, pipeline, diagnostics)

@@ -1,0 +1,237 @@
+"""`bridge validate OUT/<dag_id>`: build each emitted pipeline offline and check it.
+
+The emitted `pipeline.py` is imported in a child process (the SageMaker SDK takes seconds to import
+and needs its environment set first) with moto standing in for S3 and STS: no AWS credentials, no
+network. For each folder it writes `definition.json` and checks:
+  (a) for the tasks that became steps, "must run before" in the definition equals the DAG's
+      (a task with several steps or branch copies runs before another when any of its steps does;
+      a pipeline order that the DAG lacks is always a problem);
+  (b) SageMaker operator steps: the step Arguments equal the operator's config field by field;
+  (c) every task of the DAG is in manifest.json, and every step of the definition in the manifest.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REGION = "us-east-1"
+BUCKET = "bridge-validate"
+ROLE = "arn:aws:iam::123456789012:role/BridgeValidate"
+
+
+def validate_folders(folders: list[Path], timeout: float = 600.0) -> dict[str, dict]:
+    """Verdicts {folder: {"ok": bool, "problems": [...]}} from one child process."""
+    cmd = [sys.executable, "-m", "bridge.validate", *[str(f) for f in folders]]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {str(f): {"ok": False, "problems": [f"timed out after {timeout:.0f} s"]} for f in folders}
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        tail = (done.stderr or "").strip().splitlines()[-3:]
+        message = "validation process failed: " + " | ".join(tail)
+        return {str(f): {"ok": False, "problems": [message]} for f in folders}
+
+
+def offline_environment() -> None:
+    config = Path(tempfile.mkdtemp(prefix="bridge-validate-")) / "sagemaker.yaml"
+    config.write_text(
+        'SchemaVersion: "1.0"\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n'
+    )
+    os.environ.update(
+        AWS_DEFAULT_REGION=REGION,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        SAGEMAKER_VALIDATE_ROLE="false",
+        SAGEMAKER_USER_CONFIG_OVERRIDE=str(config),
+    )
+
+
+def _child(folders: list[str]) -> dict[str, dict]:
+    offline_environment()
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    import boto3
+    import moto
+
+    verdicts = {}
+    with moto.mock_aws():
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+        session = PipelineSession(default_bucket=BUCKET)
+        for folder in folders:
+            verdicts[folder] = validate_folder(Path(folder), session)
+    return verdicts
+
+
+def validate_folder(folder: Path, session) -> dict[str, Any]:
+    problems: list[str] = []
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    try:
+        module = _import(folder / "pipeline.py")
+        pipeline = module.get_pipeline(session=session, role=ROLE)
+        definition = json.loads(pipeline.definition())
+    except Exception as exc:  # the emitted code failed to build: that is the verdict
+        return {"ok": False, "problems": [f"definition did not build: {type(exc).__name__}: {exc}"]}
+    (folder / "definition.json").write_text(
+        json.dumps(definition, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    steps = all_steps(definition["Steps"])
+    problems += _manifest_problems(manifest, steps)
+    problems += closure_differences(manifest, steps)
+    problems += _round_trip(manifest, steps)
+    return {"ok": not problems, "problems": problems}
+
+
+def _import(path: Path):
+    name = f"bridge_emitted_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def all_steps(steps: list[dict]) -> dict[str, dict]:
+    """Every step of a definition by name, including those nested in ConditionSteps."""
+    found: dict[str, dict] = {}
+    for step in steps:
+        found[step["Name"]] = step
+        args = step.get("Arguments") or {}
+        if step.get("Type") == "Condition":
+            found.update(all_steps(args.get("IfSteps", []) + args.get("ElseSteps", [])))
+    return found
+
+
+def step_dependencies(steps: dict[str, dict]) -> dict[str, set[str]]:
+    """name -> the steps it waits for: DependsOn, property references, condition membership."""
+    deps = {name: set(step.get("DependsOn") or []) for name, step in steps.items()}
+    for name, step in steps.items():
+        body = {k: v for k, v in step.items() if k not in ("Name", "DependsOn")}
+        if step.get("Type") == "Condition":
+            body["Arguments"] = {"Conditions": step["Arguments"].get("Conditions", [])}
+            for side in ("IfSteps", "ElseSteps"):
+                for target in step["Arguments"].get(side, []):
+                    deps[target["Name"]].add(name)
+        deps[name] |= {r for r in _references(body) if r in steps and r != name}
+    return deps
+
+
+def _references(value: Any) -> set[str]:
+    """Step names referenced as `{"Get": "Steps.<name>..."}` anywhere in a value."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        get = value.get("Get")
+        if isinstance(get, str) and get.startswith("Steps."):
+            found.add(get.split(".")[1])
+        for v in value.values():
+            found |= _references(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _references(v)
+    return found
+
+
+def closure_differences(manifest: dict, steps: dict[str, dict]) -> list[str]:
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(steps)
+    for name, deps in step_dependencies(steps).items():
+        g.add_edges_from((d, name) for d in deps)
+    task_of = {name: info["task_id"] for name, info in manifest["steps"].items()}
+    dag = nx.DiGraph()
+    dag.add_nodes_from(manifest["tasks"])
+    dag.add_edges_from(manifest["dag_edges"])
+    survivors = {t: info["steps"] for t, info in manifest["tasks"].items() if info["steps"]}
+    pipeline_before: set[tuple[str, str]] = set()
+    for name in steps:
+        for later in nx.descendants(g, name):
+            a, b = task_of.get(name), task_of.get(later)
+            if a and b and a != b:
+                pipeline_before.add((a, b))
+    problems = []
+    for a in survivors:
+        after = nx.descendants(dag, a)
+        for b in survivors:
+            if a == b:
+                continue
+            dag_says, pipeline_says = b in after, (a, b) in pipeline_before
+            if dag_says and not pipeline_says:
+                problems.append(f"`{a}` runs before `{b}` in the DAG but not in the pipeline")
+            elif pipeline_says and not dag_says:
+                problems.append(f"`{a}` runs before `{b}` in the pipeline but not in the DAG")
+    return problems
+
+
+def _manifest_problems(manifest: dict, steps: dict[str, dict]) -> list[str]:
+    from bridge.parse import parse_file
+
+    problems = []
+    source = manifest["source"]["path"]
+    dags = [d for d in parse_file(Path(source)).dags if d.dag_id == manifest["dag_id"]]
+    if dags and set(dags[0].tasks) != set(manifest["tasks"]):
+        missing = sorted(set(dags[0].tasks) - set(manifest["tasks"]))
+        problems.append(f"tasks missing from the manifest: {', '.join(missing)}")
+    unknown = sorted(set(steps) - set(manifest["steps"]))
+    if unknown:
+        problems.append(f"definition steps not in the manifest: {', '.join(unknown)}")
+    absent = sorted(set(manifest["steps"]) - set(steps))
+    if absent:
+        problems.append(f"manifest steps not in the definition: {', '.join(absent)}")
+    return problems
+
+
+def _round_trip(manifest: dict, steps: dict[str, dict]) -> list[str]:
+    problems = []
+    for name, info in manifest["steps"].items():
+        job = info.get("job")
+        if not job or name not in steps:
+            continue
+        from bridge.sagemaker_jobs import compare_arguments
+
+        config = _mark_templates(job["config"])
+        arguments = _mark_variables(steps[name].get("Arguments") or {})
+        for difference in compare_arguments(job["job"], config, arguments):
+            problems.append(f"step `{name}` ({job['job']}): {difference}")
+    return problems
+
+
+_RUNTIME = "<run-time value>"
+
+
+def _mark_templates(value: Any) -> Any:
+    """A templated config string becomes a pipeline expression: compare it as a run-time value."""
+    if isinstance(value, dict):
+        return {k: _mark_templates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mark_templates(v) for v in value]
+    if isinstance(value, str) and ("{{" in value or "{%" in value):
+        return _RUNTIME
+    return value
+
+
+def _mark_variables(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) & {"Get", "Std:Join", "Std:JsonGet"}:
+            return _RUNTIME
+        return {k: _mark_variables(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mark_variables(v) for v in value]
+    return value
+
+
+if __name__ == "__main__":
+    print(json.dumps(_child(sys.argv[1:])))
