@@ -106,6 +106,8 @@ class Names:
         return getattr(spec, "type", "String")
 
     def json_get(self, out: StepOutput, consumer: StepModel | None) -> str:
+        if consumer is not None and out.task_id in consumer.dropped:
+            return repr("None")  # that branch did not run: Airflow renders the missing XCom so
         producers = self.producer(out.task_id, consumer)
         if len(producers) != 1:
             raise Untranslatable(f"the XCom of `{out.task_id}` has no single step output to read")
@@ -285,6 +287,8 @@ def render_job(step: StepModel, var: str, names: Names, config: BridgeConfig) ->
 
 for _kind in ("Training", "Transform", "Tuning", "Model", "EndpointConfig", "Endpoint"):
     RENDERERS[_kind] = render_job
+
+import bridge.codegen_aws  # noqa: E402,F401  (registers the Lambda, EMR, Callback renderers)
 
 
 def render_steps(

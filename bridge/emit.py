@@ -48,6 +48,11 @@ def emit(
         (steps_dir / name).write_text(script_text(step, dag.dag_id, source_path), encoding="utf-8")
         python_files.append(steps_dir / name)
     (steps_dir / RUNTIME_FILE).write_text(runtime_source(), encoding="utf-8")
+    for step in pipeline.steps.values():  # extra files a rule asks for (Lambda handlers, ...)
+        for name, text in sorted((step.spec.get("files") or {}).items()):
+            (steps_dir / name).write_text(text, encoding="utf-8")
+            if name.endswith(".py"):
+                python_files.append(steps_dir / name)
     (folder / "pipeline.py").write_text(
         pipeline_source(pipeline, dag, config, source_path), encoding="utf-8"
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from bridge.config import BridgeConfig, TaskOverride
 from bridge.diagnostics import Diagnostic
-from bridge.expressions import Expr, Param, StepOutput
+from bridge.expressions import Expr, Join, Param, StepOutput
 from bridge.model import ArgValue, DagModel, TaskModel
 
 
@@ -104,7 +104,10 @@ class RuleContext:
             self.parameters.setdefault(spec.name, spec)
         for problem in result.problems:
             self.diagnose("BRG201", task.line, f"task `{task.task_id}`: {problem}")
-        return result.value, result.problems
+        value = result.value
+        if isinstance(value, (Param, StepOutput)) and not result.problems:
+            value = Join((value,))  # Airflow renders a template to text: keep it a string
+        return value, result.problems
 
     def dag_param(self, name: str) -> Param:
         self.use_dag_param(name)

@@ -248,7 +248,7 @@ def _describe_unsupported(node: nodes.Node) -> str:
 
 
 def _kind(node: nodes.Node) -> str:
-    if isinstance(node, (nodes.BinExpr, nodes.UnaryExpr)):
+    if isinstance(node, (nodes.BinExpr, nodes.UnaryExpr, nodes.Concat, nodes.Compare)):
         return "operator"
     if isinstance(node, nodes.Test):
         return "test"

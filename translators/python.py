@@ -111,11 +111,12 @@ def _call(task: TaskModel, ctx: RuleContext, script: dict) -> tuple[dict[str, An
         problems.extend(more)
         call[key] = value
     wanted = _context_wanted(script.get("body") or "", script.get("entry"))
-    call["context"] = sorted(wanted & CONTEXT_NAMES) if wanted != {"**"} else sorted(CONTEXT_NAMES)
-    if "params" in call["context"] or wanted == {"**"}:
+    names = set(CONTEXT_NAMES) if wanted == {"**"} else wanted & CONTEXT_NAMES
+    call["context"] = _context_values(names, task, ctx)
+    if "params" in names:
         call["params"] = {name: ctx.dag_param(name) for name in ctx.dag.params}
     pulls = set(script.get("pulls", ()))
-    uses_ti = {"ti", "task_instance"} & set(call["context"])
+    uses_ti = {"ti", "task_instance"} & names
     reads = {o.task_id for o in _outputs(call)}
     if uses_ti:
         ancestors = ctx.ancestors(task.task_id)
@@ -129,6 +130,18 @@ def _call(task: TaskModel, ctx: RuleContext, script: dict) -> tuple[dict[str, An
         )
     call["reads"] = sorted(reads)
     return call, problems
+
+
+def _context_values(names: set[str], task: TaskModel, ctx: RuleContext) -> dict[str, Any]:
+    """Context values the callable asks for by name, as pipeline values (params, ti and
+    templates_dict are built by the step runtime itself)."""
+    values: dict[str, Any] = {}
+    for name in sorted(names - {"params", "ti", "task_instance", "templates_dict", "dag", "task"}):
+        if name == "dag_run":
+            continue  # no DagRun object in a step; the runtime leaves it out
+        value, _ = ctx.template("{{ " + name + " }}", task)
+        values[name] = value
+    return values
 
 
 def _outputs(value: Any):
