@@ -166,7 +166,9 @@ def translate(
             verdict = verdicts.get(str(dag.folder))
             status = ""
             if verdict is not None:
-                status = " valid" if verdict["ok"] else " INVALID: " + "; ".join(verdict["problems"])
+                status = (
+                    " valid" if verdict["ok"] else " INVALID: " + "; ".join(verdict["problems"])
+                )
                 failed = failed or not verdict["ok"]
             strict_fail = strict and c["manual"] > 0
             failed = failed or strict_fail

@@ -17,7 +17,7 @@ def coverage_table(outcomes) -> list[dict]:
     )
     for file in outcomes:
         for dag in file.dags:
-            for o in (dag.pipeline.outcomes.values() if dag.pipeline else []):
+            for o in dag.pipeline.outcomes.values() if dag.pipeline else []:
                 row = rows[o.operator]
                 row["tasks"] += 1
                 row[o.fidelity] += 1

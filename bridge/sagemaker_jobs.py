@@ -158,6 +158,13 @@ left out (the pipeline's default role, a derived S3 path); `compare_arguments` a
 
 # Config fields the SDK leaves out of the request when they hold the API's own default.
 _OMITTED_API_DEFAULTS: dict[str, list[tuple[tuple[str, ...], Any]]] = {
+    "training": [
+        (("InfraCheckConfig", "EnableInfraCheck"), False),
+        (("RemoteDebugConfig", "EnableRemoteDebug"), False),
+        (("SessionChainingConfig", "EnableSessionTagChaining"), False),
+    ],
+    "tuning": [(("TrainingJobDefinition", "EnableManagedSpotTraining"), False)],
+    "transform": [(("DataCaptureConfig", "GenerateInferenceId"), False)],
     "model": [(("EnableNetworkIsolation",), False)],
     "register_model": [(("ModelApprovalStatus",), "PendingManualApproval")],
 }
@@ -289,8 +296,8 @@ _SHAPES: dict[str, dict[str, Any]] = {
 
 # Classes that do not live in sagemaker.core.shapes.
 _CLASS_MODULES = {
-    "Compute": "sagemaker.train.configs",
-    "Networking": "sagemaker.train.configs",
+    "Compute": "sagemaker.core.training.configs",
+    "Networking": "sagemaker.core.training.configs",
 }
 
 
@@ -397,9 +404,7 @@ def request_view(job: str, config: dict) -> tuple[dict, list[str]]:
 # Code generation
 
 
-def job_code(
-    job: str, config: dict, var: str, value_code: Callable[[Any], str] = repr
-) -> JobCode:
+def job_code(job: str, config: dict, var: str, value_code: Callable[[Any], str] = repr) -> JobCode:
     """Source that builds ``{var}_args``, the step args reproducing an operator's ``config``.
 
     ``value_code`` renders one config leaf (a string, number, bool, None or a pipeline value
@@ -629,13 +634,23 @@ def _training_trainer(gen: _Gen, cfg: dict, path: str, tuning: bool) -> tuple[st
             args, "training_image_config", algo, "TrainingImageConfig", apath, "TrainingImageConfig"
         )
         if "MetricDefinitions" in algo:
-            node = gen.shapes("MetricDefinition", algo["MetricDefinitions"], f"{apath}MetricDefinitions")
+            node = gen.shapes(
+                "MetricDefinition", algo["MetricDefinitions"], f"{apath}MetricDefinitions"
+            )
             if node is not None:
                 after.append(("with_metric_definitions", node))
-    handled_algo = {"TrainingImage", "AlgorithmName", "TrainingInputMode", "MetricDefinitions"}
-    if not tuning:
-        handled_algo.add("TrainingImageConfig")
-    gen.rest(algo, handled_algo | ({"TrainingImageConfig"} if tuning else set()), apath, where)
+    gen.rest(
+        algo,
+        {
+            "TrainingImage",
+            "AlgorithmName",
+            "TrainingInputMode",
+            "MetricDefinitions",
+            "TrainingImageConfig",
+        },
+        apath,
+        where,
+    )
 
     if "RoleArn" in cfg:
         args.append(("role", gen.leaf(cfg["RoleArn"], f"{path}RoleArn")))
@@ -651,11 +666,11 @@ def _training_trainer(gen: _Gen, cfg: dict, path: str, tuning: bool) -> tuple[st
                 compute_cfg.pop(key)
     if "ResourceConfig" in cfg or "EnableManagedSpotTraining" in cfg:
         compute = gen.shape("Compute", compute_cfg, f"{path}ResourceConfig")
-        if "EnableManagedSpotTraining" in cfg:
-            node = gen.leaf(cfg["EnableManagedSpotTraining"], f"{path}EnableManagedSpotTraining")
-            if node is not None:
-                compute[2].append(("enable_managed_spot_training", node))
-        args.append(("compute", compute))
+        if compute is not None:
+            gen.take(
+                compute[2], "enable_managed_spot_training", cfg, "EnableManagedSpotTraining", path
+            )
+            args.append(("compute", compute))
 
     if "StoppingCondition" in cfg:
         stop = gen.sub(cfg, "StoppingCondition", f"{path}StoppingCondition")
@@ -665,9 +680,7 @@ def _training_trainer(gen: _Gen, cfg: dict, path: str, tuning: bool) -> tuple[st
         args.append(
             ("stopping_condition", gen.shape("StoppingCondition", stop, f"{path}StoppingCondition"))
         )
-    gen.take(
-        args, "output_data_config", cfg, "OutputDataConfig", path, "OutputDataConfig"
-    )
+    gen.take(args, "output_data_config", cfg, "OutputDataConfig", path, "OutputDataConfig")
     gen.take(args, "input_data_config", cfg, "InputDataConfig", path, ["Channel"])
     hp_key = "StaticHyperParameters" if tuning else "HyperParameters"
     gen.take(args, "hyperparameters", cfg, hp_key, path, _M)
@@ -695,7 +708,9 @@ def _training_trainer(gen: _Gen, cfg: dict, path: str, tuning: bool) -> tuple[st
     if not tuning:
         if "Tags" in cfg:
             args.append(("tags", gen.tags(cfg["Tags"], f"{path}Tags", as_shape=True)))
-        gen.take(args, "model_package_config", cfg, "ModelPackageConfig", path, "ModelPackageConfig")
+        gen.take(
+            args, "model_package_config", cfg, "ModelPackageConfig", path, "ModelPackageConfig"
+        )
         for key, method in (
             ("TensorBoardOutputConfig", "with_tensorboard_output_config"),
             ("InfraCheckConfig", "with_infra_check_config"),
@@ -764,7 +779,10 @@ def _build_processing(gen: _Gen, cfg: dict) -> None:
     gen.take(args, "entrypoint", app, "ContainerEntrypoint", "AppSpecification.", _L)
     gen.take(run, "arguments", app, "ContainerArguments", "AppSpecification.", _L)
     gen.rest(
-        app, {"ImageUri", "ContainerEntrypoint", "ContainerArguments"}, "AppSpecification.", "Processor"
+        app,
+        {"ImageUri", "ContainerEntrypoint", "ContainerArguments"},
+        "AppSpecification.",
+        "Processor",
     )
 
     resources = gen.sub(cfg, "ProcessingResources", "ProcessingResources")
@@ -777,7 +795,13 @@ def _build_processing(gen: _Gen, cfg: dict) -> None:
     gen.take(args, "instance_preferences", cluster, "InstancePreferences", cpath, _RAW)
     gen.rest(
         cluster,
-        {"InstanceCount", "InstanceType", "VolumeSizeInGB", "VolumeKmsKeyId", "InstancePreferences"},
+        {
+            "InstanceCount",
+            "InstanceType",
+            "VolumeSizeInGB",
+            "VolumeKmsKeyId",
+            "InstancePreferences",
+        },
         cpath,
         "Processor",
     )
@@ -793,7 +817,9 @@ def _build_processing(gen: _Gen, cfg: dict) -> None:
     if "NetworkConfig" in cfg:
         net = gen.sub(cfg, "NetworkConfig", "NetworkConfig")
         net_args: list = []
-        gen.take(net_args, "enable_network_isolation", net, "EnableNetworkIsolation", "NetworkConfig.")
+        gen.take(
+            net_args, "enable_network_isolation", net, "EnableNetworkIsolation", "NetworkConfig."
+        )
         gen.take(
             net_args,
             "encrypt_inter_container_traffic",
@@ -802,7 +828,9 @@ def _build_processing(gen: _Gen, cfg: dict) -> None:
             "NetworkConfig.",
         )
         vpc = gen.sub(net, "VpcConfig", "NetworkConfig.VpcConfig")
-        gen.take(net_args, "security_group_ids", vpc, "SecurityGroupIds", "NetworkConfig.VpcConfig.", _L)
+        gen.take(
+            net_args, "security_group_ids", vpc, "SecurityGroupIds", "NetworkConfig.VpcConfig.", _L
+        )
         gen.take(net_args, "subnets", vpc, "Subnets", "NetworkConfig.VpcConfig.", _L)
         gen.rest(vpc, {"SecurityGroupIds", "Subnets"}, "NetworkConfig.VpcConfig.", "NetworkConfig")
         gen.rest(
@@ -812,7 +840,10 @@ def _build_processing(gen: _Gen, cfg: dict) -> None:
             "NetworkConfig",
         )
         args.append(
-            ("network_config", ("call", gen.imp("sagemaker.core.network", "NetworkConfig"), net_args))
+            (
+                "network_config",
+                ("call", gen.imp("sagemaker.core.network", "NetworkConfig"), net_args),
+            )
         )
 
     outputs_cfg = gen.sub(cfg, "ProcessingOutputConfig", "ProcessingOutputConfig")
@@ -821,42 +852,26 @@ def _build_processing(gen: _Gen, cfg: dict) -> None:
     args.append(("base_job_name", repr(gen.base_name)))
     args.append(("sagemaker_session", "session"))
 
-    if "ProcessingInputs" in cfg:
-        inputs = cfg["ProcessingInputs"]
-        if isinstance(inputs, (list, tuple)):
-            items = []
-            for i, item in enumerate(inputs):
-                path = f"ProcessingInputs[{i}]"
-                if isinstance(item, dict) and "DatasetDefinition" in item:
-                    gen.diff(
-                        f"{path}.DatasetDefinition: the v3 Processor drops dataset definitions "
-                        "(Athena/Redshift inputs) from the request; input dropped."
-                    )
-                    continue
-                node = gen.shape("ProcessingInput", item, path)
-                if node is not None:
-                    items.append(node)
-            run.insert(0, ("inputs", ("list", items)))
-        else:
-            gen.dynamic("ProcessingInputs", inputs, "a list")
-    if "Outputs" in outputs_cfg:
-        outputs = outputs_cfg["Outputs"]
-        if isinstance(outputs, (list, tuple)):
-            items = []
-            for i, item in enumerate(outputs):
-                path = f"ProcessingOutputConfig.Outputs[{i}]"
-                if isinstance(item, dict) and "FeatureStoreOutput" in item:
-                    gen.diff(
-                        f"{path}.FeatureStoreOutput: the v3 Processor drops feature store "
-                        "outputs from the request; output dropped."
-                    )
-                    continue
-                node = gen.shape("ProcessingOutput", item, path)
-                if node is not None:
-                    items.append(node)
-            run.insert(1 if run and run[0][0] == "inputs" else 0, ("outputs", ("list", items)))
-        else:
-            gen.dynamic("ProcessingOutputConfig.Outputs", outputs, "a list")
+    inputs = _dropping_list(
+        gen,
+        cfg,
+        "ProcessingInputs",
+        "ProcessingInputs",
+        "ProcessingInput",
+        "DatasetDefinition",
+        "the v3 Processor drops dataset definitions (Athena/Redshift inputs) from the request; "
+        "input dropped.",
+    )
+    outputs = _dropping_list(
+        gen,
+        outputs_cfg,
+        "Outputs",
+        "ProcessingOutputConfig.Outputs",
+        "ProcessingOutput",
+        "FeatureStoreOutput",
+        "the v3 Processor drops feature store outputs from the request; output dropped.",
+    )
+    run[:0] = [(k, n) for k, n in (("inputs", inputs), ("outputs", outputs)) if n is not None]
     _experiment_config(gen, cfg, run)
 
     gen.rest(
@@ -882,6 +897,26 @@ def _build_processing(gen: _Gen, cfg: dict) -> None:
     gen.call_stmt(f"{gen.var}_args", f"{processor}.run", run)
 
 
+def _dropping_list(
+    gen: _Gen, cfg: dict, key: str, path: str, shape: str, dropped_key: str, why: str
+) -> Any:
+    """A list of shapes whose items holding ``dropped_key`` the SDK cannot carry."""
+    if key not in cfg:
+        return None
+    value = cfg[key]
+    if not isinstance(value, (list, tuple)):
+        return gen.dynamic(path, value, "a list")
+    items = []
+    for i, item in enumerate(value):
+        if isinstance(item, dict) and dropped_key in item:
+            gen.diff(f"{path}[{i}].{dropped_key}: {why}")
+            continue
+        node = gen.shape(shape, item, f"{path}[{i}]")
+        if node is not None:
+            items.append(node)
+    return ("list", items)
+
+
 def _experiment_config(gen: _Gen, cfg: dict, run: list) -> None:
     """ExperimentConfig: under a PipelineSession only TrialComponentDisplayName survives."""
     if "ExperimentConfig" not in cfg:
@@ -894,7 +929,9 @@ def _experiment_config(gen: _Gen, cfg: dict, run: list) -> None:
                 "and trial (PipelineExperimentConfig); dropped."
             )
     if "TrialComponentDisplayName" in exp:
-        node = gen.leaf(exp["TrialComponentDisplayName"], "ExperimentConfig.TrialComponentDisplayName")
+        node = gen.leaf(
+            exp["TrialComponentDisplayName"], "ExperimentConfig.TrialComponentDisplayName"
+        )
         if node is not None:
             run.append(("experiment_config", ("dict", [("'TrialComponentDisplayName'", node)])))
 
@@ -944,14 +981,19 @@ def _build_transform(gen: _Gen, cfg: dict) -> None:
     gen.take(run, "compression_type", tin, "CompressionType", ipath)
     gen.take(run, "split_type", tin, "SplitType", ipath)
     gen.rest(
-        tin, {"DataSource", "ContentType", "CompressionType", "SplitType"}, ipath, "Transformer.transform"
+        tin,
+        {"DataSource", "ContentType", "CompressionType", "SplitType"},
+        ipath,
+        "Transformer.transform",
     )
     processing = gen.sub(cfg, "DataProcessing", "DataProcessing")
     dpath = "DataProcessing."
     gen.take(run, "input_filter", processing, "InputFilter", dpath)
     gen.take(run, "output_filter", processing, "OutputFilter", dpath)
     gen.take(run, "join_source", processing, "JoinSource", dpath)
-    gen.rest(processing, {"InputFilter", "OutputFilter", "JoinSource"}, dpath, "Transformer.transform")
+    gen.rest(
+        processing, {"InputFilter", "OutputFilter", "JoinSource"}, dpath, "Transformer.transform"
+    )
     _experiment_config(gen, cfg, run)
     gen.take(run, "model_client_config", cfg, "ModelClientConfig", "", _RAW)
     gen.take(
@@ -1013,7 +1055,9 @@ def _build_tuning(gen: _Gen, cfg: dict) -> None:
     args: list = [("model_trainer", trainer)]
     job = gen.sub(cfg, "HyperParameterTuningJobConfig", "HyperParameterTuningJobConfig")
     jpath = "HyperParameterTuningJobConfig."
-    objective = gen.sub(job, "HyperParameterTuningJobObjective", f"{jpath}HyperParameterTuningJobObjective")
+    objective = gen.sub(
+        job, "HyperParameterTuningJobObjective", f"{jpath}HyperParameterTuningJobObjective"
+    )
     opath = f"{jpath}HyperParameterTuningJobObjective."
     if "MetricName" in objective:
         gen.take(args, "objective_metric_name", objective, "MetricName", opath)
@@ -1038,12 +1082,13 @@ def _build_tuning(gen: _Gen, cfg: dict) -> None:
                 continue
             gen.imp("sagemaker.core.parameter", cls)
             if cls == "CategoricalParameter":
-                call = ("call", cls, [(None, gen.values(item.get("Values", []), f"{path}.Values"))])
+                values = gen.values(item.get("Values", []), f"{path}.Values")
+                call = ("call", cls, [("values", values)] if values is not None else [])
                 gen.rest(item, {"Name", "Values"}, f"{path}.", cls)
             else:
                 call_args = [
-                    (None, gen.leaf(item.get("MinValue"), f"{path}.MinValue")),
-                    (None, gen.leaf(item.get("MaxValue"), f"{path}.MaxValue")),
+                    ("min_value", gen.leaf(item.get("MinValue"), f"{path}.MinValue")),
+                    ("max_value", gen.leaf(item.get("MaxValue"), f"{path}.MaxValue")),
                 ]
                 gen.take(call_args, "scaling_type", item, "ScalingType", f"{path}.")
                 gen.rest(item, {"Name", "MinValue", "MaxValue", "ScalingType"}, f"{path}.", cls)
@@ -1102,14 +1147,21 @@ def _build_tuning(gen: _Gen, cfg: dict) -> None:
     if "Tags" in cfg:
         args.append(("tags", gen.tags(cfg["Tags"], "Tags", as_shape=False)))
     gen.take(
-        args, "warm_start_config", cfg, "WarmStartConfig", "", "HyperParameterTuningJobWarmStartConfig"
+        args,
+        "warm_start_config",
+        cfg,
+        "WarmStartConfig",
+        "",
+        "HyperParameterTuningJobWarmStartConfig",
     )
     if "Autotune" in cfg:
         autotune = cfg["Autotune"]
         if isinstance(autotune, dict) and autotune.get("Mode") == "Enabled":
             args.append(("autotune", "True"))
         else:
-            gen.diff("Autotune: only {'Mode': 'Enabled'} maps to HyperparameterTuner(autotune=True).")
+            gen.diff(
+                "Autotune: only {'Mode': 'Enabled'} maps to HyperparameterTuner(autotune=True)."
+            )
     gen.rest(
         cfg,
         {
@@ -1139,7 +1191,9 @@ _BUILDER_CONTAINER_KEYS = {
 }
 
 
-def _model_builder(gen: _Gen, cfg: dict, role_key: str | None) -> tuple[str, list]:
+def _model_builder(
+    gen: _Gen, cfg: dict, container_path: str = "PrimaryContainer"
+) -> tuple[str, list]:
     """ModelBuilder arguments for a CreateModel-shaped config; returns (builder, build kwargs)."""
     args: list = []
     if "Containers" in cfg and "PrimaryContainer" not in cfg:
@@ -1164,10 +1218,11 @@ def _model_builder(gen: _Gen, cfg: dict, role_key: str | None) -> tuple[str, lis
     else:
         if "Containers" in cfg:
             gen.diff("Containers: ignored because PrimaryContainer is set.")
-        container = gen.sub(cfg, "PrimaryContainer", "PrimaryContainer")
+        container = gen.sub(cfg, "PrimaryContainer", container_path)
+        cpath = f"{container_path}."
         if "ModelDataUrl" in container and "ModelDataSource" in container:
             gen.diff(
-                "PrimaryContainer.ModelDataSource: ModelBuilder takes either a model data URL "
+                f"{cpath}ModelDataSource: ModelBuilder takes either a model data URL "
                 "or a ModelDataSource; ModelDataSource dropped."
             )
         for key, kwarg in _BUILDER_CONTAINER_KEYS.items():
@@ -1175,14 +1230,19 @@ def _model_builder(gen: _Gen, cfg: dict, role_key: str | None) -> tuple[str, lis
                 continue
             if key == "ModelDataSource" and "ModelDataUrl" in container:
                 continue
-            kind = _M if key == "Environment" else _RAW if key in ("ModelDataSource", "ImageConfig") else _V
-            gen.take(args, kwarg, container, key, "PrimaryContainer.", kind)
-        gen.rest(container, set(_BUILDER_CONTAINER_KEYS), "PrimaryContainer.", "ModelBuilder")
-    if role_key is not None:
-        if role_key in cfg:
-            args.append(("role_arn", gen.leaf(cfg[role_key], role_key)))
-        else:
-            args.append(("role_arn", "role"))
+            kind = (
+                _M
+                if key == "Environment"
+                else _RAW
+                if key in ("ModelDataSource", "ImageConfig")
+                else _V
+            )
+            gen.take(args, kwarg, container, key, cpath, kind)
+        gen.rest(container, set(_BUILDER_CONTAINER_KEYS), cpath, "ModelBuilder")
+    if "ExecutionRoleArn" in cfg:
+        args.append(("role_arn", gen.leaf(cfg["ExecutionRoleArn"], "ExecutionRoleArn")))
+    else:
+        args.append(("role_arn", "role"))
     net_args: list = []
     if "VpcConfig" in cfg:
         vpc = gen.sub(cfg, "VpcConfig", "VpcConfig")
@@ -1206,7 +1266,7 @@ def _model_builder(gen: _Gen, cfg: dict, role_key: str | None) -> tuple[str, lis
 
 
 def _build_model(gen: _Gen, cfg: dict) -> None:
-    builder, build = _model_builder(gen, cfg, "ExecutionRoleArn")
+    builder, build = _model_builder(gen, cfg)
     gen.rest(
         cfg,
         {
@@ -1293,13 +1353,17 @@ def _register_request(kwargs: dict) -> tuple[dict, list[str]]:
     notes = []
     request: dict[str, Any] = {
         "InferenceSpecification": {
-            "Containers": [{"Image": kwargs.get("image_uri"), "ModelDataUrl": kwargs.get("model_url")}],
+            "Containers": [
+                {"Image": kwargs.get("image_uri"), "ModelDataUrl": kwargs.get("model_url")}
+            ],
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["text/csv"],
         },
         "ModelPackageGroupName": kwargs.get("package_group_name"),
         "ModelPackageDescription": kwargs.get("package_desc", ""),
-        "ModelApprovalStatus": _approval_value(kwargs.get("model_approval", "PendingManualApproval")),
+        "ModelApprovalStatus": _approval_value(
+            kwargs.get("model_approval", "PendingManualApproval")
+        ),
     }
     extras = kwargs.get("extras")
     if isinstance(extras, dict):
@@ -1340,24 +1404,17 @@ def _build_register_model(gen: _Gen, cfg: dict) -> None:
             "container here; only the first is translated."
         )
     container = containers[0] if isinstance(containers, (list, tuple)) and containers else {}
-    builder, _ = _model_builder(gen, {"PrimaryContainer": container}, None)
-    # _model_builder reports container problems under PrimaryContainer.*; the register request
-    # calls it InferenceSpecification.Containers[0].*.
-    gen.differences[:] = [
-        d.replace("PrimaryContainer.", "InferenceSpecification.Containers[0].")
-        for d in gen.differences
-    ]
-    # ModelBuilder(role_arn=role): the builder needs a role; the request carries none.
-    gen.lines[-1] = gen.lines[-1].replace(
-        "ModelBuilder(", "ModelBuilder(role_arn=role, ", 1
-    ) if "\n" not in gen.lines[-1] else gen.lines[-1].replace(
-        "ModelBuilder(\n", "ModelBuilder(\n    role_arn=role,\n", 1
+    # The request has no role; ModelBuilder gets the pipeline's role (not in the Arguments).
+    builder, _ = _model_builder(
+        gen, {"PrimaryContainer": container}, "InferenceSpecification.Containers[0]"
     )
     args: list = []
     spath = "InferenceSpecification."
     gen.take(args, "content_types", spec, "SupportedContentTypes", spath, _L)
     gen.take(args, "response_types", spec, "SupportedResponseMIMETypes", spath, _L)
-    gen.take(args, "inference_instances", spec, "SupportedRealtimeInferenceInstanceTypes", spath, _L)
+    gen.take(
+        args, "inference_instances", spec, "SupportedRealtimeInferenceInstanceTypes", spath, _L
+    )
     gen.take(args, "transform_instances", spec, "SupportedTransformInstanceTypes", spath, _L)
     gen.rest(
         spec,
@@ -1375,9 +1432,7 @@ def _build_register_model(gen: _Gen, cfg: dict) -> None:
         if key == "ModelPackageDescription" and cfg.get(key) == "":
             continue
         gen.take(args, kwarg, cfg, key, "", kind)
-    gen.rest(
-        cfg, {"InferenceSpecification", *_REGISTER_KEYS}, "", "ModelBuilder.register"
-    )
+    gen.rest(cfg, {"InferenceSpecification", *_REGISTER_KEYS}, "", "ModelBuilder.register")
     gen.call_stmt(f"{gen.var}_args", f"{builder}.register", args)
 
 
@@ -1421,9 +1476,7 @@ def _fmt(node: Any, indent: int, used: int) -> str:
     kind = node[0]
     if kind == "call":
         head, tail = f"{node[1]}(", ")"
-        items = [
-            (f"{k}=" if k is not None else "", a) for k, a in node[2]
-        ]
+        items = [(f"{k}=" if k is not None else "", a) for k, a in node[2]]
     elif kind == "list":
         head, tail = "[", "]"
         items = [("", a) for a in node[1]]
@@ -1517,10 +1570,15 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _is_pipeline_variable(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in (
-        "Get",
-        "Std:Join",
-        "Std:JsonGet",
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and next(iter(value))
+        in (
+            "Get",
+            "Std:Join",
+            "Std:JsonGet",
+        )
     )
 
 

@@ -143,6 +143,8 @@ def translate_template(
                 )
             except _Untranslatable as why:
                 reasons.append(f"cannot translate {why}")
+            except RecursionError:  # a machine-made chain thousands of levels deep
+                reasons.append("cannot translate an expression nested too deeply")
     if reasons:
         return _failed(text, reasons)
     return TemplateResult(_assemble(parts), walk.parameters)
@@ -346,7 +348,8 @@ def _params(steps: list[Step], node: nodes.Node, walk: _Walk, root: str = "param
         _no_more(root, steps, 1)
     else:
         raise _Untranslatable(f"`{_source(node)}` (only one named param can be read)")
-    airflow = param_expression(name) if root == "params" else f"{{{{ {_source(node)} }}}}"
+    plain = root == "params" and default is None
+    airflow = param_expression(name) if plain else f"{{{{ {_source(node)} }}}}"
     if default is None:
         spec = ParameterSpec(parameter_name(name), "String", "", "dag_param", airflow=airflow)
     else:  # typed like a DAG param with that default (the caller prefers the DAG's own spec)

@@ -53,7 +53,7 @@ def translate_dag(
     for task_id in dag.task_order():
         task = dag.tasks[task_id]
         chosen = registry.lookup(task.operator)
-        translations[task_id] = (chosen.name, chosen(task, ctx))
+        translations[task_id] = (chosen.name, _translate_task(task, chosen, ctx))
 
     branching = {t for t in dag.tasks if registry.lookup(dag.tasks[t].operator).branches}
     copies, copy_edges = plan_copies(dag, branching)
@@ -107,6 +107,88 @@ def _dag_settings(pipeline: PipelineModel, dag: DagModel, ctx: RuleContext) -> N
     pipeline.diagnostics = ctx.diagnostics
 
 
+MAX_MAPPED_STEPS = 100  # beyond this, one step per element makes an unreadable pipeline
+
+
+def _translate_task(task: TaskModel, chosen, ctx: RuleContext) -> Translation:
+    """Run the task's rule; a task mapped over literal lists runs it once per element."""
+    if not task.mapped:
+        return chosen(task, ctx)
+    elements = literal_elements(task)
+    if elements is not None and 0 < len(elements) <= MAX_MAPPED_STEPS:
+        results = [chosen(element, ctx) for element in elements]
+        steps = []
+        for i, result in enumerate(results):
+            for draft in result.steps:
+                draft.suffix = f"{draft.suffix}-{i}"
+                steps.append(draft)
+        differences = sorted({d for r in results for d in r.differences})
+        worst = max((r.fidelity for r in results), key=["exact", "approximate", "manual"].index)
+        merged = Translation(results[0].fate, worst, steps, differences)
+        merged.parallel = all(len(r.steps) == 1 for r in results)
+        return merged
+    result = chosen(task, ctx)
+    scripted = any("script" in d.spec for d in result.steps)
+    if elements is not None:
+        reason = f"mapped over {len(elements)} elements (more than {MAX_MAPPED_STEPS})"
+    else:
+        reason = "mapped over a value known only at run time"
+    ctx.diagnose(
+        "BRG204",
+        task.line,
+        f"task `{task.task_id}`: {reason}: "
+        + ("its instances run in turn in one step" if scripted else "needs a hand translation"),
+    )
+    if not scripted:
+        from translators.registry import placeholder
+
+        manual = placeholder(task, ctx)
+        manual.differences = [f"{reason}: no step shape for it"]
+        return manual
+    return result
+
+
+def literal_elements(task: TaskModel) -> list[TaskModel] | None:
+    """`.expand(k=[...])` over literal lists: one TaskModel per element (the cross product)."""
+    import itertools
+    from dataclasses import replace
+
+    from bridge.model import ArgValue
+
+    mapping = task.mapping or {}
+    keys = mapping.get("keys") or []
+    if mapping.get("kind") != "expand" or not keys:
+        return None
+    op_kwargs = task.kwargs.get("op_kwargs")
+    nested = (
+        op_kwargs is not None and op_kwargs.kind == "literal" and isinstance(op_kwargs.value, dict)
+    )
+    lists = []
+    for key in keys:
+        if nested and key in op_kwargs.value:
+            arg = op_kwargs.value[key]
+            value = arg.get("value") if arg.get("kind") == "literal" else None
+        else:
+            arg = task.kwargs.get(key)
+            value = arg.value if arg is not None and arg.kind == "literal" else None
+        if not isinstance(value, list):
+            return None
+        lists.append(value)
+    elements = []
+    for combo in itertools.product(*lists):
+        kwargs = dict(task.kwargs)
+        inner = dict(op_kwargs.value) if nested else None
+        for key, item in zip(keys, combo, strict=True):
+            if inner is not None and key in inner:
+                inner[key] = {"kind": "literal", "value": item}
+            else:
+                kwargs[key] = ArgValue("literal", value=item)
+        if inner is not None:
+            kwargs["op_kwargs"] = ArgValue("literal", value=inner)
+        elements.append(replace(task, kwargs=kwargs, mapped=False, mapping=None))
+    return elements
+
+
 def _add_steps(
     pipeline: PipelineModel,
     task: TaskModel,
@@ -133,6 +215,8 @@ def _add_steps(
         )
         names.append(name)
     for i, draft in enumerate(result.steps):
+        if result.parallel:
+            break  # mapped instances: side by side, each joined to the task's neighbours
         after = draft.after if draft.after is not None else ([i - 1] if i else [])
         pipeline.edges.extend((names[j], names[i]) for j in after)
     return names
@@ -204,6 +288,13 @@ def _copy_joins(g, branch: Copy, dag: DagModel) -> None:
             regions[t] -= tail
 
 
+def _ends(copy: Copy, steps_of, translations, index: int) -> list[str]:
+    """The steps an edge leaves from (index -1) or arrives at (0): all of them when parallel."""
+    if translations[copy.task_id][1].parallel:
+        return steps_of[copy]
+    return [steps_of[copy][index]]
+
+
 def _wire(pipeline, copy_edges, steps_of, translations) -> None:
     """Instance edges as step edges, joining through instances with no step (contracted)."""
     import networkx as nx
@@ -227,9 +318,10 @@ def _wire(pipeline, copy_edges, steps_of, translations) -> None:
         if u == v:
             continue
         side = data["side"]
-        source = steps_of[u][side[0]] if side else steps_of[u][-1]
-        target = steps_of[v][0]
-        edges.add((source, target))
-        if side:
-            pipeline.branch_sides[(source, target)] = side[1]
+        sources = [steps_of[u][side[0]]] if side else _ends(u, steps_of, translations, -1)
+        for source in sources:
+            for target in _ends(v, steps_of, translations, 0):
+                edges.add((source, target))
+                if side:
+                    pipeline.branch_sides[(source, target)] = side[1]
     pipeline.edges.extend(sorted(edges))

@@ -32,7 +32,9 @@ def validate_folders(folders: list[Path], timeout: float = 600.0) -> dict[str, d
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return {str(f): {"ok": False, "problems": [f"timed out after {timeout:.0f} s"]} for f in folders}
+        return {
+            str(f): {"ok": False, "problems": [f"timed out after {timeout:.0f} s"]} for f in folders
+        }
     try:
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError):
@@ -145,23 +147,36 @@ def _references(value: Any) -> set[str]:
 
 
 def closure_differences(manifest: dict, steps: dict[str, dict]) -> list[str]:
+    """Check (a) on a built definition: its step dependencies against the DAG's edges."""
+    step_edges = [(d, name) for name, deps in step_dependencies(steps).items() for d in deps]
+    task_steps = {t: info["steps"] for t, info in manifest["tasks"].items()}
+    return order_differences(manifest["dag_edges"], task_steps, step_edges)
+
+
+def order_differences(
+    dag_edges: list, task_steps: dict[str, list[str]], step_edges: list
+) -> list[str]:
+    """Pairs of tasks (both with steps) whose "must run before" differs between DAG and pipeline.
+
+    A task runs before another in the pipeline when some step of the first precedes some step
+    of the second: branch copies of a join each follow their own branch only.
+    """
     import networkx as nx
 
     g = nx.DiGraph()
-    g.add_nodes_from(steps)
-    for name, deps in step_dependencies(steps).items():
-        g.add_edges_from((d, name) for d in deps)
-    task_of = {name: info["task_id"] for name, info in manifest["steps"].items()}
+    g.add_nodes_from(s for names in task_steps.values() for s in names)
+    g.add_edges_from(step_edges)
+    task_of = {s: t for t, names in task_steps.items() for s in names}
     dag = nx.DiGraph()
-    dag.add_nodes_from(manifest["tasks"])
-    dag.add_edges_from(manifest["dag_edges"])
-    survivors = {t: info["steps"] for t, info in manifest["tasks"].items() if info["steps"]}
+    dag.add_nodes_from(task_steps)
+    dag.add_edges_from(map(tuple, dag_edges))
     pipeline_before: set[tuple[str, str]] = set()
-    for name in steps:
+    for name in g.nodes:
         for later in nx.descendants(g, name):
             a, b = task_of.get(name), task_of.get(later)
             if a and b and a != b:
                 pipeline_before.add((a, b))
+    survivors = [t for t, names in task_steps.items() if names]
     problems = []
     for a in survivors:
         after = nx.descendants(dag, a)

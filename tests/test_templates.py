@@ -287,3 +287,18 @@ def test_any_text_gives_a_result_not_an_exception(text: str) -> None:
     if result.problems:
         assert result.value == text
     json.dumps([str(result.value), list(result.parameters)])
+
+
+def test_param_default_is_kept_in_what_fills_it() -> None:
+    spec = tr("{{ params.get('mode', 'fast') }}").parameters["mode"]
+    assert (spec.type, spec.default, spec.airflow) == (
+        "String",
+        "fast",
+        "{{ params.get('mode', 'fast') }}",
+    )
+
+
+def test_deep_nesting_is_a_problem_not_a_crash() -> None:
+    text = "{{ x" + ".a" * 5000 + " }}"
+    result = tr(text)
+    assert result.value == text and "nested too deeply" in result.problems[0]

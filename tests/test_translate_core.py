@@ -8,6 +8,7 @@ import pytest
 from bridge.parse import parse_file, parse_source
 from bridge.pipeline_model import STEP_NAME_MAX, step_name
 from bridge.translate import pipeline_name, translate_dag
+from bridge.validate import order_differences
 from tests.conftest import SAMPLE_DAGS, airflow_example_files
 from translators.registry import Registry, Rule, StepDraft, Translation, rule
 
@@ -15,18 +16,10 @@ REGISTRY = Registry.default()
 CORPUS = [*airflow_example_files(), *sorted(SAMPLE_DAGS.glob("*.py"))]
 
 
-def closure_holds(dag, pipeline) -> list[tuple[str, str]]:
+def closure_holds(dag, pipeline) -> list[str]:
     """Pairs of surviving tasks whose "must run before" differs between the DAG and the pipeline."""
-    dg, pg = dag.graph, pipeline.graph
-    steps = {t: o.steps for t, o in pipeline.outcomes.items() if o.steps}
-    wrong = []
-    for a in steps:
-        reach = nx.descendants(dg, a)
-        after = nx.descendants(pg, steps[a][-1])
-        for b in steps:
-            if a != b and (b in reach) != (steps[b][0] in after):
-                wrong.append((a, b))
-    return wrong
+    task_steps = {t: o.steps for t, o in pipeline.outcomes.items()}
+    return order_differences(dag.edge_pairs(), task_steps, pipeline.edges)
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
@@ -50,9 +43,24 @@ def test_contraction_joins_neighbours():
     pipeline = translate_dag(dag, REGISTRY)
     assert pipeline.outcomes["j1"].fate == "contracted" and pipeline.outcomes["j1"].steps == []
     assert sorted(pipeline.edges) == [("a", "c"), ("b", "c")]
-    assert (
-        pipeline.outcomes["a"].fate == "placeholder" and pipeline.outcomes["a"].fidelity == "manual"
+    assert pipeline.outcomes["a"].fate == "step" and pipeline.outcomes["a"].rule == "bash"
+
+
+def test_unknown_operator_becomes_a_placeholder_with_its_source():
+    src = (
+        "from airflow.sdk import DAG\nfrom company.ops import Magic\n"
+        "with DAG('d'):\n    Magic(task_id='m', spell='x')\n"
     )
+    (dag,) = parse_source(src).dags
+    pipeline = translate_dag(dag, REGISTRY, source=src)
+    outcome = pipeline.outcomes["m"]
+    assert (outcome.fate, outcome.fidelity, outcome.rule) == (
+        "placeholder",
+        "manual",
+        "placeholder",
+    )
+    (step,) = pipeline.steps_of("m")
+    assert step.spec["source"] == "Magic(task_id='m', spell='x')"
 
 
 def test_rule_examples_run():
@@ -62,7 +70,7 @@ def test_rule_examples_run():
         assert r.doc, f"rule {r.name} has no documentation"
         for example in r.examples:
             (dag,) = parse_source(example.dag).dags
-            pipeline = translate_dag(dag, REGISTRY)
+            pipeline = translate_dag(dag, REGISTRY, source=example.dag)
             for task_id, expected in example.expect.items():
                 outcome = pipeline.outcomes[task_id].to_dict()
                 assert {k: outcome[k] for k in expected} == expected, example.title

@@ -144,9 +144,7 @@ def short_circuit(task: TaskModel, ctx: RuleContext) -> Translation:
             "but tasks further down with other trigger rules do not run either"
         )
     fidelity = "approximate" if differences else "exact"
-    return Translation(
-        "step", fidelity, [step, gate], differences, {t: (1, "if") for t in targets}
-    )
+    return Translation("step", fidelity, [step, gate], differences, {t: (1, "if") for t in targets})
 
 
 # --- compiling plain comparisons ----------------------------------------------------------------
@@ -329,7 +327,11 @@ def _method(node: ast.Call, names: dict, ctx: RuleContext | None) -> Any:
     func = node.func
     assert isinstance(func, ast.Attribute)
     owner = func.value
-    if func.attr == "xcom_pull" and isinstance(owner, ast.Name) and owner.id in ("ti", "task_instance"):
+    if (
+        func.attr == "xcom_pull"
+        and isinstance(owner, ast.Name)
+        and owner.id in ("ti", "task_instance")
+    ):
         ids = [k.value for k in node.keywords if k.arg == "task_ids"] + node.args[:1]
         if len(ids) == 1 and isinstance(ids[0], ast.Constant) and isinstance(ids[0].value, str):
             if ctx is not None and ids[0].value in ctx.dag.tasks:

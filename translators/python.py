@@ -46,7 +46,9 @@ CONTEXT_NAMES = {
 }
 
 
-def script_step(task: TaskModel, ctx: RuleContext, mode: str = "python") -> tuple[StepDraft, list[str]]:
+def script_step(
+    task: TaskModel, ctx: RuleContext, mode: str = "python"
+) -> tuple[StepDraft, list[str]]:
     """The ProcessingStep draft for a Python callable and the differences from Airflow."""
     differences: list[str] = []
     script = _script(task, ctx, differences)
@@ -95,7 +97,9 @@ def _script(task: TaskModel, ctx: RuleContext, differences: list[str]) -> dict[s
     for name in extracted.unresolved:
         differences.append(f"the callable reads `{name}`, which is not defined in the file")
     if extracted.uses_file_path:
-        differences.append("the callable reads `__file__`: paths next to the DAG file differ in a step")
+        differences.append(
+            "the callable reads `__file__`: paths next to the DAG file differ in a step"
+        )
     return {"entry": ref.name, "body": extracted.code, "pulls": _xcom_pulls(extracted.code)}
 
 
@@ -123,7 +127,9 @@ def _call(task: TaskModel, ctx: RuleContext, script: dict) -> tuple[dict[str, An
         reads |= {t for t in pulls if t in ancestors} | set(ctx.upstream(task.task_id))
         unknown = sorted(t for t in pulls if t not in ancestors)
         if unknown:
-            problems.append(f"xcom_pull from task(s) that do not run before it: {', '.join(unknown)}")
+            problems.append(
+                f"xcom_pull from task(s) that do not run before it: {', '.join(unknown)}"
+            )
         problems.append(
             "`ti` is a stand-in in the step: xcom_pull reads upstream step outputs, xcom_push adds "
             "keys to this step's output; other TaskInstance methods are not available"
@@ -184,7 +190,9 @@ def _xcom_pulls(code: str) -> list[str]:
         values = [k.value for k in node.keywords if k.arg == "task_ids"] + node.args[:1]
         for v in values:
             items = v.elts if isinstance(v, (ast.List, ast.Tuple)) else [v]
-            found |= {i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)}
+            found |= {
+                i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)
+            }
     return sorted(found)
 
 
@@ -216,7 +224,9 @@ def python(task: TaskModel, ctx: RuleContext) -> Translation:
     JSON output); the return value is written as this step's XCom. Exact unless the callable
     uses Airflow APIs, `ti`, names the file does not define, or `__file__`."""
     draft, differences = script_step(task, ctx)
-    if ctx.override(task).step == "lambda" or (ctx.override(task).step is None and ctx.config.python_step == "lambda"):
+    if ctx.override(task).step == "lambda" or (
+        ctx.override(task).step is None and ctx.config.python_step == "lambda"
+    ):
         draft.kind = "Lambda"
         draft.spec["lambda"] = "python"
         differences.append("runs as a Lambda function (15-minute limit, no step image)")
@@ -247,6 +257,8 @@ def python_virtualenv(task: TaskModel, ctx: RuleContext) -> Translation:
     before the callable's imports (pip, in the job). An external interpreter path has no meaning
     in a SageMaker job: the step runs the image's Python (approximate)."""
     draft, differences = script_step(task, ctx)
-    if "python" in task.kwargs or task.operator.endswith(("ExternalPythonOperator", "external_python")):
+    if "python" in task.kwargs or task.operator.endswith(
+        ("ExternalPythonOperator", "external_python")
+    ):
         differences.append("the external Python interpreter is replaced by the step image's Python")
     return Translation("step", _fidelity(differences), [draft], differences)

@@ -48,6 +48,7 @@ class Translation:
     # Edges to downstream tasks that leave from a particular draft, with a condition side:
     # {downstream task id: (draft index, "if" | "else")}. Others leave from the last draft.
     exits: dict[str, tuple[int, str]] = field(default_factory=dict)
+    parallel: bool = False  # the steps are independent instances (literal mapping)
 
 
 @dataclass(frozen=True)
