@@ -9,7 +9,7 @@ emitter renders them as SDK source (`python_source`), and the manifest records t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Join:
     parts: tuple[Expr, ...]
 
 
-Expr = Union[Param, ExecVar, StepOutput, Join, str, int, float, bool, None, list, dict]
+Expr = Param | ExecVar | StepOutput | Join | str | int | float | bool | None | list | dict
 
 
 def json_path_suffix(key: str | int) -> str:
