@@ -181,7 +181,7 @@ def render_processing(step: StepModel, var: str, names: Names, config: BridgeCon
         f"{var}_xcom = PropertyFile(name='xcom', output_name='xcom', path='xcom.json')\n"
         f"{var} = ProcessingStep(name={step.name!r}, step_args=script_processor("
         f"session, role, {image}, {instance}, env={env_source}, max_runtime={timeout!r}).run("
-        f"code=str(STEPS_DIR / {script_file!r}), arguments=[{', '.join(arguments)}], "
+        f"code=step_file({script_file!r}), arguments=[{', '.join(arguments)}], "
         f"inputs=[{', '.join(inputs)}], outputs=[xcom_output(bucket, {step.name!r})]), "
         f"property_files=[{var}_xcom]"
     )

@@ -146,7 +146,7 @@ PIPELINE_TAGS = {[{"Key": f"airflow:tag:{t}", "Value": "true"} for t in pipeline
 SUBNETS = {network.subnets!r}
 SECURITY_GROUP_IDS = {network.security_group_ids!r}
 ENABLE_NETWORK_ISOLATION = {network.enable_network_isolation!r}
-SCHEDULE = {_schedule_kwargs(schedule)!r}  # Airflow schedule {_one_line(dag.schedule)} (EventBridge)
+SCHEDULE = {schedule.get("kwargs") or {}!r}  # Airflow schedule {_one_line(dag.schedule)} (EventBridge)
 MAX_PARALLEL_STEPS = {pipeline.max_parallel!r}  # Airflow max_active_tasks
 
 
@@ -158,6 +158,12 @@ def network_config() -> NetworkConfig | None:
         security_group_ids=SECURITY_GROUP_IDS or None,
         enable_network_isolation=ENABLE_NETWORK_ISOLATION,
     )
+
+
+def step_file(name: str) -> str:
+    """A file under steps/, relative when building from this folder: SageMaker names uploaded
+    code by path and content, so the definition then does not depend on where the folder is."""
+    return f"steps/{{name}}" if Path.cwd() == HERE else str(STEPS_DIR / name)
 
 
 def script_processor(session, role, image_uri, instance_type, env=None, max_runtime=None):
@@ -193,7 +199,7 @@ def runtime_input() -> ProcessingInput:
     return ProcessingInput(
         input_name="bridge-runtime",
         s3_input=ProcessingS3Input(
-            s3_uri=str(STEPS_DIR / {RUNTIME_FILE!r}),
+            s3_uri=step_file({RUNTIME_FILE!r}),
             local_path={RUNTIME_INPUT!r},
             s3_data_type="S3Prefix",
             s3_input_mode="File",
@@ -272,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--role", default=None, help="execution role ARN")
     parser.add_argument("--version", default=None, help="deploy as <name>-<version>")
     args = parser.parse_args(argv)
+    os.chdir(HERE)  # see step_file()
     pipeline = get_pipeline(role=args.role, local=args.local, version=args.version)
     if not args.upsert:
         print(json.dumps(json.loads(pipeline.definition()), indent=2, sort_keys=True))
@@ -295,13 +302,6 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     main()
 '''
-
-
-def _schedule_kwargs(schedule: dict) -> dict[str, str]:
-    """`cron(0 3 * * ? *)` -> {"cron": "0 3 * * ? *"}: PipelineSchedule takes the inner text."""
-    expression = schedule.get("expression") or ""
-    kind, _, rest = expression.partition("(")
-    return {kind: rest.rstrip(")")} if kind in ("cron", "rate") and rest else {}
 
 
 def _one_line(value) -> str:

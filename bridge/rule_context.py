@@ -68,8 +68,7 @@ class RuleContext:
         if arg.kind == "param":
             name = _param_name(arg.source or "")
             if name and name in self.dag.params:
-                self.use_dag_param(name)
-                return Param(name), []
+                return self.dag_param(name), []
         return None, [f"`{arg.source}` ({arg.kind}) is only known when Airflow runs the DAG"]
 
     def literal(self, value: Any, task: TaskModel) -> tuple[Expr, list[str]]:
@@ -110,14 +109,12 @@ class RuleContext:
         return value, result.problems
 
     def dag_param(self, name: str) -> Param:
-        self.use_dag_param(name)
-        return Param(name)
-
-    def use_dag_param(self, name: str) -> None:
+        """The pipeline Parameter of the DAG param `name` (declared on first use)."""
         from bridge.params import infer_parameters
 
         spec = infer_parameters({name: self.dag.params[name]})[name]
         self.parameters.setdefault(spec.name, spec)
+        return Param(spec.name)
 
 
 _ARG_KINDS = {"literal", "template", "xcom", "param", "callable", "name", "expr"}

@@ -171,6 +171,7 @@ _OMITTED_API_DEFAULTS: dict[str, list[tuple[tuple[str, ...], Any]]] = {
 
 _SHAPES_MODULE = "sagemaker.core.shapes"
 _V, _L, _M, _RAW = "value", "list", "map", "raw"
+_TAGS, _TAG_SHAPES = "tags", "tag shapes"  # boto {"Key", "Value"} dicts / Tag(key=, value=)
 
 # Request shape -> field -> kind. A kind is _V (one value), _L (a list of values), _M (a map of
 # values), _RAW (a boto-shaped dict/list passed through as is), a shape name, or [shape name].
@@ -460,8 +461,8 @@ class _Gen:
         if message not in self.differences:
             self.differences.append(message)
 
-    def unsupported(self, path: str, where: str, what: str = "dropped") -> None:
-        self.diff(f"{path}: {where} has no parameter for it; {what}.")
+    def unsupported(self, path: str, where: str) -> None:
+        self.diff(f"{path}: {where} has no parameter for it; dropped.")
 
     def import_lines(self) -> list[str]:
         return [
@@ -529,6 +530,8 @@ class _Gen:
             return self.mapping(value, path)
         if kind == _RAW:
             return self.raw(value)
+        if kind in (_TAGS, _TAG_SHAPES):
+            return self.tags(value, path, as_shape=kind == _TAG_SHAPES)
         if isinstance(kind, list):
             return self.shapes(kind[0], value, path)
         return self.shape(kind, value, path)
@@ -587,11 +590,20 @@ class _Gen:
         self.dynamic(path, value, "a dict")
         return {}
 
-    def take(self, args: list, kwarg: str, config: dict, key: str, path: str, kind: Any = _V):
-        if key in config:
-            node = self.kind(kind, config[key], f"{path}{key}")
-            if node is not None:
-                args.append((kwarg, node))
+    def take(
+        self,
+        args: list,
+        kwarg: str,
+        config: dict,
+        key: str,
+        path: str,
+        kind: Any = _V,
+        default: str | None = None,
+    ) -> None:
+        """Append ``kwarg=<config[key] rendered>`` to args (or ``kwarg=default`` without it)."""
+        node = self.kind(kind, config[key], f"{path}{key}") if key in config else default
+        if node is not None:
+            args.append((kwarg, node))
 
     def rest(self, config: dict, handled: set[str], path: str, where: str) -> None:
         for key in config:
@@ -652,10 +664,7 @@ def _training_trainer(gen: _Gen, cfg: dict, path: str, tuning: bool) -> tuple[st
         where,
     )
 
-    if "RoleArn" in cfg:
-        args.append(("role", gen.leaf(cfg["RoleArn"], f"{path}RoleArn")))
-    else:
-        args.append(("role", "role"))
+    gen.take(args, "role", cfg, "RoleArn", path, default="role")
 
     compute_cfg = gen.sub(cfg, "ResourceConfig", f"{path}ResourceConfig")
     if tuning:
@@ -672,13 +681,18 @@ def _training_trainer(gen: _Gen, cfg: dict, path: str, tuning: bool) -> tuple[st
             )
             args.append(("compute", compute))
 
+    stop = cfg.get("StoppingCondition")
+    if tuning and isinstance(stop, dict) and "MaxPendingTimeInSeconds" in stop:
+        gen.unsupported(f"{path}StoppingCondition.MaxPendingTimeInSeconds", where)
+        stop = {k: v for k, v in stop.items() if k != "MaxPendingTimeInSeconds"}
     if "StoppingCondition" in cfg:
-        stop = gen.sub(cfg, "StoppingCondition", f"{path}StoppingCondition")
-        if tuning and "MaxPendingTimeInSeconds" in stop:
-            gen.unsupported(f"{path}StoppingCondition.MaxPendingTimeInSeconds", where)
-            stop = {k: v for k, v in stop.items() if k != "MaxPendingTimeInSeconds"}
-        args.append(
-            ("stopping_condition", gen.shape("StoppingCondition", stop, f"{path}StoppingCondition"))
+        gen.take(
+            args,
+            "stopping_condition",
+            {"StoppingCondition": stop},
+            "StoppingCondition",
+            path,
+            "StoppingCondition",
         )
     gen.take(args, "output_data_config", cfg, "OutputDataConfig", path, "OutputDataConfig")
     gen.take(args, "input_data_config", cfg, "InputDataConfig", path, ["Channel"])
@@ -706,8 +720,7 @@ def _training_trainer(gen: _Gen, cfg: dict, path: str, tuning: bool) -> tuple[st
 
     gen.take(args, "checkpoint_config", cfg, "CheckpointConfig", path, "CheckpointConfig")
     if not tuning:
-        if "Tags" in cfg:
-            args.append(("tags", gen.tags(cfg["Tags"], f"{path}Tags", as_shape=True)))
+        gen.take(args, "tags", cfg, "Tags", path, _TAG_SHAPES)
         gen.take(
             args, "model_package_config", cfg, "ModelPackageConfig", path, "ModelPackageConfig"
         )
@@ -771,10 +784,7 @@ def _build_processing(gen: _Gen, cfg: dict) -> None:
     args: list = []
     run: list = []
     app = gen.sub(cfg, "AppSpecification", "AppSpecification")
-    if "RoleArn" in cfg:
-        args.append(("role", gen.leaf(cfg["RoleArn"], "RoleArn")))
-    else:
-        args.append(("role", "role"))
+    gen.take(args, "role", cfg, "RoleArn", "", default="role")
     gen.take(args, "image_uri", app, "ImageUri", "AppSpecification.")
     gen.take(args, "entrypoint", app, "ContainerEntrypoint", "AppSpecification.", _L)
     gen.take(run, "arguments", app, "ContainerArguments", "AppSpecification.", _L)
@@ -811,8 +821,7 @@ def _build_processing(gen: _Gen, cfg: dict) -> None:
     gen.take(args, "max_runtime_in_seconds", stop, "MaxRuntimeInSeconds", "StoppingCondition.")
     gen.rest(stop, {"MaxRuntimeInSeconds"}, "StoppingCondition.", "Processor")
     gen.take(args, "env", cfg, "Environment", "", _M)
-    if "Tags" in cfg:
-        args.append(("tags", gen.tags(cfg["Tags"], "Tags", as_shape=False)))
+    gen.take(args, "tags", cfg, "Tags", "", _TAGS)
 
     if "NetworkConfig" in cfg:
         net = gen.sub(cfg, "NetworkConfig", "NetworkConfig")
@@ -963,8 +972,7 @@ def _build_transform(gen: _Gen, cfg: dict) -> None:
     gen.take(args, "max_concurrent_transforms", cfg, "MaxConcurrentTransforms", "")
     gen.take(args, "max_payload", cfg, "MaxPayloadInMB", "")
     gen.take(args, "env", cfg, "Environment", "", _M)
-    if "Tags" in cfg:
-        args.append(("tags", gen.tags(cfg["Tags"], "Tags", as_shape=False)))
+    gen.take(args, "tags", cfg, "Tags", "", _TAGS)
     args.append(("base_transform_job_name", repr(gen.base_name)))
     args.append(("sagemaker_session", "session"))
 
@@ -1144,8 +1152,7 @@ def _build_tuning(gen: _Gen, cfg: dict) -> None:
         jpath,
         "HyperparameterTuner",
     )
-    if "Tags" in cfg:
-        args.append(("tags", gen.tags(cfg["Tags"], "Tags", as_shape=False)))
+    gen.take(args, "tags", cfg, "Tags", "", _TAGS)
     gen.take(
         args,
         "warm_start_config",
@@ -1239,10 +1246,7 @@ def _model_builder(
             )
             gen.take(args, kwarg, container, key, cpath, kind)
         gen.rest(container, set(_BUILDER_CONTAINER_KEYS), cpath, "ModelBuilder")
-    if "ExecutionRoleArn" in cfg:
-        args.append(("role_arn", gen.leaf(cfg["ExecutionRoleArn"], "ExecutionRoleArn")))
-    else:
-        args.append(("role_arn", "role"))
+    gen.take(args, "role_arn", cfg, "ExecutionRoleArn", "", default="role")
     net_args: list = []
     if "VpcConfig" in cfg:
         vpc = gen.sub(cfg, "VpcConfig", "VpcConfig")
@@ -1257,8 +1261,7 @@ def _model_builder(
     args.append(("dependencies", ("dict", [])))
     args.append(("sagemaker_session", "session"))
     build: list = []
-    if "Tags" in cfg:
-        build.append(("tags", gen.tags(cfg["Tags"], "Tags", as_shape=False)))
+    gen.take(build, "tags", cfg, "Tags", "", _TAGS)
     gen.imp("sagemaker.serve", "ModelBuilder")
     builder = f"{gen.var}_builder"
     gen.call_stmt(builder, "ModelBuilder", args)
@@ -1287,8 +1290,7 @@ def _build_endpoint_config(gen: _Gen, cfg: dict) -> None:
     args: list = []
     gen.take(args, "name", cfg, "EndpointConfigName", "")
     gen.take(args, "production_variants", cfg, "ProductionVariants", "", _RAW)
-    if "Tags" in cfg:
-        args.append(("tags", gen.tags(cfg["Tags"], "Tags", as_shape=False)))
+    gen.take(args, "tags", cfg, "Tags", "", _TAGS)
     gen.take(args, "kms_key", cfg, "KmsKeyId", "")
     gen.take(args, "data_capture_config_dict", cfg, "DataCaptureConfig", "", _RAW)
     gen.take(args, "async_inference_config_dict", cfg, "AsyncInferenceConfig", "", _RAW)
@@ -1320,8 +1322,7 @@ def _build_endpoint(gen: _Gen, cfg: dict) -> None:
     args: list = []
     gen.take(args, "endpoint_name", cfg, "EndpointName", "")
     gen.take(args, "config_name", cfg, "EndpointConfigName", "")
-    if "Tags" in cfg:
-        args.append(("tags", gen.tags(cfg["Tags"], "Tags", as_shape=False)))
+    gen.take(args, "tags", cfg, "Tags", "", _TAGS)
     gen.rest(
         cfg,
         {"EndpointName", "EndpointConfigName", "Tags"},
@@ -1375,9 +1376,8 @@ def _register_request(kwargs: dict) -> tuple[dict, list[str]]:
         )
     if kwargs.get("package_group_desc"):
         notes.append(
-            "package_group_desc: the operator creates a missing model package group (with "
-            "package_desc as its description); the RegisterModel step creates no group, so "
-            "create the group outside the pipeline."
+            "package_group_desc: a description for a model package group the operator creates "
+            "when missing; the RegisterModel step has no parameter for it; dropped."
         )
     return request, notes
 

@@ -289,7 +289,8 @@ def _source(node: nodes.Node) -> str:
     if isinstance(node, nodes.BinExpr):
         return f"{_source(node.left)} {node.operator} {_source(node.right)}"
     if isinstance(node, nodes.UnaryExpr):
-        return f"{node.operator} {_source(node.node)}"
+        space = " " if node.operator == "not" else ""
+        return f"{node.operator}{space}{_source(node.node)}"
     if isinstance(node, (nodes.List, nodes.Tuple)):
         return f"[{', '.join(_source(i) for i in node.items)}]"
     if isinstance(node, nodes.CondExpr):

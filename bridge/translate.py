@@ -93,12 +93,17 @@ def _dag_settings(pipeline: PipelineModel, dag: DagModel, ctx: RuleContext) -> N
     from bridge.params import infer_parameters
     from bridge.schedule import to_eventbridge
 
-    pipeline.parameters = {**ctx.parameters, **infer_parameters(dag.params)}
+    inferred = {spec.name: spec for spec in infer_parameters(dag.params).values()}
+    pipeline.parameters = {**ctx.parameters, **inferred}
     result = to_eventbridge(dag.schedule)
-    if result.expression:
-        pipeline.schedule = {"expression": result.expression, "airflow": dag.schedule}
+    if result.expression or result.problem:
+        pipeline.schedule = {
+            "expression": result.expression,
+            "kwargs": result.pipeline_schedule_kwargs(),
+            "problem": result.problem,
+            "airflow": dag.schedule,
+        }
     if result.problem:
-        pipeline.schedule = {"expression": None, "problem": result.problem, "airflow": dag.schedule}
         ctx.diagnose("BRG202", dag.line, f"DAG `{dag.dag_id}`: {result.problem}")
     limit = dag.options.get("max_active_tasks")
     if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:

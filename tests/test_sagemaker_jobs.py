@@ -360,6 +360,10 @@ CASES = {
     "endpoint_config": ("endpoint_config", ENDPOINT_CONFIG),
     "endpoint": ("endpoint", {"EndpointName": "housing", "EndpointConfigName": "housing-config"}),
     "register_model": ("register_model", REGISTER_KWARGS),
+    "register_model_defaults": (
+        "register_model",
+        {"image_uri": IMAGE, "model_url": f"{BUCKET}/m.tar.gz", "package_group_name": "housing"},
+    ),
 }
 for _i, (_job, _config) in enumerate(sub_jobs("transform", TRANSFORM_COMBINED)):
     CASES[f"transform_combined_{_i}_{_job}"] = (_job, _config)
@@ -403,6 +407,51 @@ TEMPLATED = {
 
 def _marker_code(value):
     return "instance_type_param" if value == MARKER else repr(value)
+
+
+class Ref:
+    """A pipeline value in a config (as bridge.expressions has them): rendered by name."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _ref_code(value):
+    return value.name if isinstance(value, Ref) else repr(value)
+
+
+REFS = {
+    "model_refs": (
+        "model",
+        {
+            **MODEL_CONFIG,
+            "PrimaryContainer": {
+                **MODEL_CONFIG["PrimaryContainer"],
+                "ModelDataUrl": Ref("model_data"),
+            },
+        },
+    ),
+    "processing_refs": (
+        "processing",
+        {
+            **PROCESSING_VARIANT,
+            "ProcessingInputs": [
+                {
+                    "InputName": "raw",
+                    "S3Input": {
+                        "S3Uri": Ref("raw_uri"),
+                        "LocalPath": "/opt/ml/processing/input",
+                        "S3DataType": "S3Prefix",
+                    },
+                }
+            ],
+        },
+    ),
+    "transform_refs": (
+        "transform",
+        {**TRANSFORM_COMBINED["Transform"], "ModelName": Ref("model_name")},
+    ),
+}
 
 
 def _marker_json(value):
@@ -486,6 +535,17 @@ def built(tmp_path_factory):
                     instance_type_param=instance_type,
                 ),
             )
+            refs = {
+                "model_data": ParameterString("ModelData", default_value=f"{BUCKET}/m.tar.gz"),
+                "raw_uri": ParameterString("RawUri", default_value=f"{BUCKET}/raw"),
+                "model_name": ParameterString("ModelName", default_value="model"),
+            }
+            for name, (job, config) in REFS.items():
+                results[name] = (
+                    job,
+                    config,
+                    *build(name, job, config, _ref_code, parameters=refs.values(), **refs),
+                )
             yield {"results": results, "shapes": _sdk_shape_fields()}
 
 
@@ -583,6 +643,15 @@ def test_templated_leaf_becomes_a_pipeline_parameter(built):
         "ResourceConfig.InstanceType: config '{{ params.instance_type }}', "
         "definition {'Get': 'Parameters.InstanceType'}"
     ]
+
+
+@sdk_test
+@pytest.mark.parametrize("name", sorted(REFS))
+def test_pipeline_values_in_configs(built, name):
+    job, config, code, step = built["results"][name]
+    assert code.differences == []
+    assert compare_arguments(job, config, step["Arguments"]) == []
+    assert '{"Get": "Parameters.' in json.dumps(step["Arguments"])
 
 
 @sdk_test
