@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.config import BridgeConfig
-from bridge.expressions import ExecVar, Join, Param, StepOutput, json_path_suffix
+from bridge.expressions import ExecVar, Join, Param, StepOutput, StepProperty, json_path_suffix
 from bridge.pipeline_model import PipelineModel, StepModel
 
 XCOM_INPUT = "/opt/ml/processing/input/xcom"
@@ -85,6 +85,8 @@ class Names:
             return f'Join(on="", values=[{parts}])'
         if isinstance(value, StepOutput):
             return self.json_get(value, consumer)
+        if isinstance(value, StepProperty):
+            return self.property(value.task_id, value.path, value.index)
         if isinstance(value, dict):
             return (
                 "{" + ", ".join(f"{k!r}: {self.value(v, consumer)}" for k, v in value.items()) + "}"
@@ -97,7 +99,7 @@ class Names:
         """A value inside a string context (Join parts, job arguments): typed params to_string()."""
         if isinstance(value, Param) and self.param_type(value.name) != "String":
             return f"{self.param(value.name)}.to_string()"
-        if isinstance(value, (Param, ExecVar, Join, StepOutput)):
+        if isinstance(value, (Param, ExecVar, Join, StepOutput, StepProperty)):
             return self.value(value, consumer)
         return repr(value if isinstance(value, str) else json.dumps(value))
 
@@ -105,9 +107,20 @@ class Names:
         spec = self.pipeline.parameters.get(name)
         return getattr(spec, "type", "String")
 
+    def property(self, task_id: str, path: str, index: int = -1) -> str:
+        """`<step>.properties.<path>` of one of the job steps a task became (the last: -1)."""
+        outcome = self.pipeline.outcomes.get(task_id)
+        names = outcome.steps if outcome else []
+        if not names or names[index] not in self.step_vars:
+            raise Untranslatable(f"`{task_id}` has no step whose properties could be read")
+        return f"{self.step_vars[names[index]]}.properties.{path}"
+
     def json_get(self, out: StepOutput, consumer: StepModel | None) -> str:
         if consumer is not None and out.task_id in consumer.dropped:
             return repr("None")  # that branch did not run: Airflow renders the missing XCom so
+        job = self._job_output(out)
+        if job is not None:
+            return job
         producers = self.producer(out.task_id, consumer)
         if len(producers) != 1:
             raise Untranslatable(f"the XCom of `{out.task_id}` has no single step output to read")
@@ -117,6 +130,18 @@ class Names:
             f"JsonGet(step_name={var}.name, property_file={var}_xcom, "
             f"json_path={(out.key + out.path if out.key.isidentifier() else json_path_suffix(out.key)[1:] + out.path)!r})"
         )
+
+    def _job_output(self, out: StepOutput) -> str | None:
+        """A SageMaker operator's XCom is its Describe*Job response ({"Training": {...}}): the
+        step's properties hold the same fields."""
+        outcome = self.pipeline.outcomes.get(out.task_id)
+        steps = [self.pipeline.steps[n] for n in (outcome.steps if outcome else [])]
+        if not steps or "job" not in steps[-1].spec or out.key != "return_value":
+            return None
+        parts = [p for p in out.path.replace("['", ".").replace("']", "").split(".") if p]
+        if len(parts) < 2:
+            raise Untranslatable(f"`{out.task_id}`'s whole job description is not a step value")
+        return self.property(out.task_id, ".".join(parts[1:]))
 
 
 Renderer = Callable[[StepModel, str, Names, BridgeConfig], str]
@@ -215,7 +240,7 @@ def _arg_type(value: Any, names: Names) -> str:
 
 def _split(value: Any, path: list, step: StepModel) -> tuple[Any, list[tuple[list, Any]]]:
     """Literal skeleton (run-time values as null) and the run-time values with their paths."""
-    if isinstance(value, (Param, ExecVar, Join, StepOutput)):
+    if isinstance(value, (Param, ExecVar, Join, StepOutput, StepProperty)):
         return None, [(path, value)]
     if isinstance(value, dict):
         out, dyn = {}, []

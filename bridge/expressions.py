@@ -40,13 +40,35 @@ class StepOutput:
 
 
 @dataclass(frozen=True)
+class StepProperty:
+    """A property of the step a task became: `<step>.properties.ModelName`."""
+
+    task_id: str
+    path: str  # dotted, e.g. "ModelName", "ModelArtifacts.S3ModelArtifacts"
+    index: int = -1  # which of the task's steps (a config creating several resources)
+
+
+@dataclass(frozen=True)
 class Join:
     """A string built from parts at run time (`Join(on="", values=[...])`)."""
 
     parts: tuple[Expr, ...]
 
 
-Expr = Param | ExecVar | StepOutput | Join | str | int | float | bool | None | list | dict
+Expr = (
+    Param
+    | ExecVar
+    | StepOutput
+    | StepProperty
+    | Join
+    | str
+    | int
+    | float
+    | bool
+    | None
+    | list
+    | dict
+)
 
 
 def json_path_suffix(key: str | int) -> str:
@@ -57,7 +79,7 @@ def json_path_suffix(key: str | int) -> str:
 
 def is_dynamic(value: Any) -> bool:
     """True when the value (or something inside it) is only known at run time."""
-    if isinstance(value, (Param, ExecVar, StepOutput, Join)):
+    if isinstance(value, (Param, ExecVar, StepOutput, StepProperty, Join)):
         return True
     if isinstance(value, dict):
         return any(is_dynamic(v) for v in value.values())
@@ -74,6 +96,8 @@ def to_json(value: Any) -> Any:
         return {"execution": value.name}
     if isinstance(value, StepOutput):
         return {"xcom": {"task_id": value.task_id, "key": value.key, "path": value.path}}
+    if isinstance(value, StepProperty):
+        return {"property": {"task_id": value.task_id, "path": value.path}}
     if isinstance(value, Join):
         return {"join": [to_json(p) for p in value.parts]}
     if isinstance(value, dict):

@@ -51,7 +51,9 @@ def translate_file(path: Path, registry, config: BridgeConfig, out: Path | None)
         try:
             outcome.dags.append(translate_one(dag, registry, config, source, str(path), out))
         except Exception as exc:  # a bug of ours must not stop the other DAGs: report it
-            message = f"DAG `{dag.dag_id}`: internal error while translating: {type(exc).__name__}: {exc}"
+            message = (
+                f"DAG `{dag.dag_id}`: internal error while translating: {type(exc).__name__}: {exc}"
+            )
             diag = Diagnostic.make("BRG199", dag.line, message, str(path))
             outcome.dags.append(DagOutcome(dag.dag_id, None, None, [diag]))
     return outcome

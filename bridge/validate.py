@@ -111,7 +111,9 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
     problems: list[str] = []
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     cwd = os.getcwd()
-    os.chdir(folder)  # step files are uploaded by relative path: the definition is the same anywhere
+    os.chdir(
+        folder
+    )  # step files are uploaded by relative path: the definition is the same anywhere
     try:
         module = _import(folder / "pipeline.py")
         pipeline = module.get_pipeline(session=session, role=ROLE)

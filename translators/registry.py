@@ -24,6 +24,7 @@ BUILTIN_MODULES = (
     "translators.python",
     "translators.bash",
     "translators.branching",
+    "translators.sagemaker",
 )
 ENTRY_POINT_GROUP = "bridge.rules"
 
