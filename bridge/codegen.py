@@ -162,7 +162,15 @@ def common_kwargs(step: StepModel, names: Names, depends: list[str]) -> str:
     if depends:
         parts.append(f"depends_on=[{', '.join(depends)}]")
     retries = step.settings.get("retries")
-    if retries and step.kind not in ("Condition", "Fail", "Placeholder"):
+    # Lambda, EMR and Callback steps take no retry policy (SDK v3).
+    if retries and step.kind not in (
+        "Condition",
+        "Fail",
+        "Placeholder",
+        "Lambda",
+        "EMR",
+        "Callback",
+    ):
         names.need("from sagemaker.mlops.workflow import StepExceptionTypeEnum, StepRetryPolicy")
         parts.append(
             "retry_policies=[StepRetryPolicy(exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, "
@@ -274,10 +282,16 @@ def render_condition(step: StepModel, var: str, names: Names, config: BridgeConf
 
 def _condition(cond: dict, names: Names, step: StepModel) -> str:
     op = cond["op"]
+    if op == "not":
+        names.need("from sagemaker.core.workflow.conditions import ConditionNot")
+        return f"ConditionNot(expression={_condition(cond['inner'], names, step)})"
     names.need(f"from sagemaker.core.workflow.conditions import {_COMPARISONS[op]}")
     left, right = names.value(cond["left"], step), names.value(cond["right"], step)
     if op == "!=":
-        names.need("from sagemaker.core.workflow.conditions import ConditionEquals")
+        names.need(
+            "from sagemaker.core.workflow.conditions import ConditionEquals",
+            "from sagemaker.core.workflow.conditions import ConditionNot",
+        )
         return f"ConditionNot(expression=ConditionEquals(left={left}, right={right}))"
     return f"{_COMPARISONS[op]}(left={left}, right={right})"
 

@@ -63,7 +63,7 @@ def render_lambda(step: StepModel, var: str, names: Names, config: BridgeConfig)
         role = f"{config.lambda_role!r} or role" if config.lambda_role else "role"
         fn = (
             f"Lambda(function_name={name!r}, execution_role_arn={role}, "
-            f"script=str(STEPS_DIR / {create['file']!r}), handler={create['handler']!r}, "
+            f"script=step_file({create['file']!r}), handler={create['handler']!r}, "
             f"runtime={LAMBDA_RUNTIME!r}, timeout={timeout}, session=session)"
         )
     else:

@@ -10,6 +10,7 @@ reported so the translation can say what differs.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -35,12 +36,20 @@ class ExtractError(ValueError):
     pass
 
 
+@functools.lru_cache(maxsize=4)
+def _analyse(source: str):
+    """Parse and resolve scopes once per file: a DAG file has many callables to extract."""
+    wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    return (
+        wrapper.module,
+        wrapper.resolve(ScopeProvider),
+        wrapper.resolve(ParentNodeProvider),
+        wrapper.resolve(PositionProvider),
+    )
+
+
 def extract_callable(source: str, name: str, line: int | None = None) -> Extracted:
-    wrapper = MetadataWrapper(cst.parse_module(source))
-    module = wrapper.module
-    scopes = wrapper.resolve(ScopeProvider)
-    parents = wrapper.resolve(ParentNodeProvider)
-    positions = wrapper.resolve(PositionProvider)
+    module, scopes, parents, positions = _analyse(source)
 
     target = _find_function(module, name, line, positions)
     keep: dict[
@@ -55,7 +64,9 @@ def extract_callable(source: str, name: str, line: int | None = None) -> Extract
         if id(node) in seen:
             continue
         seen.add(id(node))
-        for access_name, assignments in _free_names(node, scopes, skip_decorators=node is target):
+        for access_name, assignments in _free_names(
+            node, scopes, positions, skip_decorators=node is target
+        ):
             if not assignments:
                 if access_name not in _BUILTINS:
                     unresolved.add(access_name)
@@ -88,15 +99,21 @@ def extract_callable(source: str, name: str, line: int | None = None) -> Extract
     return Extracted(name, code, sorted(airflow), sorted(unresolved), "__file__" in code)
 
 
-def _find_function(module: cst.Module, name: str, line: int | None, positions) -> cst.FunctionDef:
-    found: list[cst.FunctionDef] = []
+@functools.lru_cache(maxsize=4)
+def _functions(module: cst.Module) -> dict[str, list[cst.FunctionDef]]:
+    """Every function of the module by name (one walk per file, not per callable)."""
+    found: dict[str, list[cst.FunctionDef]] = {}
 
     class Finder(cst.CSTVisitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            if node.name.value == name:
-                found.append(node)
+            found.setdefault(node.name.value, []).append(node)
 
     module.visit(Finder())
+    return found
+
+
+def _find_function(module: cst.Module, name: str, line: int | None, positions) -> cst.FunctionDef:
+    found = list(_functions(module).get(name, []))
     if line is not None:
         found = [
             f for f in found if positions[f].start.line <= line <= positions[f].end.line
@@ -107,7 +124,7 @@ def _find_function(module: cst.Module, name: str, line: int | None, positions) -
 
 
 def _free_names(
-    node: cst.CSTNode, scopes, skip_decorators: bool = False
+    node: cst.CSTNode, scopes, positions, skip_decorators: bool = False
 ) -> list[tuple[str, set[Assignment]]]:
     """Names read inside `node` that are bound outside it, with their assignments."""
     out = []
@@ -126,7 +143,7 @@ def _free_names(
                 outside = {
                     a
                     for a in access.referents
-                    if isinstance(a, Assignment) and not _within(a.node, node)
+                    if isinstance(a, Assignment) and not _within(a.node, node, positions)
                 }
                 if outside or not access.referents:
                     out.append((name.value, outside))
@@ -173,18 +190,15 @@ def _names_bound_in(node: cst.CSTNode) -> set[str]:
     return names
 
 
-def _within(inner: cst.CSTNode, outer: cst.CSTNode) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if n is inner:
-                found = True
-            return not found
-
-    outer.visit(Finder())
-    return found
+def _within(inner: cst.CSTNode, outer: cst.CSTNode, positions) -> bool:
+    """Whether `inner` lies inside `outer`, by source position (no tree walk per question)."""
+    a, b = positions.get(inner), positions.get(outer)
+    if a is None or b is None:
+        return False
+    return (b.start.line, b.start.column) <= (a.start.line, a.start.column) and (
+        a.end.line,
+        a.end.column,
+    ) <= (b.end.line, b.end.column)
 
 
 def _statement_of(node: cst.CSTNode, parents) -> cst.CSTNode | None:

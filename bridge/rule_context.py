@@ -6,6 +6,7 @@ Rules report problems through `ctx.diagnose(...)`; they never print or raise for
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,16 +47,20 @@ class RuleContext:
         outer = max(calls, key=lambda n: (n.end_lineno or 0, -(n.col_offset or 0)))
         return ast.get_source_segment(self.source, outer) or ""
 
+    @functools.cached_property
+    def graph(self):
+        return self.dag.graph
+
     def ancestors(self, task_id: str) -> set[str]:
         import networkx as nx
 
-        return nx.ancestors(self.dag.graph, task_id)
+        return nx.ancestors(self.graph, task_id)
 
     def upstream(self, task_id: str) -> list[str]:
-        return sorted(e.upstream for e in self.dag.edges if e.downstream == task_id)
+        return sorted(self.graph.predecessors(task_id))
 
     def downstream(self, task_id: str) -> list[str]:
-        return sorted(e.downstream for e in self.dag.edges if e.upstream == task_id)
+        return sorted(self.graph.successors(task_id))
 
     def value(self, arg: ArgValue | None, task: TaskModel) -> tuple[Expr, list[str]]:
         """An argument as a pipeline value, and what could not be translated (one line each)."""

@@ -84,6 +84,7 @@ def translate_dag(
             notes,
         )
     _wire(pipeline, copy_edges, steps_of, translations)
+    _combine_gates(pipeline, taken)
     _dag_settings(pipeline, dag, ctx)
     return pipeline
 
@@ -291,6 +292,40 @@ def _copy_joins(g, branch: Copy, dag: DagModel) -> None:
         g.remove_nodes_from(tail)
         for t in targets:
             regions[t] -= tail
+
+
+def _combine_gates(pipeline: PipelineModel, taken: set[str]) -> None:
+    """A step gated by several conditions (downstream of two branches) runs only if all of them
+    chose it, as in Airflow; SageMaker lists a step in one condition only, so one new
+    ConditionStep ANDs them (a condition whose else side leads here is negated)."""
+    incoming: dict[str, list[tuple[str, str]]] = {}
+    for (source, target), side in pipeline.branch_sides.items():
+        incoming.setdefault(target, []).append((source, side))
+    for target, gates in sorted(incoming.items()):
+        if len(gates) < 2:
+            continue
+        step = pipeline.steps[target]
+        conditions = []
+        for source, side in sorted(gates):
+            for cond in pipeline.steps[source].spec["conditions"]:
+                conditions.append(cond if side == "if" else {"op": "not", "inner": cond})
+            del pipeline.branch_sides[(source, target)]
+            pipeline.edges.remove((source, target))
+        name = step_name(f"{target}-gate", taken)
+        pipeline.steps[name] = StepModel(
+            name,
+            "Condition",
+            list(step.tasks),
+            "branch",
+            step.line,
+            {"conditions": conditions},
+            copy=step.copy,
+        )
+        pipeline.edges += [(source, name) for source, _ in sorted(gates)] + [(name, target)]
+        pipeline.branch_sides[(name, target)] = "if"
+        outcome = pipeline.outcomes[step.tasks[0]]
+        outcome.steps.insert(outcome.steps.index(target), name)
+        outcome.notes.append(f"`{name}` runs it only if every branch before it chose it")
 
 
 def _ends(copy: Copy, steps_of, translations, index: int) -> list[str]:

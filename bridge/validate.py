@@ -72,6 +72,12 @@ def _child(folders: list[str]) -> dict[str, dict]:
     verdicts = {}
     with moto.mock_aws():
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        # LambdaSteps built from a script create their function inside definition(): moto
+        # checks that the execution role exists.
+        boto3.client("iam", region_name=REGION).create_role(
+            RoleName=ROLE.rsplit("/", 1)[-1],
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )
         from sagemaker.core.workflow.pipeline_context import PipelineSession
 
         session = PipelineSession(default_bucket=BUCKET)

@@ -256,7 +256,8 @@ def test_trigger_dag_run_lambda_and_wait():
     assert inputs["conf_cfg"] == '{"k": [1]}'
     ((name, code),) = step.spec["files"].items()
     assert (
-        name == "trigger_a.py" and step.spec["function"]["create"]["handler"] == "trigger_a.handler"
+        name == "_trigger_a.py"
+        and step.spec["function"]["create"]["handler"] == "_trigger_a.handler"
     )
     compile(code, name, "exec")
     (wait,) = steps(p, "b")
@@ -662,13 +663,14 @@ def test_handler_and_poll_files_exist_and_compile(emitted):
     outcomes, _ = emitted
     for dag_id in ("control", "example_trigger_controller_dag"):
         steps_dir = outcomes[dag_id].folder / "steps"
-        handlers = sorted(steps_dir.glob("trigger_*.py"))
+        handlers = sorted(steps_dir.glob("_trigger_*.py"))
         assert handlers, dag_id
         for path in [*handlers, *steps_dir.glob("*.py")]:
             py_compile.compile(str(path), doraise=True)
     pipeline = (outcomes["control"].folder / "pipeline.py").read_text()
     assert (
-        "handler='trigger_kick.handler'" in pipeline or 'handler="trigger_kick.handler"' in pipeline
+        "handler='_trigger_kick.handler'" in pipeline
+        or 'handler="_trigger_kick.handler"' in pipeline
     )
 
 

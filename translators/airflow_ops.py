@@ -141,7 +141,7 @@ def trigger_dag_run(task: TaskModel, ctx: RuleContext) -> Translation:
     become that pipeline's parameters (sent only when it declares them: a child DAG reads conf
     as `params` / `dag_run.conf`, which the bridge turns into parameters of the same name).
 
-    Without `wait_for_completion`: a LambdaStep whose function (`steps/trigger_<task>.py`,
+    Without `wait_for_completion`: a LambdaStep whose function (`steps/_trigger_<task>.py`,
     created from the emitted script when the pipeline is built; role: `lambda_role`, else the
     pipeline role, which must then trust lambda.amazonaws.com) calls StartPipelineExecution and
     returns the execution ARN. With `wait_for_completion=True`: a ProcessingStep running the
@@ -222,14 +222,14 @@ def trigger_dag_run(task: TaskModel, ctx: RuleContext) -> Translation:
     spec = {
         "function": {
             "create": {
-                "file": f"trigger_{base}.py",
-                "handler": f"trigger_{base}.handler",
+                "file": f"_trigger_{base}.py",
+                "handler": f"_trigger_{base}.handler",
                 "timeout": 60,
             }
         },
         "inputs": inputs,
         "outputs": [{"name": "pipeline_execution_arn", "type": "String"}],
-        "files": {f"trigger_{base}.py": code},
+        "files": {f"_trigger_{base}.py": code},
         "child_pipeline": _child_name(dag_id),
     }
     return Translation("step", "approximate", [StepDraft("Lambda", spec)], differences)

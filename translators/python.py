@@ -223,6 +223,11 @@ def python(task: TaskModel, ctx: RuleContext) -> Translation:
     and templated values arrive as arguments; upstream XComs as inputs (the upstream step's
     JSON output); the return value is written as this step's XCom. Exact unless the callable
     uses Airflow APIs, `ti`, names the file does not define, or `__file__`."""
+    from translators.airflow_ops import fail_translation
+
+    failed = fail_translation(task, ctx)
+    if failed is not None:
+        return failed
     draft, differences = script_step(task, ctx)
     if ctx.override(task).step == "lambda" or (
         ctx.override(task).step is None and ctx.config.python_step == "lambda"

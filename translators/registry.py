@@ -25,6 +25,10 @@ BUILTIN_MODULES = (
     "translators.bash",
     "translators.branching",
     "translators.sagemaker",
+    "translators.aws_lambda",
+    "translators.emr",
+    "translators.sensors",
+    "translators.airflow_ops",
 )
 ENTRY_POINT_GROUP = "bridge.rules"
 
