@@ -12,7 +12,8 @@ sync: uv
 
 demo: sync
 	$(UV) run --frozen bridge graph $(SAMPLE)
-	$(UV) run --frozen bridge graph --format mermaid $(SAMPLE)
+	$(UV) run --frozen bridge translate $(SAMPLE) -o out
+	@cat out/ml_classic_operators/REPORT.md
 
 test: sync
 	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks sample_dags
@@ -25,3 +26,4 @@ lint: sync
 
 bench: sync
 	$(UV) run --frozen python benchmarks/bench_graph.py
+	$(UV) run --frozen python benchmarks/bench_translate.py

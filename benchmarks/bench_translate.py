@@ -76,9 +76,13 @@ def main() -> None:
             raise SystemExit(f"translate of {n} tasks did not give a valid pipeline: {stdout!r}")
         steps = manifest["summary"]["steps"]
         rows.append((n, secs, peak))
-        print(f"   {n:>6} tasks -> {steps:>5} steps  {secs:6.2f} s  peak {peak:6.0f} MB (largest child)")
+        print(
+            f"   {n:>6} tasks -> {steps:>5} steps  {secs:6.2f} s  peak {peak:6.0f} MB (largest child)"
+        )
     (n0, s0, _), (n1, s1, _) = rows
-    print(f"   marginal {((s1 - s0) / (n1 - n0)) * 1e3:.2f} ms/task; target 10,000 tasks < 10 s, < 1 GB")
+    print(
+        f"   marginal {((s1 - s0) / (n1 - n0)) * 1e3:.2f} ms/task; target 10,000 tasks < 10 s, < 1 GB"
+    )
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.rmtree(home, ignore_errors=True)
 

@@ -112,6 +112,20 @@ def pipeline_source(
     ]
     network = config.network
     schedule = pipeline.schedule or {}
+    # What only script steps (Python, bash) use; a pipeline of SageMaker jobs does without it.
+    script_setup = (
+        """    if local:
+        instance_type = "local"
+    bucket = BUCKET or session.default_bucket()
+    python_image = retrieve(
+        framework=PYTHON_IMAGE["framework"],
+        region=session.boto_region_name or REGION,
+        version=PYTHON_IMAGE["version"],
+    )
+"""
+        if any("script" in s.spec for s in pipeline.steps.values())
+        else ""
+    )
     imports = "\n".join(sorted(names.imports))
     return f'''"""SageMaker pipeline translated from the Airflow DAG `{dag.dag_id}` ({source_path}:{dag.line}).
 
@@ -243,16 +257,8 @@ def get_pipeline(
             if local
             else PipelineSession(default_bucket=BUCKET or None)
         )
-    if local:
-        instance_type = "local"
     role = role or ROLE_ARN or os.environ.get("SAGEMAKER_ROLE_ARN", "")
-    bucket = BUCKET or session.default_bucket()
-    python_image = retrieve(
-        framework=PYTHON_IMAGE["framework"],
-        region=session.boto_region_name or REGION,
-        version=PYTHON_IMAGE["version"],
-    )
-
+{script_setup}
     # Pipeline parameters: DAG params, and the Airflow context values the steps use.
     {chr(10).join("    " + p if i else p for i, p in enumerate(params)) or "pass"}
 

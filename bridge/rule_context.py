@@ -42,6 +42,9 @@ class RuleContext:
         except (SyntaxError, ValueError):
             return ""
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.lineno == task.line]
+        cls = task.operator.rsplit(".", 1)[-1]
+        named = [n for n in calls if ast.unparse(n.func).rsplit(".", 1)[-1] == cls]
+        calls = named or calls
         if not calls:
             return ""
         outer = max(calls, key=lambda n: (n.end_lineno or 0, -(n.col_offset or 0)))

@@ -128,3 +128,12 @@ def test_task_order_is_topological_and_survives_cycles():
     (cyclic,) = parse_source(src + "    z >> a\n").dags
     assert sorted(cyclic.task_order()) == ["a", "z"]
     assert set(translate_dag(cyclic, REGISTRY).outcomes) == {"a", "z"}  # nothing dropped on a cycle
+
+
+def test_rules_reference_is_in_step_with_the_registry():
+    from pathlib import Path
+
+    from translators.docs import rules_markdown
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+    assert doc.read_text() == rules_markdown(REGISTRY), "regenerate docs/rules.md (see its header)"

@@ -162,9 +162,9 @@ def get_pipeline(
             if local
             else PipelineSession(default_bucket=BUCKET or None)
         )
+    role = role or ROLE_ARN or os.environ.get("SAGEMAKER_ROLE_ARN", "")
     if local:
         instance_type = "local"
-    role = role or ROLE_ARN or os.environ.get("SAGEMAKER_ROLE_ARN", "")
     bucket = BUCKET or session.default_bucket()
     python_image = retrieve(
         framework=PYTHON_IMAGE["framework"],

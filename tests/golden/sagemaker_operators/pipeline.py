@@ -16,7 +16,6 @@ import json
 import os
 from pathlib import Path
 
-from sagemaker.core.image_uris import retrieve
 from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import Processor, ScriptProcessor
 from sagemaker.core.shapes import (
@@ -172,15 +171,7 @@ def get_pipeline(
             if local
             else PipelineSession(default_bucket=BUCKET or None)
         )
-    if local:
-        instance_type = "local"
     role = role or ROLE_ARN or os.environ.get("SAGEMAKER_ROLE_ARN", "")
-    bucket = BUCKET or session.default_bucket()
-    python_image = retrieve(
-        framework=PYTHON_IMAGE["framework"],
-        region=session.boto_region_name or REGION,
-        version=PYTHON_IMAGE["version"],
-    )
 
     # Pipeline parameters: DAG params, and the Airflow context values the steps use.
     param_ds_nodash = ParameterString(name="ds_nodash", default_value="")  # {{ ds_nodash }}

@@ -5,13 +5,6 @@ what it uses; the bridge runtime turns the step's arguments into Airflow's call 
 writes the return value as the step's XCom (xcom.json).
 """
 
-# ruff: noqa: E402, F401, I001
-import os
-import sys
-
-sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), "/opt/ml/processing/input/runtime"]
-from _bridge_runtime import install_requirements, main as bridge_main
-
 import math
 
 
@@ -47,4 +40,13 @@ def build_feature_set(rows: list[dict], feature_set: str) -> dict:
 
 
 if __name__ == "__main__":
+    import os as _os
+    import sys as _sys
+
+    _sys.path[:0] = [
+        _os.path.dirname(_os.path.abspath(__file__)),
+        "/opt/ml/processing/input/runtime",
+    ]
+    from _bridge_runtime import main as bridge_main
+
     bridge_main(build_feature_set, "python", "build_age_features", map_keys=None)

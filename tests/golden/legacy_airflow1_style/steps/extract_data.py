@@ -5,13 +5,6 @@ what it uses; the bridge runtime turns the step's arguments into Airflow's call 
 writes the return value as the step's XCom (xcom.json).
 """
 
-# ruff: noqa: E402, F401, I001
-import os
-import sys
-
-sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), "/opt/ml/processing/input/runtime"]
-from _bridge_runtime import install_requirements, main as bridge_main
-
 import csv
 from pathlib import Path
 
@@ -28,4 +21,13 @@ def extract_data(**context):
 
 
 if __name__ == "__main__":
+    import os as _os
+    import sys as _sys
+
+    _sys.path[:0] = [
+        _os.path.dirname(_os.path.abspath(__file__)),
+        "/opt/ml/processing/input/runtime",
+    ]
+    from _bridge_runtime import main as bridge_main
+
     bridge_main(extract_data, "python", "extract_data", map_keys=None)
