@@ -11,14 +11,20 @@ Run: `make bench` (or `uv run python benchmarks/bench_translate.py`).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_graph import BRIDGE, PY, example_folders, median_time, timed  # noqa: E402
+from bench_graph import (  # noqa: E402
+    BRIDGE,
+    airflow_env,
+    dagbag_seconds,
+    example_folders,
+    median_time,
+    timed,
+)
 
 
 def generated_dag(n: int) -> str:
@@ -44,20 +50,10 @@ def generated_dag(n: int) -> str:
 
 
 def main() -> None:
-    home = tempfile.mkdtemp(prefix="bench-airflow-")
-    env = dict(
-        os.environ,
-        AIRFLOW_HOME=home,
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
-    )
+    env = airflow_env()
     folders = example_folders()
-    dagbag_code = (
-        "import sys\nfrom airflow.dag_processing.dagbag import DagBag\n"
-        "n = sum(len(DagBag(dag_folder=f).dags) for f in sys.argv[1:])\nprint(n)"
-    )
     t_analyze = median_time([*BRIDGE, "analyze", "--format", "json", *folders], env)
-    t_dagbag = median_time([PY, "-c", dagbag_code, *folders], env)
+    t_dagbag = dagbag_seconds(folders, env)
     print("1. example folders, cold process each (median of 3)")
     print(f"   bridge analyze   {t_analyze:6.2f} s")
     print(f"   DagBag (anchor)  {t_dagbag:6.2f} s")
@@ -84,7 +80,7 @@ def main() -> None:
         f"   marginal {((s1 - s0) / (n1 - n0)) * 1e3:.2f} ms/task; target 10,000 tasks < 10 s, < 1 GB"
     )
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(env["AIRFLOW_HOME"], ignore_errors=True)
 
 
 if __name__ == "__main__":
