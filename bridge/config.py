@@ -1,8 +1,8 @@
 """Translation settings: `[tool.bridge]` in pyproject.toml or a `bridge.toml`, with defaults that
 work with no file at all.
 
-Everything a team tunes per account or per task lives here: region, role, bucket, instance types,
-images, network, tags and per-task overrides (step kind, instance type, image). The emitted
+Everything a team tunes per account or per task lives here: region, role, bucket, instance type,
+images, network, tags and per-task overrides (instance type, image). The emitted
 `pipeline.py` carries these values as defaults that its `get_pipeline(...)` arguments can replace.
 """
 
@@ -14,11 +14,8 @@ from pathlib import Path
 from typing import Any
 
 # The SageMaker scikit-learn image runs plain Python scripts with pandas/numpy/scikit-learn.
-DEFAULT_IMAGE = "sagemaker-scikit-learn:1.2-1-cpu-py3"
-DEFAULT_IMAGES = {
-    "python": {"framework": "sklearn", "version": "1.2-1"},
-    "bash": {"framework": "sklearn", "version": "1.2-1"},
-}
+# `images.python` runs every script step (Python and bash tasks).
+DEFAULT_IMAGES = {"python": {"framework": "sklearn", "version": "1.2-1"}}
 
 
 class ConfigError(ValueError):
@@ -27,11 +24,10 @@ class ConfigError(ValueError):
 
 @dataclass
 class TaskOverride:
-    step: str | None = None  # "processing" (default for Python), "lambda", "function" (@step)
+    """Per-task settings for the steps that run a script (Python, bash)."""
+
     instance_type: str | None = None
-    instance_count: int | None = None
     image_uri: str | None = None
-    mapping: str | None = None  # "steps" (one per element) or "instances" (one job, sharded)
 
 
 @dataclass
@@ -39,7 +35,6 @@ class NetworkConfig:
     subnets: list[str] = field(default_factory=list)
     security_group_ids: list[str] = field(default_factory=list)
     enable_network_isolation: bool = False
-    encrypt_inter_container_traffic: bool = False
 
     @property
     def configured(self) -> bool:
@@ -52,11 +47,7 @@ class BridgeConfig:
     role: str = ""  # empty: the emitted code reads SAGEMAKER_ROLE_ARN or uses get_execution_role()
     bucket: str = ""  # empty: the session's default bucket
     instance_type: str = "ml.m5.large"
-    instance_count: int = 1
-    volume_size_gb: int = 30
     images: dict[str, dict[str, str]] = field(default_factory=lambda: dict(DEFAULT_IMAGES))
-    python_step: str = "processing"  # default step kind for Python tasks
-    mapping: str = "steps"  # dynamic mapping over a literal list: "steps" or "instances"
     lambda_role: str = ""  # execution role of Lambda functions the pipeline creates
     network: NetworkConfig = field(default_factory=NetworkConfig)
     tags: dict[str, str] = field(default_factory=dict)  # cost tags on every job-creating step
