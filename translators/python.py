@@ -229,12 +229,6 @@ def python(task: TaskModel, ctx: RuleContext) -> Translation:
     if failed is not None:
         return failed
     draft, differences = script_step(task, ctx)
-    if ctx.override(task).step == "lambda" or (
-        ctx.override(task).step is None and ctx.config.python_step == "lambda"
-    ):
-        draft.kind = "Lambda"
-        draft.spec["lambda"] = "python"
-        differences.append("runs as a Lambda function (15-minute limit, no step image)")
     return Translation("step", _fidelity(differences), [draft], differences)
 
 
