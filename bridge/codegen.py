@@ -19,10 +19,8 @@ from bridge.expressions import ExecVar, Join, Param, StepOutput, StepProperty, j
 from bridge.pipeline_model import PipelineModel, StepModel
 
 XCOM_INPUT = "/opt/ml/processing/input/xcom"
-XCOM_OUTPUT = "/opt/ml/processing/output/xcom"
 _COMPARISONS = {
     "==": "ConditionEquals",
-    "!=": "ConditionNot",  # wraps ConditionEquals
     "<": "ConditionLessThan",
     "<=": "ConditionLessThanOrEqualTo",
     ">": "ConditionGreaterThan",
@@ -282,17 +280,12 @@ def render_condition(step: StepModel, var: str, names: Names, config: BridgeConf
 
 def _condition(cond: dict, names: Names, step: StepModel) -> str:
     op = cond["op"]
-    if op == "not":
+    if op in ("not", "!="):  # SageMaker has no "not equal": ConditionNot(ConditionEquals)
+        inner = cond["inner"] if op == "not" else {**cond, "op": "=="}
         names.need("from sagemaker.core.workflow.conditions import ConditionNot")
-        return f"ConditionNot(expression={_condition(cond['inner'], names, step)})"
+        return f"ConditionNot(expression={_condition(inner, names, step)})"
     names.need(f"from sagemaker.core.workflow.conditions import {_COMPARISONS[op]}")
     left, right = names.value(cond["left"], step), names.value(cond["right"], step)
-    if op == "!=":
-        names.need(
-            "from sagemaker.core.workflow.conditions import ConditionEquals",
-            "from sagemaker.core.workflow.conditions import ConditionNot",
-        )
-        return f"ConditionNot(expression=ConditionEquals(left={left}, right={right}))"
     return f"{_COMPARISONS[op]}(left={left}, right={right})"
 
 

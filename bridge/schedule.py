@@ -326,6 +326,20 @@ def _dotted(node: ast.expr) -> bool:
     return isinstance(node, ast.Name)
 
 
+def duration_from_source(source: str) -> timedelta | None:
+    """A literal `timedelta(...)` / `pendulum.duration(...)` given as source text, else None."""
+    try:
+        node = ast.parse(source.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not isinstance(node, ast.Call):
+        return None
+    try:
+        return _timedelta(node)
+    except _Unconvertible:
+        return None
+
+
 def _timedelta(node: ast.Call) -> timedelta:
     """`timedelta(...)` / `pendulum.duration(...)` with literal numbers only."""
     if _call_name(node) not in _TIMEDELTA_CALLS:

@@ -6,19 +6,9 @@ retry policy and its job's maximum runtime in the emitted pipeline.
 
 from __future__ import annotations
 
-import ast
 from typing import Any
 
 from bridge.model import DagModel, TaskModel
-
-_UNITS = {
-    "weeks": 604800,
-    "days": 86400,
-    "hours": 3600,
-    "minutes": 60,
-    "seconds": 1,
-    "milliseconds": 0.001,
-}
 
 
 def task_settings(task: TaskModel, dag: DagModel) -> dict[str, Any]:
@@ -44,30 +34,10 @@ def task_settings(task: TaskModel, dag: DagModel) -> dict[str, Any]:
 
 def duration_seconds(value: Any) -> float | None:
     """Seconds of a timedelta / pendulum.duration given as a number or as its source text."""
+    from bridge.schedule import duration_from_source
+
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     source = value.get("source") if isinstance(value, dict) else None
-    if not isinstance(source, str):
-        return None
-    try:
-        call = ast.parse(source.strip(), mode="eval").body
-    except SyntaxError:
-        return None
-    if not isinstance(call, ast.Call) or _name(call.func) not in ("timedelta", "duration"):
-        return None
-    total = 0.0
-    positional = ["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"]
-    pairs = list(zip(positional, call.args, strict=False)) + [
-        (k.arg, k.value) for k in call.keywords
-    ]
-    for unit, node in pairs:
-        if not isinstance(node, ast.Constant) or not isinstance(node.value, (int, float)):
-            return None
-        total += node.value * _UNITS.get(unit or "", 0)
-    return total
-
-
-def _name(node: ast.expr) -> str:
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else ""
+    delta = duration_from_source(source) if isinstance(source, str) else None
+    return delta.total_seconds() if delta is not None else None

@@ -70,7 +70,7 @@ def translate_dag(
         if sum(1 for c in copies if c.task_id == task_id) > 1:
             notes.append(
                 "joins branches (trigger rule "
-                f"`{_join_rule(dag, task_id)}`): one copy per branch that reaches it"
+                f"`{task.trigger_rule}`): one copy per branch that reaches it"
             )
         pipeline.outcomes[task_id] = TaskOutcome(
             task_id,
@@ -226,10 +226,6 @@ def _add_steps(
         after = draft.after if draft.after is not None else ([i - 1] if i else [])
         pipeline.edges.extend((names[j], names[i]) for j in after)
     return names
-
-
-def _join_rule(dag: DagModel, task_id: str) -> str:
-    return dag.tasks[task_id].trigger_rule
 
 
 def plan_copies(dag: DagModel, branching: set[str]) -> tuple[list[Copy], list[tuple[Copy, Copy]]]:

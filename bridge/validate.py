@@ -264,7 +264,9 @@ def _round_trip(manifest: dict, steps: dict[str, dict]) -> list[str]:
     return problems
 
 
-_RUNTIME = "<run-time value>"
+# A config leaf known only at run time (a template, a name read from another step) is compared
+# as "some pipeline value"; translators/sagemaker.py marks linked names with it too.
+RUNTIME_VALUE = "<run-time value>"
 
 
 def _mark_templates(value: Any) -> Any:
@@ -274,14 +276,14 @@ def _mark_templates(value: Any) -> Any:
     if isinstance(value, list):
         return [_mark_templates(v) for v in value]
     if isinstance(value, str) and ("{{" in value or "{%" in value):
-        return _RUNTIME
+        return RUNTIME_VALUE
     return value
 
 
 def _mark_variables(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) & {"Get", "Std:Join", "Std:JsonGet"}:
-            return _RUNTIME
+            return RUNTIME_VALUE
         return {k: _mark_variables(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_mark_variables(v) for v in value]

@@ -137,3 +137,24 @@ def test_rules_reference_is_in_step_with_the_registry():
 
     doc = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
     assert doc.read_text() == rules_markdown(REGISTRY), "regenerate docs/rules.md (see its header)"
+
+
+def test_not_equal_branch_compiles_to_a_negated_equality():
+    from bridge.config import BridgeConfig
+    from bridge.emit import pipeline_source
+    from bridge.step_scripts import assign_files
+
+    src = (
+        "from airflow.sdk import DAG, task\nwith DAG('d'):\n"
+        "    @task\n    def ev() -> dict:\n        return {'k': 1}\n"
+        "    @task.branch\n    def pick(m: dict):\n        return 'a' if m['k'] != 1 else 'b'\n"
+        "    @task\n    def a(): ...\n    @task\n    def b(): ...\n"
+        "    pick(ev()) >> [a(), b()]\n"
+    )
+    (dag,) = parse_source(src).dags
+    pipeline = translate_dag(dag, REGISTRY, source=src)
+    assert [s.kind for s in pipeline.steps_of("pick")] == ["Condition"]
+    assign_files(pipeline)
+    code = pipeline_source(pipeline, dag, BridgeConfig(), "d.py")
+    assert "ConditionNot(expression=ConditionEquals(left=JsonGet(" in code
+    assert "json_path='return_value.k'" in code

@@ -13,6 +13,7 @@ from bridge.expressions import StepProperty
 from bridge.model import TaskModel
 from bridge.rule_context import RuleContext
 from bridge.sagemaker_jobs import OPERATOR_JOBS, request_view, sub_jobs
+from bridge.validate import RUNTIME_VALUE
 from translators.registry import Example, StepDraft, Translation, placeholder, rule
 
 _MODULE = "airflow.providers.amazon.aws.operators.sagemaker"
@@ -26,7 +27,6 @@ KINDS = {
     "endpoint": "Endpoint",
     "register_model": "Model",
 }
-RUNTIME_MARK = "<run-time value>"  # bridge.validate compares such leaves as pipeline values
 _REGISTER_KWARGS = (
     "image_uri",
     "model_url",
@@ -153,7 +153,7 @@ def _link(job: str, part: dict, raw: dict, created: dict, task_id: str, index: i
         target = StepProperty(*created[name])
     else:
         return part, raw
-    return {**part, key: target}, {**raw, key: RUNTIME_MARK}
+    return {**part, key: target}, {**raw, key: RUNTIME_VALUE}
 
 
 def _manual(task: TaskModel, ctx: RuleContext, why: str) -> Translation:
