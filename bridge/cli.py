@@ -197,6 +197,92 @@ def validate_cmd(
     raise typer.Exit(0 if all(v["ok"] for v in verdicts.values()) else 1)
 
 
+class Engine(StrEnum):
+    local = "local"
+    sagemaker_local = "sagemaker-local"
+    aws = "aws"
+
+
+def parse_assignments(items: list[str] | None, option: str) -> dict[str, str]:
+    """`NAME=VALUE` pairs of a repeated option."""
+    pairs = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            print(f"BRG301 error: {option} {item!r}: expected NAME=VALUE", file=sys.stderr)
+            raise typer.Exit(2)
+        pairs[name] = value
+    return pairs
+
+
+@app.command()
+def run(
+    folder: Annotated[
+        Path, typer.Argument(help="An output folder written by translate (OUT/<dag_id>).")
+    ],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE for a pipeline parameter.")
+    ] = None,
+    engine: Annotated[Engine, typer.Option(help="Where the pipeline runs.")] = Engine.local,
+    input_dir: Annotated[
+        Path | None,
+        typer.Option(help="The DAG's input data folder, placed next to each step's code."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="$BRIDGE_DATA_DIR for the steps (where they write files).")
+    ] = None,
+    s3: Annotated[
+        list[str] | None,
+        typer.Option("--s3", help="URI=PATH: put a local file or folder in the object store."),
+    ] = None,
+    step_timeout: Annotated[
+        float, typer.Option(help="Seconds a step may run when its job sets no maximum.")
+    ] = 3600.0,
+    runs_dir: Annotated[
+        Path | None, typer.Option(help="Where run folders go (default FOLDER/runs).")
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="Execution role ARN for --engine sagemaker-local/aws.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the RunRecord as JSON.")] = False,
+) -> None:
+    """Run a translated pipeline: locally (no Docker, no AWS), in SageMaker local mode, or in AWS.
+    Exit 0: succeeded; 1: failed; 2: could not start; 3: succeeded but partial."""
+    import json
+
+    from rich.console import Console
+
+    from bridge.local_run import RunError, RunOptions, run_local
+    from bridge.run_view import Progress, verdict_line
+
+    console = Console(stderr=as_json, highlight=False)
+    parameters = parse_assignments(param, "--param")
+    try:
+        if engine is Engine.local:
+            options = RunOptions(
+                parameters=parameters,
+                run_root=runs_dir,
+                step_timeout=step_timeout,
+                input_dir=input_dir,
+                data_dir=data_dir,
+                seeds=parse_assignments(s3, "--s3"),
+                on_event=Progress(console),
+            )
+            record = run_local(folder, options)
+        else:
+            from bridge.sagemaker_run import run_with_sdk
+
+            record = run_with_sdk(folder, engine.value, parameters, role=role)
+    except RunError as exc:
+        print(f"{exc.code} error: {exc.message}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    console.print(verdict_line(record))
+    console.print(f"[dim]record: {Path(record.folder) / 'run.json'}[/]")
+    if as_json:
+        print(json.dumps(record.to_dict(), indent=2, sort_keys=True, default=str))
+    raise typer.Exit(1 if record.status != "Succeeded" else 3 if record.partial else 0)
+
+
 class AnalyzeFormat(StrEnum):
     text = "text"
     markdown = "markdown"

@@ -193,8 +193,28 @@ def _contains(value, kind, depth=0) -> bool:
     return False
 
 
+def _with_xcoms(value: Any, depth: int = 0) -> tuple[bool, Any]:
+    """Like jsonable, but an XComArg of one task inside a list or dict becomes a nested xcom
+    argument, so `merge([a(), b()])` keeps which element reads which task."""
+    if isinstance(value, XComRef) and len(value.tasks) == 1:
+        nested = {"kind": "xcom", "refs": [value.tasks[0].task_id]}
+        return True, nested | ({"key": value.key} if value.key != "return_value" else {})
+    if depth > 20:
+        return False, None
+    if isinstance(value, (list, tuple)):
+        items = [_with_xcoms(v, depth + 1) for v in value]
+        return all(ok for ok, _ in items), [j for _, j in items]
+    if isinstance(value, dict):
+        pairs = {k: _with_xcoms(v, depth + 1) for k, v in value.items()}
+        ok = all(ok for ok, _ in pairs.values()) and all(isinstance(k, str) for k in pairs)
+        return ok, {k: j for k, (_, j) in pairs.items()}
+    return jsonable(value, depth)
+
+
 def to_arg(value: Any, source) -> ArgValue:
     ok, data = jsonable(value)
+    if not ok and isinstance(value, (list, tuple, dict)) and _contains(value, XComRef):
+        ok, data = _with_xcoms(value)
     if ok:
         if isinstance(data, str) and ("{{" in data or "{%" in data):
             return ArgValue("template", value=data)

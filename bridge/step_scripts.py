@@ -9,6 +9,8 @@ from bridge.pipeline_model import PipelineModel, StepModel
 
 RUNTIME_FILE = "_bridge_runtime.py"
 RUNTIME_INPUT = "/opt/ml/processing/input/runtime"
+# Where scripts look for it: BRIDGE_ML_ROOT moves /opt/ml for `bridge run` (no container).
+RUNTIME_PATH = 'os.environ.get("BRIDGE_ML_ROOT", "/opt/ml") + "/processing/input/runtime"'
 
 
 def runtime_source() -> str:
@@ -52,7 +54,7 @@ def script_text(step: StepModel, dag_id: str, source_path: str) -> str:
         header += (
             "# ruff: noqa: E402\n"
             "import os\nimport sys\n\n"
-            f"sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), {RUNTIME_INPUT!r}]\n"
+            f"sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), {RUNTIME_PATH}]\n"
             "from _bridge_runtime import install_requirements\n\n"
             f"install_requirements({requirements!r})\n\n"
         )
@@ -61,7 +63,8 @@ def script_text(step: StepModel, dag_id: str, source_path: str) -> str:
     tail = (
         '\n\nif __name__ == "__main__":\n'
         "    import os as _os\n    import sys as _sys\n\n"
-        f"    _sys.path[:0] = [_os.path.dirname(_os.path.abspath(__file__)), {RUNTIME_INPUT!r}]\n"
+        f"    _sys.path[:0] = [_os.path.dirname(_os.path.abspath(__file__)), "
+        f"{RUNTIME_PATH.replace('os.', '_os.')}]\n"
         "    from _bridge_runtime import main as bridge_main\n\n"
         f"    bridge_main({call}, {script['mode']!r}, {task_id!r}, map_keys={map_keys!r})\n"
     )

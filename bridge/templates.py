@@ -430,13 +430,13 @@ def _xcom(root: str, steps: list[Step], node: nodes.Node, walk: _Walk) -> StepOu
 
 
 def _json_path(steps: list[Step], where: str) -> str:
-    """`['a'].b[0]` after xcom_pull(...) as the JsonGet path "a.b[0]"."""
+    """`['a'].b[0]` after xcom_pull(...) as the JsonGet path suffix ".a.b[0]" (see StepOutput)."""
     path = ""
     for step in steps:
         if step[0] == "item" and isinstance(step[1], int) and not isinstance(step[1], bool):
             path += f"[{step[1]}]"
         elif _key(step) is not None and _key(step).isidentifier():
-            path += f".{_key(step)}" if path else _key(step)
+            path += f".{_key(step)}"
         else:
             raise _Untranslatable(f"`{_access(steps)}` on {where} (not a JSON path)")
     return path

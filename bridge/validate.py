@@ -131,11 +131,48 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
     (folder / "definition.json").write_text(
         json.dumps(definition, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
+    record_artifacts(folder, definition)
     steps = all_steps(definition["Steps"])
     problems += _manifest_problems(manifest, steps)
     problems += closure_differences(manifest, steps)
     problems += _round_trip(manifest, steps)
     return {"ok": not problems, "problems": problems}
+
+
+ARTIFACTS_FILE = "artifacts.json"
+
+
+def record_artifacts(folder: Path, definition: dict) -> None:
+    """artifacts.json: each S3 object the definition names (code, the runtime) and the file of
+    the folder with the same bytes, so `bridge run` can stage them without AWS. An object that
+    is no file here (a tarball the SDK made) is kept under artifacts/."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name=REGION)
+    local = {p.read_bytes(): p for p in sorted((folder / "steps").glob("**/*")) if p.is_file()}
+    recorded: dict[str, str] = {}
+    for uri in sorted(_literal_uris(definition)):
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        for obj in listing:
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            path = local.get(body)
+            if path is None:
+                path = folder / "artifacts" / obj["Key"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(body)
+            recorded[f"s3://{bucket}/{obj['Key']}"] = path.relative_to(folder).as_posix()
+    (folder / ARTIFACTS_FILE).write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n")
+
+
+def _literal_uris(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return {u for v in value.values() for u in _literal_uris(v)}
+    if isinstance(value, list):
+        return {u for v in value for u in _literal_uris(v)}
+    if isinstance(value, str) and value.startswith(f"s3://{BUCKET}/") and len(value) > 20:
+        return {value}
+    return set()
 
 
 def _import(path: Path):

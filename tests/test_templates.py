@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.expressions import ExecVar, Join, Param, StepOutput
+from bridge.pipeline_values import follow
 from bridge.templates import CONTEXT_PARAMETERS, TemplateResult, translate_template
 
 TASKS = {"extract", "load"}
@@ -52,8 +53,8 @@ def tr(text: str) -> TemplateResult:
             StepOutput("extract", "rows"),
         ),
         ("{{ ti.xcom_pull('extract', 'etl', 'rows') }}", StepOutput("extract", "rows")),
-        ("{{ ti.xcom_pull(task_ids='extract')['uri'] }}", StepOutput("extract", path="uri")),
-        ("{{ ti.xcom_pull(task_ids='extract').a[0] }}", StepOutput("extract", path="a[0]")),
+        ("{{ ti.xcom_pull(task_ids='extract')['uri'] }}", StepOutput("extract", path=".uri")),
+        ("{{ ti.xcom_pull(task_ids='extract').a[0] }}", StepOutput("extract", path=".a[0]")),
         ("{{ var.value.bucket }}", Param("var_bucket")),
         ("{{ var.value['bucket'] }}", Param("var_bucket")),
         ("{{ var.value.get('bucket') }}", Param("var_bucket")),
@@ -244,10 +245,7 @@ def evaluate(value: Any, result: TemplateResult) -> str:
     if isinstance(value, ExecVar):
         return CONTEXT["run_id"]  # the bridge maps the Airflow run to the pipeline execution
     if isinstance(value, StepOutput):
-        data = XCOMS[(value.task_id, value.key)]
-        for part in value.path.replace("[", ".").replace("]", "").split(".") if value.path else []:
-            data = data[int(part)] if part.isdigit() else data[part]
-        return str(data)
+        return str(follow(XCOMS[(value.task_id, value.key)], value.path))
     return str(value)
 
 

@@ -816,7 +816,19 @@ def get_pipeline(
             code=step_file("merge_feature_sets.py"),
             arguments=[
                 "--call",
-                '{"context": {}, "op_kwargs": {"feature_sets": null, "params": null, "rows": null}, "params": {"alphas": null, "output_dir": null}}',
+                '{"context": {}, "op_kwargs": {"feature_sets": [null, null, null], "params": null, "rows": null}, "params": {"alphas": null, "output_dir": null}}',
+                "--xcom",
+                '["op_kwargs", "feature_sets", 0]',
+                "build_size_features",
+                "return_value",
+                "--xcom",
+                '["op_kwargs", "feature_sets", 1]',
+                "build_location_features",
+                "return_value",
+                "--xcom",
+                '["op_kwargs", "feature_sets", 2]',
+                "build_age_features",
+                "return_value",
                 "--xcom",
                 '["op_kwargs", "rows"]',
                 "load_dataset",
@@ -832,6 +844,13 @@ def get_pipeline(
             ],
             inputs=[
                 runtime_input(),
+                xcom_input(build_age_features, "/opt/ml/processing/input/xcom/build_age_features"),
+                xcom_input(
+                    build_location_features, "/opt/ml/processing/input/xcom/build_location_features"
+                ),
+                xcom_input(
+                    build_size_features, "/opt/ml/processing/input/xcom/build_size_features"
+                ),
                 xcom_input(load_dataset, "/opt/ml/processing/input/xcom/load_dataset"),
             ],
             outputs=[xcom_output(bucket, "merge_feature_sets")],

@@ -357,13 +357,13 @@ def get_pipeline(
                         JsonGet(
                             step_name=preprocess_scale_features.name,
                             property_file=preprocess_scale_features_xcom,
-                            json_path="return_valuen_train",
+                            json_path="return_value.n_train",
                         ),
                         " test=",
                         JsonGet(
                             step_name=preprocess_scale_features.name,
                             property_file=preprocess_scale_features_xcom,
-                            json_path="return_valuen_test",
+                            json_path="return_value.n_test",
                         ),
                         '"',
                     ],
@@ -549,7 +549,7 @@ def get_pipeline(
                         JsonGet(
                             step_name=evaluate_model.name,
                             property_file=evaluate_model_xcom,
-                            json_path="return_valuef1",
+                            json_path="return_value.f1",
                         ),
                         '"',
                     ],

@@ -45,7 +45,7 @@ if __name__ == "__main__":
 
     _sys.path[:0] = [
         _os.path.dirname(_os.path.abspath(__file__)),
-        "/opt/ml/processing/input/runtime",
+        _os.environ.get("BRIDGE_ML_ROOT", "/opt/ml") + "/processing/input/runtime",
     ]
     from _bridge_runtime import main as bridge_main
 

@@ -2,7 +2,7 @@
 
 It rebuilds the call Airflow would have made from the step's arguments, runs it, and writes the
 result as the step's XCom. Standard library only: it runs in any SageMaker Processing image and
-locally (issue 4 runs the same scripts with BRIDGE_INPUT_DIR / BRIDGE_OUTPUT_DIR set).
+locally: `bridge run` sets BRIDGE_ML_ROOT to the step's folder that stands for /opt/ml.
 
 Arguments (built by the emitted pipeline.py):
   --call JSON                   the literal part of the call: op_args, op_kwargs, templates_dict,
@@ -21,8 +21,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-INPUT_DIR = Path(os.environ.get("BRIDGE_INPUT_DIR", "/opt/ml/processing/input/xcom"))
-OUTPUT_DIR = Path(os.environ.get("BRIDGE_OUTPUT_DIR", "/opt/ml/processing/output/xcom"))
+ML_ROOT = os.environ.get("BRIDGE_ML_ROOT", "/opt/ml")  # `bridge run` moves /opt/ml to a folder
+INPUT_DIR = Path(os.environ.get("BRIDGE_INPUT_DIR", ML_ROOT + "/processing/input/xcom"))
+OUTPUT_DIR = Path(os.environ.get("BRIDGE_OUTPUT_DIR", ML_ROOT + "/processing/output/xcom"))
 SKIP_EXIT_CODE = 99  # BashOperator's default skip_on_exit_code
 
 
