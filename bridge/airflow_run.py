@@ -352,6 +352,9 @@ def snapshot_db(src: Path, dest: Path) -> None:
             contextlib.closing(sqlite3.connect(tmp)) as target,
         ):
             source.backup(target)
+            # The copy inherits WAL mode; in rollback mode a read-only open creates no
+            # -wal/-shm files beside the cache, which would go stale when it is replaced.
+            target.execute("PRAGMA journal_mode=DELETE")
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -283,6 +283,68 @@ def run(
     raise typer.Exit(1 if record.status != "Succeeded" else 3 if record.partial else 0)
 
 
+@app.command()
+def compare(
+    dag_files: Annotated[
+        list[Path], typer.Argument(help="DAG files.", exists=True, dir_okay=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Translation output folder.")] = Path(
+        "out"
+    ),
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE for a DAG param.")
+    ] = None,
+    logical_date: Annotated[
+        str | None, typer.Option(help="ISO date of both runs (default: today 00:00 UTC).")
+    ] = None,
+    input_dir: Annotated[
+        Path | None,
+        typer.Option(help="Input data folder (default: the `data` folder next to the DAG)."),
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option(help="Relative tolerance for numbers in XComs, JSON and CSV.")
+    ] = 1e-9,
+    reuse: Annotated[
+        bool, typer.Option(help="Use OUT/<dag_id> as translated before (e.g. edited by hand).")
+    ] = False,
+    s3: Annotated[
+        list[str] | None,
+        typer.Option("--s3", help="URI=PATH: put a local file or folder in the object store."),
+    ] = None,
+    step_timeout: Annotated[float, typer.Option(help="Seconds a pipeline step may run.")] = 3600.0,
+) -> None:
+    """Run each DAG under Airflow (dag.test) and its translation with `bridge run`, on the same
+    inputs, and compare them task by task: OUT/<dag_id>/compare/<stamp>/compare.{json,html}.
+    Exit 0 only when everything compared agrees."""
+    from rich.console import Console
+
+    from bridge.local_run import RunError
+    from bridge.run_view import Progress, comparison_table
+    from bridge.side_by_side import CompareOptions, compare_dags
+
+    console = Console(highlight=False)
+    options = CompareOptions(
+        out=out,
+        params=parse_assignments(param, "--param"),
+        logical_date=logical_date,
+        input_dir=input_dir,
+        tolerance=tolerance,
+        reuse=reuse,
+        step_timeout=step_timeout,
+        seeds=parse_assignments(s3, "--s3"),
+        on_event=Progress(console),
+    )
+    try:
+        comparisons = compare_dags(dag_files, options)
+    except RunError as exc:
+        print(f"{exc.code} error: {exc.message}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    for comparison in comparisons:
+        console.print(comparison_table(comparison))
+        console.print(f"[dim]report: {Path(comparison['folder']) / 'compare.html'}[/]")
+    raise typer.Exit(0 if all(c["ok"] for c in comparisons) else 1)
+
+
 class AnalyzeFormat(StrEnum):
     text = "text"
     markdown = "markdown"

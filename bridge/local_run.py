@@ -163,7 +163,7 @@ class LocalRun:
             run_id=self.execution_id,
             parameters=self.parameters,
             folder=str(self.run_folder),
-            data_dir=str(options.data_dir or ""),
+            data_dir=str(Path(options.data_dir).resolve()) if options.data_dir else "",
         )
         self.blocked: dict[str, str] = {}  # step -> why it will not run
 

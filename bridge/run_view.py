@@ -67,3 +67,42 @@ def verdict_line(record: RunRecord) -> str:
             "(their downstream did not run); see the reasons above"
         )
     return f"[green]run succeeded{took}[/]"
+
+
+VERDICT_STYLE = {"agree": "green", "differ": "red", "not_compared": "yellow"}
+
+
+def comparison_table(comparison: dict) -> Table:
+    """The terminal summary of `bridge compare`: one row per task, differences first."""
+    summary = comparison["summary"]
+    colour = {"equivalent": "green", "different": "red"}.get(comparison["verdict"], "yellow")
+    title = (
+        f"{comparison['dag_id']}: [{colour}]{comparison['verdict']}[/] - "
+        f"{summary['agree']} agree, {summary['differ']} differ, "
+        f"{summary['not_compared']} not compared; files {summary['files_agree']} agree, "
+        f"{summary['files_differ']} differ"
+    )
+    table = Table(title=title, show_lines=False)
+    for column in ("task", "verdict", "Airflow", "pipeline", "time (Airflow / pipeline)", "detail"):
+        table.add_column(column, overflow="fold")
+    order = {"differ": 0, "not_compared": 1, "agree": 2}
+    for task in sorted(comparison["tasks"], key=lambda t: (order[t["verdict"]], t["task_id"])):
+        failing = [c["detail"] for c in task["checks"] if not c["ok"]]
+        table.add_row(
+            task["task_id"],
+            f"[{VERDICT_STYLE[task['verdict']]}]{task['verdict']}[/]",
+            task["airflow_state"],
+            task["pipeline_status"],
+            f"{_seconds(task['airflow_duration'])} / {_seconds(task['pipeline_duration'])}",
+            _escape("; ".join(failing) or task["reason"]),
+        )
+    for file in comparison["files"]:
+        if not file["ok"]:
+            table.add_row(
+                f"file {file['path']}", "[red]differ[/]", "", "", "", _escape(file["detail"])
+            )
+    return table
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"

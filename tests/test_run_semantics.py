@@ -19,12 +19,13 @@ failure as soon as the module matches it (then drop the mark).
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bridge.pipeline_values import Scope, evaluate_conditions, resolve
@@ -40,7 +41,7 @@ pytestmark = [
 BUCKET = "run-semantics"
 PIPELINE = "run-semantics"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/job:1"
-PROBE = "Probe"  # the step that "uses" a value: the SDK fails this step when it cannot resolve
+PROBE = "Probe"
 OFFLINE_ENV = (
     "AWS_DEFAULT_REGION",
     "AWS_ACCESS_KEY_ID",
@@ -50,12 +51,12 @@ OFFLINE_ENV = (
     "SAGEMAKER_USER_CONFIG_OVERRIDE",
 )
 
-# What the Processing step "Prep" writes to its outputs (property files Metrics and Report).
+# What the Processing step "Prep" writes to its outputs (its property files read them).
 METRICS = {"metrics": {"auc": 0.8, "loss": [0.5, 0.25]}, "ok": True}
 REPORT = {"summary": {"passed": True, "count": 3}, "labels": ["cat", "dog"]}
 PREP_FILES = {
     "xcom": {"metrics.json": json.dumps(METRICS)},
-    "eval": {"report.json": json.dumps(REPORT)},
+    "eval": {"reports/eval.json": json.dumps(REPORT)},
 }
 # Read through JsonGet(s3_uri=Join(...)).
 DOC = {
@@ -172,9 +173,8 @@ class Sides:
     def __init__(self, sm, pipeline, definition, local, jobs, execution_id, run=()):
         self.sm = sm
         self.definition = definition
-        self.jobs = jobs
         self.s3 = jobs.s3
-        self.execution = sm.LocalExecution(execution_id, pipeline, local_session=local)
+        self.execution = sm._LocalPipelineExecution(execution_id, pipeline, local_session=local)
         self.executor = sm.LocalPipelineExecutor(self.execution, local)
         self.executor.local_sagemaker_client = jobs  # the only stand-in: no Docker jobs
         kinds = {"Prep": "Processing", "Train": "Training"}
@@ -182,9 +182,15 @@ class Sides:
         for name in run:
             self.executor._execute_step(self.executor.pipeline_dag.step_map[name])
             self.properties[name] = copy.deepcopy(jobs.described[kinds[name]])
-        self.execution.step_execution[PROBE] = sm.LocalExecutionStep(
+        # The step a probed value belongs to: the SDK fails it when the value cannot be resolved.
+        self.execution.step_execution[PROBE] = sm._LocalPipelineExecutionStep(
             PROBE, sm.StepTypeEnum.CONDITION, None
         )
+        self.probe_step = sm.ConditionStep(name=PROBE, conditions=[])
+
+    def _json(self, request) -> Any:
+        """What `Pipeline.definition()` writes for `request`."""
+        return json.loads(json.dumps(self.sm.interpolate(request, {}, {}, pipeline_name=PIPELINE)))
 
     def _parameters(self, overrides: dict) -> Scope:
         # The SDK's own merge and validation of overrides, as at StartPipelineExecution.
@@ -209,7 +215,7 @@ class Sides:
     def value(self, variable, overrides: dict | None = None) -> tuple[tuple, tuple]:
         """(SDK, ours) for one pipeline variable."""
         scope = self._parameters(overrides or {})
-        expression = json.loads(json.dumps(variable.expr))
+        expression = self._json(variable)
         theirs = self._sdk(lambda: self.executor.evaluate_pipeline_variable(variable, PROBE))
         return theirs, self._ours(lambda: resolve(expression, scope))
 
@@ -217,9 +223,8 @@ class Sides:
         """(SDK, ours) for a ConditionStep's outcome with these conditions."""
         scope = self._parameters(overrides or {})
         step = self.sm.ConditionStep(name=PROBE, conditions=conditions)
-        request = self.sm.interpolate(step.step_only_arguments, {}, {}, pipeline_name=PIPELINE)
-        expression = json.loads(json.dumps(request))["Conditions"]
-        executor = self.sm.ConditionStepExecutor(self.executor, step)
+        expression = self._json(step.step_only_arguments)["Conditions"]
+        executor = self.sm._ConditionStepExecutor(self.executor, step)
         theirs = self._sdk(lambda: executor.execute()["Outcome"])
         return theirs, self._ours(lambda: evaluate_conditions(expression, scope))
 
@@ -227,14 +232,26 @@ class Sides:
         """(SDK, ours) for one condition, through `_ConditionStepExecutor._resolve_condition`."""
         scope = self._parameters(overrides)
         request = condition.to_request()
-        expression = json.loads(
-            json.dumps(self.sm.interpolate(request, {}, {}, pipeline_name=PIPELINE))
-        )
-        resolver = self.sm.ConditionStepExecutor(self.executor, self.probe_step)
+        expression = self._json(request)
+        resolver = self.sm._ConditionStepExecutor(self.executor, self.probe_step)
         theirs = self._sdk(
             lambda: resolver._resolve_condition(self.executor._parse_arguments(request, PROBE))
         )
         return theirs, self._ours(lambda: evaluate_conditions([expression], scope))
+
+
+ERROR = "<the step fails>"
+ANY = "<some value>"
+
+
+def sdk_gives(theirs: tuple, expected: Any) -> None:
+    """Pin the SDK's result, so that agreeing is never agreeing on a broken fixture."""
+    if expected == ERROR:
+        assert theirs[0] == "error", theirs
+    elif expected == ANY:
+        assert theirs[0] == "ok", theirs
+    else:
+        assert theirs[0] == "ok" and theirs[2] == expected, theirs
 
 
 def agree(theirs: tuple, ours: tuple) -> None:
@@ -265,42 +282,62 @@ def sides():
             yield _build(sm, s3)
 
 
+# What the tests use of the SDK, imported only once the offline environment is set.
+SDK_NAMES = {
+    "sagemaker.core.processing": ["Processor"],
+    "sagemaker.core.shapes": [
+        "ProcessingInput",
+        "ProcessingOutput",
+        "ProcessingS3Input",
+        "ProcessingS3Output",
+    ],
+    "sagemaker.core.workflow.conditions": [
+        "ConditionEquals",
+        "ConditionGreaterThan",
+        "ConditionGreaterThanOrEqualTo",
+        "ConditionIn",
+        "ConditionLessThan",
+        "ConditionLessThanOrEqualTo",
+        "ConditionNot",
+        "ConditionOr",
+    ],
+    "sagemaker.core.workflow.execution_variables": ["ExecutionVariables"],
+    "sagemaker.core.workflow.functions": ["Join", "JsonGet", "PropertyFile"],
+    "sagemaker.core.workflow.parameters": [
+        "ParameterBoolean",
+        "ParameterFloat",
+        "ParameterInteger",
+        "ParameterString",
+    ],
+    "sagemaker.core.workflow.pipeline_context": ["PipelineSession"],
+    "sagemaker.mlops.local": ["LocalPipelineSession"],
+    "sagemaker.mlops.local.exceptions": ["StepExecutionException"],
+    "sagemaker.mlops.local.pipeline": ["LocalPipelineExecutor", "_ConditionStepExecutor"],
+    "sagemaker.mlops.local.pipeline_entities": [
+        "_LocalPipelineExecution",
+        "_LocalPipelineExecutionStep",
+    ],
+    "sagemaker.mlops.workflow": [
+        "ConditionStep",
+        "FailStep",
+        "Pipeline",
+        "ProcessingStep",
+        "TrainingStep",
+    ],
+    "sagemaker.mlops.workflow.pipeline": ["interpolate"],
+    "sagemaker.mlops.workflow.steps": ["StepTypeEnum"],
+    "sagemaker.train": ["ModelTrainer"],
+}
+
+
 def _import_sdk(mp) -> SimpleNamespace:
     from sagemaker.core.config.config_manager import SageMakerConfig
-    from sagemaker.core.processing import Processor
-    from sagemaker.core.shapes import (
-        ProcessingInput,
-        ProcessingOutput,
-        ProcessingS3Input,
-        ProcessingS3Output,
-    )
-    from sagemaker.core.workflow import conditions
-    from sagemaker.core.workflow.execution_variables import ExecutionVariables
-    from sagemaker.core.workflow.functions import Join, JsonGet, PropertyFile
-    from sagemaker.core.workflow.parameters import (
-        ParameterBoolean,
-        ParameterFloat,
-        ParameterInteger,
-        ParameterString,
-    )
-    from sagemaker.core.workflow.pipeline_context import PipelineSession
-    from sagemaker.mlops.local import LocalPipelineSession
-    from sagemaker.mlops.local.exceptions import StepExecutionException
-    from sagemaker.mlops.local.pipeline import LocalPipelineExecutor, _ConditionStepExecutor
-    from sagemaker.mlops.local.pipeline_entities import (
-        _LocalPipelineExecution,
-        _LocalPipelineExecutionStep,
-    )
-    from sagemaker.mlops.workflow import (
-        ConditionStep,
-        FailStep,
-        Pipeline,
-        ProcessingStep,
-        TrainingStep,
-    )
-    from sagemaker.mlops.workflow.pipeline import interpolate
-    from sagemaker.mlops.workflow.steps import StepTypeEnum
-    from sagemaker.train import ModelTrainer
+
+    sm = SimpleNamespace()
+    for module, names in SDK_NAMES.items():
+        imported = importlib.import_module(module)
+        for name in names:
+            setattr(sm, name, getattr(imported, name))
 
     # The SDK re-validates its (constant) config against a large JSON schema on every lookup,
     # ~0.4 s each; validate each distinct config once.
@@ -314,41 +351,11 @@ def _import_sdk(mp) -> SimpleNamespace:
             validated.add(key)
 
     mp.setattr(SageMakerConfig, "validate_sagemaker_config", staticmethod(validate_once))
-    return SimpleNamespace(
-        **{name: getattr(conditions, name) for name in dir(conditions) if name.startswith("Cond")},
-        Processor=Processor,
-        ProcessingInput=ProcessingInput,
-        ProcessingOutput=ProcessingOutput,
-        ProcessingS3Input=ProcessingS3Input,
-        ProcessingS3Output=ProcessingS3Output,
-        ExecutionVariables=ExecutionVariables,
-        Join=Join,
-        JsonGet=JsonGet,
-        PropertyFile=PropertyFile,
-        ParameterBoolean=ParameterBoolean,
-        ParameterFloat=ParameterFloat,
-        ParameterInteger=ParameterInteger,
-        ParameterString=ParameterString,
-        PipelineSession=PipelineSession,
-        LocalPipelineSession=LocalPipelineSession,
-        StepExecutionException=StepExecutionException,
-        LocalPipelineExecutor=LocalPipelineExecutor,
-        ConditionStepExecutor=_ConditionStepExecutor,
-        LocalExecution=_LocalPipelineExecution,
-        LocalExecutionStep=_LocalPipelineExecutionStep,
-        ConditionStep=ConditionStep,
-        FailStep=FailStep,
-        Pipeline=Pipeline,
-        ProcessingStep=ProcessingStep,
-        TrainingStep=TrainingStep,
-        interpolate=interpolate,
-        StepTypeEnum=StepTypeEnum,
-        ModelTrainer=ModelTrainer,
-    )
+    return sm
 
 
 def _build(sm, s3) -> SimpleNamespace:
-    """The pipeline: Prep (Processing, two property files), Train (Training), and Gate, a
+    """The pipeline: Prep (Processing with three property files), Train (Training), and Gate, a
     ConditionStep over both whose branches are Fail steps (so a run's failure message shows
     which branch ran and what its Join evaluated to)."""
     session = sm.PipelineSession(default_bucket=BUCKET)
@@ -399,13 +406,14 @@ def _build(sm, s3) -> SimpleNamespace:
         sagemaker_session=session,
     )
     p.metrics = sm.PropertyFile(name="Metrics", output_name="xcom", path="metrics.json")
-    p.report = sm.PropertyFile(name="Report", output_name="eval", path="report.json")
+    p.report = sm.PropertyFile(name="Report", output_name="eval", path="reports/eval.json")
+    p.rooted = sm.PropertyFile(name="Rooted", output_name="xcom", path="/metrics.json")
     p.prep = sm.ProcessingStep(
         name="Prep",
         step_args=processor.run(
             inputs=[code], outputs=[output("xcom"), output("eval")], arguments=["--mode", p.mode]
         ),
-        property_files=[p.metrics, p.report],
+        property_files=[p.metrics, p.report, p.rooted],
     )
     trainer = sm.ModelTrainer(
         training_image=IMAGE, role=ROLE, sagemaker_session=session, base_job_name="train"
@@ -444,11 +452,16 @@ def _build(sm, s3) -> SimpleNamespace:
     jobs = FinishedJobs(s3)
     ran = Sides(sm, pipeline, definition, local, jobs, "RUNSEMANTIC1", run=("Prep", "Train"))
     fresh = Sides(sm, pipeline, definition, local, jobs, "RUNSEMANTIC2")
-    ran.probe_step = fresh.probe_step = sm.ConditionStep(name=PROBE, conditions=[])
     return SimpleNamespace(
-        sm=sm, p=p, pipeline=pipeline, definition=definition, local=local, jobs=jobs, ran=ran,
-        fresh=fresh, s3=s3,
-    )  # fmt: skip
+        sm=sm,
+        p=p,
+        pipeline=pipeline,
+        definition=definition,
+        local=local,
+        s3=s3,
+        ran=ran,
+        fresh=fresh,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,40 +536,41 @@ def test_join(sides, case, overrides):
 # ---------------------------------------------------------------------------------------------
 # JsonGet: from an S3 URI built by Join, and from a step's PropertyFile
 
-JSON_PATHS = [
-    ("a.b", None),
-    ("a['b']", None),
-    ('a["b"]', None),
-    ("a.c[1]", None),
-    ("items[0].b", None),
-    ("items[1].b", None),
-    ("m['k']", None),
-    ("m['spaced key']", None),
-    ("f", None),
-    ("s", None),
-    ("a", None),
-    ("n", None),
-    ("missing", None),
-    ("a.missing", None),
-    ("items[5].b", None),
-    ("a.b.c", None),
-    ("n[1]", None),
-    ("s[0]", "SDK indexes into a string: 'text'[0] is 't'; ours errors"),
-    ("n[-1]", "SDK accepts a negative index (3); ours calls the path invalid"),
-    ("2024.q", "SDK reads a key that starts with a digit (4); ours calls the path invalid"),
-    ("m['dotted.key']", "SDK splits on every dot first and fails; ours reads 1"),
-    ("nothing", "a JSON null: the SDK fails the step ('... is undefined.'); ours returns None"),
-    ("", "an empty path: the SDK fails (no key ''); ours returns the whole document"),
+JSON_PATHS = [  # path, what the SDK gives, why ours differs
+    ("a.b", 2, None),
+    ("a['b']", 2, None),
+    ('a["b"]', 2, None),
+    ("a.c[1]", 20, None),
+    ("items[0].b", "first", None),
+    ("items[1].b", "second", None),
+    ("m['k']", True, None),
+    ("m['spaced key']", 3, None),
+    ("f", 1.5, None),
+    ("s", "text", None),
+    ("a", DOC["a"], None),
+    ("n", [1, 2, 3], None),
+    ("n[1]", 2, None),
+    ("missing", ERROR, None),
+    ("a.missing", ERROR, None),
+    ("items[5].b", ERROR, None),
+    ("a.b.c", ERROR, None),
+    ("s[0]", "t", "the SDK indexes into a string ('text'[0] is 't'); ours fails"),
+    ("n[-1]", 3, "the SDK takes a negative index (3); ours calls the path invalid"),
+    ("2024.q", 4, "the SDK reads a key that starts with a digit (4); ours calls the path invalid"),
+    ("m['dotted.key']", ERROR, "the SDK splits the path on every dot first and fails; ours: 1"),
+    ("nothing", ERROR, "a JSON null: the SDK fails ('... is undefined.'); ours returns None"),
+    ("", ERROR, "an empty path: the SDK fails (no key ''); ours returns the whole document"),
 ]
 
 
 @pytest.mark.parametrize(
-    "path",
-    [pytest.param(p, marks=disagreement(r)) if r else p for p, r in JSON_PATHS],
+    "path,expected",
+    [pytest.param(p, e, marks=disagreement(r) if r else ()) for p, e, r in JSON_PATHS],
 )
-def test_json_get_from_join_uri(sides, path):
+def test_json_get_from_join_uri(sides, path, expected):
     sm = sides.sm
     theirs, ours = sides.ran.value(sm.JsonGet(s3_uri=_doc_uri(sm), json_path=path))
+    sdk_gives(theirs, expected)
     agree(theirs, ours)
 
 
@@ -581,25 +595,41 @@ def test_json_get_unreadable_file_fails_both(sides, name):
 
 
 @pytest.mark.parametrize(
-    "file,path",
+    "file,path,expected",
     [
-        ("Metrics", "metrics.auc"),
-        ("Metrics", "metrics.loss[0]"),
-        ("Metrics", "metrics['loss']"),
-        ("Metrics", "ok"),
-        ("Report", "summary.passed"),
-        ("Report", "labels[1]"),
-        ("Report", "summary['count']"),
-        ("Metrics", "metrics.precision"),
-        ("Report", "labels[2]"),
+        ("Metrics", "metrics.auc", 0.8),
+        ("Metrics", "metrics.loss[0]", 0.5),
+        ("Metrics", "metrics['loss']", [0.5, 0.25]),
+        ("Metrics", "ok", True),
+        ("Report", "summary.passed", True),
+        ("Report", "labels[1]", "dog"),
+        ("Report", "summary['count']", 3),
+        ("Metrics", "metrics.precision", ERROR),
+        ("Report", "labels[2]", ERROR),
+        pytest.param(
+            "Rooted",
+            "ok",
+            True,
+            marks=disagreement(
+                "a PropertyFile path with a leading slash ('/metrics.json'): the SDK joins it with "
+                "s3_path_join (<output>/metrics.json, found: True); ours reads "
+                "<output>//metrics.json and fails (NoSuchKey)"
+            ),
+        ),
     ],
 )
 @pytest.mark.parametrize("by", ["object", "name"])
-def test_json_get_from_property_file(sides, file, path, by):
-    property_file = {"Metrics": sides.p.metrics, "Report": sides.p.report}[file]
+def test_json_get_from_property_file(sides, file, path, expected, by):
+    property_file = {
+        "Metrics": sides.p.metrics,
+        "Report": sides.p.report,
+        "Rooted": sides.p.rooted,
+    }[file]
     reference = property_file if by == "object" else file
     variable = sides.sm.JsonGet(step_name="Prep", property_file=reference, json_path=path)
-    agree(*sides.ran.value(variable))
+    theirs, ours = sides.ran.value(variable)
+    sdk_gives(theirs, expected)
+    agree(theirs, ours)
 
 
 def test_json_get_from_property_file_of_a_step_that_has_not_run(sides):
@@ -612,24 +642,26 @@ def test_json_get_from_property_file_of_a_step_that_has_not_run(sides):
 # ---------------------------------------------------------------------------------------------
 # Step properties: the Describe*Job response
 
-PROPERTIES = [
-    ("prep", "ProcessingOutputConfig.Outputs['xcom'].S3Output.S3Uri", None),
-    ("prep", "ProcessingOutputConfig.Outputs['eval'].S3Output.LocalPath", None),
-    ("prep", "ProcessingInputs['code'].S3Input.S3Uri", None),
-    ("prep", "ProcessingJobStatus", None),
-    ("prep", "ProcessingResources.ClusterConfig.InstanceType", None),
-    ("prep", "AppSpecification.ImageUri", None),
-    ("prep", "ProcessingOutputConfig.Outputs['missing'].S3Output.S3Uri", None),
-    ("train", "ModelArtifacts.S3ModelArtifacts", None),
-    ("train", "TrainingJobStatus", None),
-    ("train", "OutputDataConfig.S3OutputPath", None),
+PREP_XCOM = f"s3://{BUCKET}/{PIPELINE}/RUNSEMANTIC1/Prep/xcom"
+PROPERTIES = [  # step, path, what the SDK gives, why ours differs
+    ("prep", "ProcessingOutputConfig.Outputs['xcom'].S3Output.S3Uri", PREP_XCOM, None),
+    ("prep", "ProcessingOutputConfig.Outputs['eval'].S3Output.LocalPath", "/opt/ml/processing/output/eval", None),
+    ("prep", "ProcessingInputs['code'].S3Input.S3Uri", f"s3://{BUCKET}/code/", None),
+    ("prep", "ProcessingJobStatus", "Completed", None),
+    ("prep", "ProcessingResources.ClusterConfig.InstanceType", "ml.c5.large", None),
+    ("prep", "AppSpecification.ImageUri", IMAGE, None),
+    ("prep", "ProcessingOutputConfig.Outputs['missing'].S3Output.S3Uri", ERROR, None),
+    ("train", "ModelArtifacts.S3ModelArtifacts", ANY, None),
+    ("train", "TrainingJobStatus", "Completed", None),
+    ("train", "OutputDataConfig.S3OutputPath", f"s3://{BUCKET}/train", None),
     (
         "train",
         "FinalMetricDataList['validation:auc'].Value",
+        ERROR,
         "the SDK's local executor keeps FinalMetricDataList a list (it maps only Processing "
         "Outputs/Inputs by name) and fails; ours (like the service) picks the metric by name: 0.91",
     ),
-]
+]  # fmt: skip
 
 
 def _property(step, path: str):
@@ -641,13 +673,14 @@ def _property(step, path: str):
 
 
 @pytest.mark.parametrize(
-    "step,path",
-    [pytest.param(s, p, marks=disagreement(r)) if r else (s, p) for s, p, r in PROPERTIES],
+    "step,path,expected",
+    [pytest.param(s, p, e, marks=disagreement(r) if r else ()) for s, p, e, r in PROPERTIES],
 )
-def test_step_properties(sides, step, path):
+def test_step_properties(sides, step, path, expected):
     variable = _property(getattr(sides.p, step), path)
     assert variable.expr == {"Get": f"Steps.{getattr(sides.p, step).name}.{path}"}
     theirs, ours = sides.ran.value(variable, {"InstanceType": "ml.c5.large"})
+    sdk_gives(theirs, expected)
     agree(theirs, ours)
 
 
@@ -845,6 +878,7 @@ def test_random_conditions_agree(sides, tree, overrides):
     parameters = {p.name: p for p in sides.pipeline.parameters}
     condition = _sdk_condition(tree, sides.sm, parameters)
     theirs, ours = sides.ran.resolve_condition(condition, overrides)
+    event(f"SDK outcome: {theirs[2] if theirs[0] == 'ok' else 'error'}")
     agree(theirs, ours)
     if theirs[0] == "error":
         assert ours[1] == theirs[1]
