@@ -15,6 +15,7 @@ S3 is a folder (`runs/store/`, see bridge/object_store.py), seeded from artifact
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import re
 import secrets
@@ -193,13 +194,36 @@ class LocalRun:
         return self.record
 
     def _order(self) -> list[str]:
-        import networkx as nx
+        """Dependency order, ties broken by name (deterministic). Not networkx: importing it
+        takes longer than running a small pipeline."""
+        waiting = {name: set(deps) for name, deps in self.dependencies.items()}
+        self.downstream: dict[str, set[str]] = {name: set() for name in self.steps}
+        for name, deps in self.dependencies.items():
+            for dep in deps:
+                self.downstream[dep].add(name)
+        ready = [name for name, deps in waiting.items() if not deps]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            name = heapq.heappop(ready)
+            order.append(name)
+            for later in self.downstream[name]:
+                waiting[later].discard(name)
+                if not waiting[later]:
+                    heapq.heappush(ready, later)
+        if len(order) != len(self.steps):
+            stuck = sorted(set(self.steps) - set(order))
+            raise RunError("BRG300", f"the definition's steps wait for each other: {stuck}")
+        return order
 
-        graph = nx.DiGraph()
-        graph.add_nodes_from(self.steps)
-        graph.add_edges_from((d, n) for n, deps in self.dependencies.items() for d in deps)
-        self.graph = graph
-        return list(nx.lexicographical_topological_sort(graph))
+    def _descendants(self, name: str) -> set[str]:
+        found, todo = set(), [name]
+        while todo:
+            for later in self.downstream[todo.pop()]:
+                if later not in found:
+                    found.add(later)
+                    todo.append(later)
+        return found
 
     def _unfinished_upstream(self, name: str) -> str:
         for upstream in sorted(self.dependencies[name]):
@@ -321,11 +345,9 @@ class LocalRun:
         return execute(job)
 
     def _block_side(self, name: str, definition: dict, outcome: bool) -> None:
-        import networkx as nx
-
         side = "ElseSteps" if outcome else "IfSteps"
         for target in definition["Arguments"].get(side) or []:
-            for blocked in {target["Name"], *nx.descendants(self.graph, target["Name"])}:
+            for blocked in {target["Name"], *self._descendants(target["Name"])}:
                 self.blocked.setdefault(
                     blocked, f"condition {name} was {str(outcome).lower()}: branch not taken"
                 )

@@ -10,6 +10,7 @@ is otherwise NotRunnable with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -128,13 +130,22 @@ def run_process(argv: list[str], job: StepJob, cwd: Path) -> Finished:
         except OSError as exc:
             log.write(f"cannot start: {exc}\n")
             return Finished(-1, f"cannot start {argv[0]}: {exc}")
+        # A timer kills it: Popen.wait(timeout=...) polls in sleeps of up to 50 ms, which
+        # would be most of a small step's time.
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+        timer = threading.Timer(job.timeout, kill)
+        timer.start()
         try:
-            code = process.wait(timeout=job.timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            code = None
-    return Finished(code, _tail(job.log))
+            code = process.wait()
+        finally:
+            timer.cancel()
+    return Finished(None if timed_out.is_set() else code, _tail(job.log))
 
 
 def _tail(log: Path, lines: int = 3) -> str:

@@ -645,10 +645,16 @@ def test_json_get_from_property_file_of_a_step_that_has_not_run(sides):
 PREP_XCOM = f"s3://{BUCKET}/{PIPELINE}/RUNSEMANTIC1/Prep/xcom"
 PROPERTIES = [  # step, path, what the SDK gives, why ours differs
     ("prep", "ProcessingOutputConfig.Outputs['xcom'].S3Output.S3Uri", PREP_XCOM, None),
-    ("prep", "ProcessingOutputConfig.Outputs['eval'].S3Output.LocalPath", "/opt/ml/processing/output/eval", None),
+    (
+        "prep",
+        "ProcessingOutputConfig.Outputs['eval'].S3Output.LocalPath",
+        "/opt/ml/processing/output/eval",
+        None,
+    ),
     ("prep", "ProcessingInputs['code'].S3Input.S3Uri", f"s3://{BUCKET}/code/", None),
     ("prep", "ProcessingJobStatus", "Completed", None),
-    ("prep", "ProcessingResources.ClusterConfig.InstanceType", "ml.c5.large", None),
+    # Prep ran with the default InstanceType: an override at probe time does not change it.
+    ("prep", "ProcessingResources.ClusterConfig.InstanceType", "ml.m5.xlarge", None),
     ("prep", "AppSpecification.ImageUri", IMAGE, None),
     ("prep", "ProcessingOutputConfig.Outputs['missing'].S3Output.S3Uri", ERROR, None),
     ("train", "ModelArtifacts.S3ModelArtifacts", ANY, None),
@@ -661,7 +667,7 @@ PROPERTIES = [  # step, path, what the SDK gives, why ours differs
         "the SDK's local executor keeps FinalMetricDataList a list (it maps only Processing "
         "Outputs/Inputs by name) and fails; ours (like the service) picks the metric by name: 0.91",
     ),
-]  # fmt: skip
+]
 
 
 def _property(step, path: str):
@@ -889,16 +895,15 @@ def test_random_conditions_agree(sides, tree, overrides):
 # which branch ran with its Join evaluated.
 
 
-def _our_run(definition: dict, scope: Scope) -> str:
-    """The failure message of a run of this definition, by our evaluator."""
+def _our_run(definition: dict, scope: Scope) -> tuple[str, str | None]:
+    """(the step a run of this definition fails at, its message), by our evaluator."""
     (gate,) = [s for s in definition["Steps"] if s["Type"] == "Condition"]
     try:
         outcome = evaluate_conditions(gate["Arguments"]["Conditions"], scope)
     except ValueError:
-        return f"Step '{gate['Name']}' failed"
+        return gate["Name"], None
     (fail,) = gate["Arguments"]["IfSteps" if outcome else "ElseSteps"]
-    message = resolve(fail["Arguments"]["ErrorMessage"], scope)
-    return f"Step '{fail['Name']}' failed with message: {message}"
+    return fail["Name"], resolve(fail["Arguments"]["ErrorMessage"], scope)
 
 
 @pytest.mark.parametrize(
@@ -931,8 +936,11 @@ def test_whole_run_through_local_pipeline_session(sides, overrides, metrics, exp
     assert resolve(steps["Train"]["Arguments"], scope) == jobs.requests["Training"]
 
     reason = execution.describe()["FailureReason"]
-    assert reason.startswith(f"Step '{expected_step}' failed")
-    assert reason.startswith(_our_run(definition, scope))
+    step, message = _our_run(definition, scope)
+    assert step == expected_step
+    assert reason.startswith(f"Step '{step}' failed with message: ")
+    if message is not None:  # a Fail step's message: its Join, evaluated by both
+        assert reason == f"Step '{step}' failed with message: {message}"
     statuses = {
         s["StepName"]: s["StepStatus"] for s in execution.list_steps()["PipelineExecutionSteps"]
     }
