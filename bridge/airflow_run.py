@@ -143,10 +143,11 @@ def run_dags(
                         records[index] = _failed_and_written(batch[local], message)
                 break
             for index in crashed:
-                message = f"the Airflow process died while running this DAG (exit code {outcome.returncode})"
-                if outcome.stderr_tail:
-                    message += f": {outcome.stderr_tail}"
-                message += f"; see {AIRFLOW_LOG} in the run folder"
+                # Its output went to the run folder's airflow.log, not to our stderr.
+                message = (
+                    f"the Airflow process died while running this DAG ({_exit(outcome)}); "
+                    f"see {AIRFLOW_LOG} in the run folder"
+                )
                 records[index] = _failed_and_written(payloads[index], message)
             pending = [i for i in pending if i not in records]
     return [records[i] for i in range(len(payloads))]
@@ -251,8 +252,13 @@ def _lost_message(local: int, outcome: _ChildOutcome, timeout: float) -> str:
         return f"not run: the {timeout:g} s limit was reached while Airflow was starting"
     if outcome.timed_out:
         return f"not run: the Airflow process reached its {timeout:g} s limit before this DAG"
-    message = f"the Airflow process stopped unexpectedly (exit code {outcome.returncode})"
+    message = f"the Airflow process stopped unexpectedly ({_exit(outcome)})"
     return message + (f": {outcome.stderr_tail}" if outcome.stderr_tail else "")
+
+
+def _exit(outcome: _ChildOutcome) -> str:
+    code = outcome.returncode
+    return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
 
 
 def _failed_and_written(payload: dict[str, Any], message: str) -> RunRecord:
@@ -364,44 +370,46 @@ def snapshot_db(src: Path, dest: Path) -> None:
 # ---- child side: the only code path that imports Airflow -------------------------------------
 
 
-class _Output:
-    """Where file descriptors 1 and 2 point: tasks print and log there, and so do subprocesses
-    they start, so redirecting the descriptors (not sys.stdout) catches everything."""
-
-    @staticmethod
-    @contextlib.contextmanager
-    def to(path: Path) -> Iterator[None]:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        saved = os.dup(1), os.dup(2)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "ab") as f:
-            os.dup2(f.fileno(), 1)
-            os.dup2(f.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
 @contextlib.contextmanager
-def _env(name: str, value: str | None) -> Iterator[None]:
-    """Set (or leave alone, when value is None) one environment variable, then restore it."""
-    old = os.environ.get(name)
-    if value is not None:
-        os.environ[name] = value
+def _output_to(path: Path) -> Iterator[None]:
+    """Point file descriptors 1 and 2 at `path` (appending) for the duration.
+
+    Tasks print and log there, and so do the subprocesses they start (BashOperator), so
+    redirecting the descriptors rather than sys.stdout catches all of it.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as f:
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+@contextlib.contextmanager
+def _isolated_process_state(data_dir: str | None) -> Iterator[None]:
+    """Run one DAG with $BRIDGE_DATA_DIR set (when given), then put the environment and the
+    working directory back: tasks run in this process, and what they or Airflow change (the
+    AIRFLOW_CTX_* variables, an os.chdir) must not leak into the next DAG."""
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    if data_dir is not None:
+        os.environ["BRIDGE_DATA_DIR"] = data_dir
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        with contextlib.suppress(OSError):
+            os.chdir(saved_cwd)
 
 
 class _TaskCapture:
@@ -455,7 +463,7 @@ class _TaskCapture:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "a") as f:
                 f.write(header)
-            with _Output.to(path):
+            with _output_to(path):
                 try:
                     result = original(*args, **kwargs)
                 except Exception as exc:
@@ -487,13 +495,16 @@ def _prepare_home(home: Path, timings: dict[str, Any]) -> bool:
     cached = cache_dir() / f"airflow-{version}.db"
     if is_migrated(cached):
         t0 = time.perf_counter()
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(cached, db)
         marker.write_text(version + "\n")
         timings["db"] = "cache"
         timings["db_copy_s"] = round(time.perf_counter() - t0, 3)
         return False
+    # Migrate from nothing, so the copy that goes into the cache holds no earlier runs.
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
     return True
 
 
@@ -510,7 +521,7 @@ def _migrate(home: Path, timings: dict[str, Any]) -> None:
     (home / DB_VERSION_FILE).write_text(version + "\n")
     try:
         snapshot_db(home / DB_FILE, cache_dir() / f"airflow-{version}.db")
-    except OSError as exc:  # no writable cache dir: still fine, just slower next time
+    except (OSError, sqlite3.Error) as exc:  # no writable cache: fine, just slower next time
         timings["db_cache_error"] = str(exc)
 
 
@@ -577,7 +588,10 @@ def _step(
     step.ended = _epoch(max(ends)) if ends else None
     step.attempts = max(int(ti.try_number or 0) for ti in tis)
     mapped = bool(getattr(task, "is_mapped", False)) or any(ti.map_index >= 0 for ti in tis)
-    log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
+
+    def from_log() -> str:
+        return last_error_line(log_path.read_text(errors="replace")) if log_path.exists() else ""
+
     if not mapped:
         ti = tis[0]
         step.raw_state = states[0]
@@ -586,7 +600,7 @@ def _step(
         if step.status == FAILED:
             step.reason = (
                 errors.get((task_id, ti.map_index))
-                or last_error_line(log_text)
+                or from_log()
                 or "failed (no error message in the task log)"
             )
         elif step.status == NOT_EXECUTED:
@@ -601,8 +615,11 @@ def _step(
     if failed:
         step.status = FAILED
         first = failed[0]
-        detail = errors.get((task_id, first.map_index)) or last_error_line(log_text) or "failed"
-        step.reason = f"{len(failed)} of {len(tis)} mapped instances failed; map_index {first.map_index}: {detail}"
+        detail = errors.get((task_id, first.map_index)) or from_log() or "failed"
+        step.reason = (
+            f"{len(failed)} of {len(tis)} mapped instances failed; "
+            f"map_index {first.map_index}: {detail}"
+        )
     elif succeeded:
         step.status = SUCCEEDED
         if len(succeeded) < len(tis):
@@ -656,9 +673,9 @@ def _record_from_dagrun(
     return record
 
 
-def _stage(payload: dict[str, Any], dags_folder: Path) -> list[Path]:
-    """Copy the DAG file into the dags folder and put its input folder next to it."""
-    staged = []
+def _stage(payload: dict[str, Any], dags_folder: Path, staged: list[Path]) -> None:
+    """Copy the DAG file into the dags folder and put its input folder next to it; `staged`
+    collects what was placed, for `_unstage`, even when a step fails halfway."""
     source = Path(payload["dag_file"])
     target = dags_folder / source.name
     shutil.copyfile(source, target)
@@ -671,7 +688,6 @@ def _stage(payload: dict[str, Any], dags_folder: Path) -> list[Path]:
         except OSError:
             shutil.copytree(input_dir, link)
         staged.append(link)
-    return staged
 
 
 def _unstage(paths: list[Path]) -> None:
@@ -698,11 +714,15 @@ def _run_one(
     if payload.get("data_dir"):
         Path(payload["data_dir"]).mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    staged = _stage(payload, dags_folder)
+    staged: list[Path] = []
     try:
-        with _env("BRIDGE_DATA_DIR", payload.get("data_dir")), _Output.to(run_folder / AIRFLOW_LOG):
+        _stage(payload, dags_folder, staged)
+        with (
+            _isolated_process_state(payload.get("data_dir")),
+            _output_to(run_folder / AIRFLOW_LOG),
+        ):
             record = _load_and_test(payload, staged[0], capture)
-    except Exception as exc:  # anything Airflow raises outside a task
+    except Exception as exc:  # anything raised outside a task: staging, DagBag, dag.test()
         record = failed_record(payload, f"dag.test() failed: {type(exc).__name__}: {exc}")
     finally:
         _unstage(staged)
@@ -773,13 +793,16 @@ def _child_main() -> int:
         if must_migrate:
             _migrate(home, timings)
         capture = _TaskCapture(timings)
-        capture.install()
+        timings["task_logs"] = capture.install()  # False: task output stays in airflow.log
     except Exception as exc:
         emit({"event": "result", "records": {}, "error": f"Airflow could not start: {exc}"})
         return 1
     for index, payload in enumerate(payloads):
         emit({"event": "start", "index": index})
-        record, seconds = _run_one(payload, dags_folder, capture)
+        try:
+            record, seconds = _run_one(payload, dags_folder, capture)
+        except Exception as exc:  # e.g. the run folder cannot be created
+            record, seconds = failed_record(payload, f"{type(exc).__name__}: {exc}"), 0.0
         timings["dags_s"].append([payload["dag_id"], seconds])
         with contextlib.suppress(OSError):
             record.write(Path(payload["run_folder"]))

@@ -238,6 +238,8 @@ def _script_arguments(step: StepModel, call: dict, names: Names) -> list[str]:
 
 def _arg_type(value: Any, names: Names) -> str:
     if isinstance(value, Param):
+        if getattr(names.pipeline.parameters.get(value.name), "json_text", False):
+            return "json"  # a list or dict param reaches the callable as the value, not text
         return {"Integer": "int", "Float": "float", "Boolean": "bool"}.get(
             names.param_type(value.name), "str"
         )

@@ -33,6 +33,13 @@ def compare_runs(
     manifest: dict, airflow: RunRecord, pipeline: RunRecord, *, tolerance: float = 1e-9
 ) -> dict[str, Any]:
     normalise = _normaliser(airflow, pipeline)
+    if not airflow.steps:  # the DAG did not load or run under Airflow: nothing to compare with
+        reason = f"the Airflow run did not start: {airflow.message or airflow.status}"
+        tasks = [
+            _row(task_id, info, None, pipeline) | {"reason": reason}
+            for task_id, info in sorted(manifest["tasks"].items())
+        ]
+        return _assemble(manifest, airflow, pipeline, tasks, [], tolerance)
     tasks = [
         _compare_task(task_id, info, manifest, airflow, pipeline, tolerance, normalise)
         for task_id, info in sorted(manifest["tasks"].items())
@@ -43,6 +50,10 @@ def compare_runs(
         tolerance,
         normalise,
     )
+    return _assemble(manifest, airflow, pipeline, tasks, files, tolerance)
+
+
+def _assemble(manifest, airflow, pipeline, tasks, files, tolerance) -> dict[str, Any]:
     counts = {v: sum(t["verdict"] == v for t in tasks) for v in (AGREE, DIFFER, NOT_COMPARED)}
     files_differ = sum(not f["ok"] for f in files)
     differ = counts[DIFFER] > 0 or files_differ > 0
@@ -84,10 +95,9 @@ def _run_summary(record: RunRecord) -> dict[str, Any]:
     }
 
 
-def _compare_task(task_id, info, manifest, airflow, pipeline, tolerance, normalise) -> dict:
-    ran = airflow.steps.get(task_id)
+def _row(task_id: str, info: dict, ran, pipeline: RunRecord) -> dict:
     steps = [pipeline.steps[s] for s in info["steps"] if s in pipeline.steps]
-    row = {
+    return {
         "task_id": task_id,
         "steps": info["steps"],
         "verdict": NOT_COMPARED,
@@ -98,6 +108,12 @@ def _compare_task(task_id, info, manifest, airflow, pipeline, tolerance, normali
         "checks": [],
         "reason": "",
     }
+
+
+def _compare_task(task_id, info, manifest, airflow, pipeline, tolerance, normalise) -> dict:
+    ran = airflow.steps.get(task_id)
+    steps = [pipeline.steps[s] for s in info["steps"] if s in pipeline.steps]
+    row = _row(task_id, info, ran, pipeline)
     reason = _not_comparable(info, ran, steps)
     if reason:
         row["reason"] = reason
@@ -119,6 +135,8 @@ def _not_comparable(info: dict, ran, steps: list) -> str:
         return f"no step: the task was {info.get('fate') or 'contracted'} in the pipeline"
     if ran is None:
         return "the Airflow run has no record of this task"
+    if ran.status == NOT_EXECUTED and ran.raw_state in ("", "none", "None", "removed"):
+        return f"Airflow did not get to run it ({ran.raw_state or 'never scheduled'})"
     blocked = [s for s in steps if s.status == NOT_RUNNABLE]
     if blocked:
         return f"step {blocked[0].name} is not runnable locally: {blocked[0].reason}"
@@ -182,9 +200,8 @@ def _xcom_checks(ran, steps: list, tolerance: float, normalise) -> list[dict]:
     if len(wrote) > 1 and all(s.name.rsplit("-", 1)[-1].isdigit() for s in wrote):
         # one step per element of a literal .expand(): Airflow keeps the list of instances
         ordered = sorted(wrote, key=lambda s: int(s.name.rsplit("-", 1)[-1]))
-        ours = {
-            "return_value": [(s.property_files["xcom"] or {}).get("return_value") for s in ordered]
-        }
+        values = [s.property_files["xcom"] or {} for s in ordered]
+        ours = {k: [v.get(k) for v in values] for k in sorted({k for v in values for k in v})}
     else:
         ours = wrote[0].property_files["xcom"] or {}
     checks = []

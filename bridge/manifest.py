@@ -47,7 +47,8 @@ def build_manifest(
             "copy": s.copy or None,
             "rule": s.rule,
             "line": s.line,
-            "script": (s.spec.get("script") or {}).get("file"),
+            "script": (s.spec.get("script") or {}).get("file") or _lambda(s).get("file"),
+            "handler": _lambda(s).get("handler"),
             "job": {"job": s.spec["job"], "config": s.spec["raw_config"]}
             if "job" in s.spec
             else None,
@@ -84,3 +85,9 @@ def build_manifest(
             "manual": fidelity["manual"],
         },
     }
+
+
+def _lambda(step) -> dict:
+    """The Lambda function the bridge writes for a step (file under steps/, handler), if any."""
+    function = step.spec.get("function")
+    return (function.get("create") or {}) if isinstance(function, dict) else {}

@@ -37,6 +37,7 @@ class ParameterSpec:
     source: str  # "dag_param" | "context" | "variable" | "connection"
     description: str = ""
     airflow: str = ""  # what fills it, as a Jinja expression: "{{ params.x }}", "{{ ds }}", ...
+    json_text: bool = False  # a list or dict param: the String holds its JSON text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,7 +93,8 @@ def _spec(name: str, airflow_name: str, schema: dict) -> ParameterSpec:
             default = None
     declared = _declared_type(schema.get("type"))
     ptype = declared or _python_type(default)
-    if ptype is None:  # list, dict or an untyped None: a String holding JSON text
+    json_text = ptype is None
+    if json_text:  # list, dict or an untyped None: a String holding JSON text
         ptype, default = "String", json.dumps(default, sort_keys=True)
         notes.append("JSON text of the Airflow value.")
     elif declared is not None and default is not None:
@@ -104,6 +106,7 @@ def _spec(name: str, airflow_name: str, schema: dict) -> ParameterSpec:
         source="dag_param",
         description=" ".join(n for n in notes if n),
         airflow=param_expression(airflow_name),
+        json_text=json_text,
     )
 
 

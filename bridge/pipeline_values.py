@@ -30,8 +30,6 @@ EXECUTION_VARIABLES = (
     "CurrentDateTime",
 )
 
-_PATH_TOKEN = re.compile(r"""\.?([A-Za-z_][\w-]*)|\[(\d+)\]|\[['"]([^'"]*)['"]\]""")
-
 
 @dataclass
 class Scope:
@@ -75,7 +73,10 @@ def _get(reference: str, scope: Scope) -> Any:
         step, path = _split_step(rest)
         if step not in scope.properties:
             raise ValueError(f"{reference} is undefined: step {step} has not run")
-        return follow(scope.properties[step], path, reference)
+        value = follow(scope.properties[step], path, reference)
+        if value is None:
+            raise ValueError(f"{reference} is undefined.")
+        return value
     raise ValueError(f"unknown reference {reference}")
 
 
@@ -99,7 +100,7 @@ def _json_get(spec: dict, scope: Scope) -> Any:
         output, file_path = declared
         outputs = follow(scope.properties[step], "ProcessingOutputConfig.Outputs", reference)
         base = follow(outputs, f"['{output}'].S3Output.S3Uri", reference)
-        uri = base.rstrip("/") + "/" + file_path
+        uri = base.rstrip("/") + "/" + file_path.lstrip("/")  # as s3_path_join joins them
     else:
         uri = resolve(spec["S3Uri"], scope)
     if scope.read_uri is None:
@@ -112,38 +113,48 @@ def _json_get(spec: dict, scope: Scope) -> Any:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"Contents of file {uri} are not in valid JSON format.") from exc
-    return follow(document, path, f"JsonGet {uri} {path}")
-
-
-def follow(document: Any, path: str, what: str = "") -> Any:
-    """Walk `a.b[0]['c']` into `document`. A string key on a list picks the item whose *Name
-    field (OutputName, InputName, MetricName, ...) equals it, as step properties do."""
-    value = document
-    position = 0
-    path = path.strip()
-    while position < len(path):
-        match = _PATH_TOKEN.match(path, position)
-        if match is None or match.end() == position:
-            raise ValueError(f"Invalid json path '{path}'")
-        position = match.end()
-        name, index, quoted = match.groups()
-        key: Any = int(index) if index is not None else (name if name is not None else quoted)
-        value = _step_into(value, key, path, what)
+    value = follow(document, path, f"JsonGet {uri} {path}")
+    if value is None:
+        raise ValueError(f"JsonGet {uri} {path} is undefined.")
     return value
 
 
+def follow(document: Any, path: str, what: str = "") -> Any:
+    """Walk `a.b[0]['c']` into `document` as SageMaker does: the path splits on dots, each part
+    is a key followed by [index] or ['key'] accessors (an index may be negative, a key may be
+    digits). A part naming an item of a list picks the item whose *Name field (OutputName,
+    InputName, MetricName, ...) equals it, as step properties do; an empty part before
+    accessors is the value itself."""
+    value = document
+    for part in path.split(".") if path else [""]:
+        match = _PART.fullmatch(part)
+        if match is None:
+            raise ValueError(f"Invalid json path '{path}'")
+        name, accessors = match.groups()
+        if name or not accessors:
+            value = _step_into(value, name, path, what)
+        for accessor in _ACCESSOR.findall(accessors):
+            key: Any = accessor[1:-1] if accessor[:1] in "'\"" else int(accessor)
+            value = _step_into(value, key, path, what)
+    return value
+
+
+_PART = re.compile(r"([^\[\]]*)((?:\[[^\]]+\])*)")
+_ACCESSOR = re.compile(r"\[([^\]]+)\]")
+
+
 def _step_into(value: Any, key: Any, path: str, what: str) -> Any:
-    if isinstance(value, dict) and isinstance(key, str) and key in value:
+    try:
+        if isinstance(value, list) and isinstance(key, str):
+            for item in value:
+                if isinstance(item, dict) and any(
+                    k.endswith("Name") and v == key for k, v in item.items()
+                ):
+                    return item
+            raise KeyError(key)
         return value[key]
-    if isinstance(value, list) and isinstance(key, int) and -len(value) <= key < len(value):
-        return value[key]
-    if isinstance(value, list) and isinstance(key, str):
-        for item in value:
-            if isinstance(item, dict) and any(
-                k.endswith("Name") and v == key for k, v in item.items()
-            ):
-                return item
-    raise ValueError(f"{what or path}: no {key!r} at '{path}'")
+    except (KeyError, IndexError, TypeError):
+        raise ValueError(f"{what or path}: no {key!r} at '{path}'") from None
 
 
 BINARY = {
@@ -155,21 +166,25 @@ BINARY = {
 
 
 def evaluate_conditions(conditions: list[dict], scope: Scope) -> bool:
-    """A ConditionStep's outcome: all of its conditions hold."""
-    return all(evaluate_condition(c, scope) for c in conditions)
+    """A ConditionStep's outcome: all of its conditions hold. Every value in them is resolved
+    first (a value that cannot be resolved fails the step even where `Or` would not need it),
+    then the conditions are tested in order, stopping at the first that does not hold."""
+    resolved = resolve(conditions, scope)
+    return all(evaluate_condition(c) for c in resolved)
 
 
-def evaluate_condition(condition: dict, scope: Scope) -> bool:
+def evaluate_condition(condition: dict, scope: Scope | None = None) -> bool:
+    """One condition; its values are resolved with `scope` when one is given."""
+    if scope is not None:
+        condition = resolve(condition, scope)
     kind = condition["Type"]
     if kind == "Not":
-        return not evaluate_condition(condition["Condition"], scope)
+        return not evaluate_condition(condition["Condition"])
     if kind == "Or":
-        return any(evaluate_condition(c, scope) for c in condition["Conditions"])
+        return any(evaluate_condition(c) for c in condition["Conditions"])
     if kind == "In":
-        values = [resolve(v, scope) for v in condition["Values"]]
-        return resolve(condition["QueryValue"], scope) in values
-    left = resolve(condition["LeftValue"], scope)
-    right = resolve(condition["RightValue"], scope)
+        return condition["QueryValue"] in condition["Values"]
+    left, right = condition["LeftValue"], condition["RightValue"]
     if kind == "Equals":
         if not isinstance(left, type(right)) and not isinstance(right, type(left)):
             raise ValueError(

@@ -116,7 +116,17 @@ def airflow_params(manifest: dict, definition: dict, given: dict[str, str]) -> d
             + (", ".join(sorted(by_airflow)) or "none"),
         )
     typed = typed_parameters(definition, {by_airflow[k]: v for k, v in given.items()})
-    return {k: typed[by_airflow[k]] for k in given}
+    json_text = {p["name"] for p in manifest.get("parameters") or [] if p.get("json_text")}
+    values = {}
+    for name in given:
+        value = typed[by_airflow[name]]
+        if by_airflow[name] in json_text:
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise RunError("BRG301", f"--param {name}: expected JSON, got {value!r}") from None
+        values[name] = value
+    return values
 
 
 def logical_date(text: str | None) -> datetime:

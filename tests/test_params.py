@@ -73,7 +73,10 @@ def test_spec_fields() -> None:
         "source": "dag_param",
         "description": "A number.",
         "airflow": "{{ params.p }}",
+        "json_text": False,
     }
+    listed = spec({"default": [0.5, 1.0], "type": "array"})
+    assert (listed.type, listed.default, listed.json_text) == ("String", "[0.5, 1.0]", True)
 
 
 def test_computed_default_has_no_static_value() -> None:

@@ -245,7 +245,8 @@ def evaluate(value: Any, result: TemplateResult) -> str:
     if isinstance(value, ExecVar):
         return CONTEXT["run_id"]  # the bridge maps the Airflow run to the pipeline execution
     if isinstance(value, StepOutput):
-        return str(follow(XCOMS[(value.task_id, value.key)], value.path))
+        data = XCOMS[(value.task_id, value.key)]
+        return str(follow(data, value.path.removeprefix(".")) if value.path else data)
     return str(value)
 
 

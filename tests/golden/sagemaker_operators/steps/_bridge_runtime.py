@@ -113,7 +113,9 @@ def call_function(fn, call, task_id, pushed):
     signature = inspect.signature(fn)
     takes_all = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
     for name, value in context.items():
-        if name not in kwargs and (takes_all or name in signature.parameters):
+        # A TaskFlow argument left at its default (None) is filled from the context, as Airflow
+        # does for `def f(params=None)`; the translation carries defaults as None.
+        if kwargs.get(name) is None and (takes_all or name in signature.parameters):
             kwargs[name] = value
     return fn(*(call.get("op_args") or []), **kwargs)
 
@@ -146,6 +148,9 @@ def main(fn, mode, task_id, argv=None, map_keys=None):
             )
             for one in _instances(call.get("op_kwargs") or {}, map_keys)
         ]
+        # Pulling key k of a mapped task gives the list of each instance's k, as in Airflow.
+        keys = sorted({k for r in result if isinstance(r, dict) for k in r if isinstance(k, str)})
+        pushed.update({k: [r.get(k) if isinstance(r, dict) else None for r in result] for k in keys})
     else:
         result = call_function(fn, call, task_id, pushed)
     if mode == "bash_callable":
