@@ -14,6 +14,7 @@ demo: sync
 	$(UV) run --frozen bridge graph $(SAMPLE)
 	$(UV) run --frozen bridge translate $(SAMPLE) -o out
 	@cat out/ml_classic_operators/REPORT.md
+	$(UV) run --frozen bridge run out/ml_classic_operators --input-dir sample_dags/data --data-dir out/data
 
 test: sync
 	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks sample_dags
@@ -27,3 +28,4 @@ lint: sync
 bench: sync
 	$(UV) run --frozen python benchmarks/bench_graph.py
 	$(UV) run --frozen python benchmarks/bench_translate.py
+	$(UV) run --frozen python benchmarks/bench_run.py

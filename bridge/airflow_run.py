@@ -282,6 +282,12 @@ def failed_record(payload: dict[str, Any], message: str) -> RunRecord:
     )
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message (no schema dumps)."""
+    first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1] if lines else ""
@@ -467,11 +473,11 @@ class _TaskCapture:
                 try:
                     result = original(*args, **kwargs)
                 except Exception as exc:
-                    self.errors[key] = f"{type(exc).__name__}: {exc}"
+                    self.errors[key] = _one_line(exc)
                     raise
             error = getattr(result, "error", None)
             if error is not None:
-                self.errors[key] = f"{type(error).__name__}: {error}"
+                self.errors[key] = _one_line(error)
             else:
                 self.errors.pop(key, None)  # a retry that succeeded
             return result
@@ -723,7 +729,7 @@ def _run_one(
         ):
             record = _load_and_test(payload, staged[0], capture)
     except Exception as exc:  # anything raised outside a task: staging, DagBag, dag.test()
-        record = failed_record(payload, f"dag.test() failed: {type(exc).__name__}: {exc}")
+        record = failed_record(payload, f"dag.test() failed: {_one_line(exc)}")
     finally:
         _unstage(staged)
         capture.log_dir = None
@@ -802,7 +808,7 @@ def _child_main() -> int:
         try:
             record, seconds = _run_one(payload, dags_folder, capture)
         except Exception as exc:  # e.g. the run folder cannot be created
-            record, seconds = failed_record(payload, f"{type(exc).__name__}: {exc}"), 0.0
+            record, seconds = failed_record(payload, _one_line(exc)), 0.0
         timings["dags_s"].append([payload["dag_id"], seconds])
         with contextlib.suppress(OSError):
             record.write(Path(payload["run_folder"]))

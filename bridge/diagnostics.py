@@ -181,6 +181,30 @@ _CODES = [
         "Check the module is importable (on PYTHONPATH) and defines rules with @rule.",
     ),
     Code(
+        "BRG300",
+        Severity.ERROR,
+        "not a translated output folder",
+        "Point `bridge run` at OUT/<dag_id> written by `bridge translate` with validation on (it writes definition.json).",
+    ),
+    Code(
+        "BRG301",
+        Severity.ERROR,
+        "a run parameter, seed or date cannot be used",
+        "Use NAME=VALUE with a parameter the pipeline declares and a value of its type; --s3 URI=PATH with an existing path.",
+    ),
+    Code(
+        "BRG302",
+        Severity.ERROR,
+        "the chosen engine cannot start",
+        "sagemaker-local needs a running Docker engine; aws needs credentials and --role or $SAGEMAKER_ROLE_ARN. --engine local needs neither.",
+    ),
+    Code(
+        "BRG303",
+        Severity.ERROR,
+        "nothing to compare",
+        "Give `bridge compare` a file that defines a DAG the bridge can translate; `bridge translate` shows why it cannot.",
+    ),
+    Code(
         "BRG199",
         Severity.ERROR,
         "internal parser error",

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -121,7 +122,7 @@ def run_process(argv: list[str], job: StepJob, cwd: Path) -> Finished:
     env = {**os.environ, **job.env}
     job.log.parent.mkdir(parents=True, exist_ok=True)
     with job.log.open("a", encoding="utf-8") as log:
-        log.write(f"$ {' '.join(argv)}\n")
+        log.write(f"$ {shlex.join(argv)}\n")  # can be pasted to re-run the step by hand
         log.flush()
         try:
             process = subprocess.Popen(

@@ -306,8 +306,8 @@ def test_timeout_gives_failed_records_not_an_exception(tmp_path):
         data_dir=tmp_path / "data",
         input_dir=INPUT_DIR,
     )
-    [record] = run_dags([request], airflow_home=tmp_path / "home", timeout=1.0)
-    assert record.status == FAILED and "1 s limit" in record.message
+    [record] = run_dags([request], airflow_home=tmp_path / "home", timeout=0.5)
+    assert record.status == FAILED and "0.5 s limit" in record.message
     assert RunRecord.read(tmp_path / "run").message == record.message
 
 

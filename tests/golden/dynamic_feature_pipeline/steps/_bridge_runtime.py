@@ -150,7 +150,9 @@ def main(fn, mode, task_id, argv=None, map_keys=None):
         ]
         # Pulling key k of a mapped task gives the list of each instance's k, as in Airflow.
         keys = sorted({k for r in result if isinstance(r, dict) for k in r if isinstance(k, str)})
-        pushed.update({k: [r.get(k) if isinstance(r, dict) else None for r in result] for k in keys})
+        pushed.update(
+            {k: [r.get(k) if isinstance(r, dict) else None for r in result] for k in keys}
+        )
     else:
         result = call_function(fn, call, task_id, pushed)
     if mode == "bash_callable":
