@@ -21,6 +21,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bridge.pipeline_values import follow
 from bridge.run_record import NOT_EXECUTED, NOT_RUNNABLE, SUCCEEDED, RunRecord
 
 AGREE, DIFFER, NOT_COMPARED = "agree", "differ", "not_compared"
@@ -221,11 +222,11 @@ def _xcom_checks(ran, steps: list, tolerance: float, normalise) -> list[dict]:
 
 
 def _show(theirs: Any, mine: Any, where: str) -> str:
+    path = where.split(" (")[0]  # "x (length 5 / 2)": show the two lists
+
     def at(value):
         try:
-            from bridge.pipeline_values import follow
-
-            return follow(value, where) if where else value
+            return follow(value, path) if path else value
         except ValueError:
             return "<missing>"
 

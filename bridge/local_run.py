@@ -60,7 +60,6 @@ class RunOptions:
     step_timeout: float = DEFAULT_STEP_TIMEOUT
     input_dir: Path | None = None  # the DAG's input data folder, placed next to step code
     data_dir: Path | None = None  # $BRIDGE_DATA_DIR for the steps
-    install_requirements: bool = False  # virtualenv tasks: pip install into this environment
     seeds: dict[str, Path | str] = field(default_factory=dict)  # s3 URI -> local file or folder
     execution_id: str | None = None
     on_event: Callable[[str, StepRun], None] | None = None  # ("start" | "end", step)
@@ -320,7 +319,7 @@ class LocalRun:
         except ValueError as exc:
             return Outcome(FAILED, reason=str(exc))
         stopping = (arguments or {}).get("StoppingCondition") or {}
-        env = {"BRIDGE_SKIP_REQUIREMENTS": "" if self.options.install_requirements else "1"}
+        env = {"BRIDGE_SKIP_REQUIREMENTS": "1"}  # virtualenv tasks use this environment
         if self.options.data_dir:
             env["BRIDGE_DATA_DIR"] = str(Path(self.options.data_dir).resolve())
         job = StepJob(

@@ -158,14 +158,13 @@ def _failed(job: StepJob, done: Finished, what: str) -> Outcome:
     if done.returncode is None:
         return Outcome(FAILED, reason=f"{what} exceeded its maximum runtime of {job.timeout:g} s")
     if done.returncode < 0:
-        name = (
-            signal.Signals(-done.returncode).name
-            if -done.returncode in signal.valid_signals()
-            else ""
-        )
+        try:
+            name = signal.Signals(-done.returncode).name
+        except ValueError:
+            name = str(-done.returncode)
         return Outcome(
             FAILED,
-            reason=f"{what} was killed by signal {name or -done.returncode}: {done.tail}",
+            reason=f"{what} was killed by signal {name}: {done.tail}",
             failure_types=INFRASTRUCTURE_FAILURE,
         )
     return Outcome(FAILED, reason=f"AlgorithmError: exit code {done.returncode}: {done.tail}")

@@ -101,13 +101,18 @@ def _translated(dag_files: list[Path], options: CompareOptions) -> list[tuple[Pa
     return pairs
 
 
-def airflow_params(manifest: dict, definition: dict, given: dict[str, str]) -> dict[str, Any]:
-    """CLI text for DAG params, typed as the DAG declares them (Airflow validates params)."""
-    by_airflow = {
+def dag_param_names(manifest: dict) -> dict[str, str]:
+    """DAG param name -> the pipeline parameter it became."""
+    return {
         p["airflow"].strip("{} ").removeprefix("params."): p["name"]
         for p in manifest.get("parameters") or []
         if p.get("source") == "dag_param"
     }
+
+
+def airflow_params(manifest: dict, definition: dict, given: dict[str, str]) -> dict[str, Any]:
+    """CLI text for DAG params, typed as the DAG declares them (Airflow validates params)."""
+    by_airflow = dag_param_names(manifest)
     unknown = sorted(set(given) - set(by_airflow))
     if unknown:
         raise RunError(
@@ -202,11 +207,7 @@ def compare_dags(dag_files: list[Path], options: CompareOptions) -> list[dict]:
 def run_pipeline(
     p: Prepared, options: CompareOptions, params: dict[str, Any], when: datetime
 ) -> RunRecord:
-    by_airflow = {
-        m["airflow"].strip("{} ").removeprefix("params."): m["name"]
-        for m in p.manifest.get("parameters") or []
-        if m.get("source") == "dag_param"
-    }
+    by_airflow = dag_param_names(p.manifest)
     values = {by_airflow[k]: v for k, v in params.items()}
     values.update(context_values(p.manifest, when))
     run_root = p.compare_dir / "pipeline"
