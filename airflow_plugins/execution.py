@@ -26,6 +26,7 @@ from typing import Any
 from airflow_plugins.manifest import TERMINAL_EXECUTION, Migration
 
 DISPLAY_NAME_MAX = 82
+DESCRIPTION_MAX = 3072
 BACKOFF = 1.5
 
 
@@ -49,16 +50,16 @@ class TaskInstanceIdentity:
 
     @property
     def description(self) -> str:
-        return json.dumps({"airflow": self._fields()}, sort_keys=True)
+        text = json.dumps({"airflow": self._fields()}, sort_keys=True)
+        if len(text) > DESCRIPTION_MAX:  # very long ids: their digest stands in
+            text = json.dumps({"airflow": {"digest": self.digest}})
+        return text
 
     def token(self, generation: int = 0) -> str:
         return hashlib.sha256(f"{self.digest}:{generation}".encode()).hexdigest()
 
     def owns(self, description: str | None) -> bool:
-        try:
-            return json.loads(description or "{}").get("airflow") == self._fields()
-        except (json.JSONDecodeError, AttributeError):
-            return False
+        return description == self.description
 
     def _fields(self) -> dict[str, Any]:
         return {

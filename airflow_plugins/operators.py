@@ -6,8 +6,9 @@ What it adds to the Amazon provider's SageMakerStartPipelineOperator:
     (see airflow_plugins/execution.py for how an execution is identified);
   - a Stopped execution fails the task, in sync and deferrable mode alike;
   - every step's status as it changes, under the original task id (all pages of steps);
-  - XComs re-published under the original task ids, so legacy downstream tasks that
-    `xcom_pull` from migrated tasks keep working;
+  - each migrated task's XComs, which MigratedTaskOutput (a stand-in kept under the original
+    task id) re-publishes, so legacy downstream tasks that `xcom_pull` from migrated tasks,
+    and their trigger rules, keep working;
   - optional RetryPipelineExecution of a failed execution, selective execution of the steps of
     chosen tasks, a link to the execution, `on_kill` stops the execution.
 """
@@ -22,9 +23,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from airflow.configuration import conf
-from airflow.exceptions import AirflowException
+from airflow.exceptions import AirflowException, AirflowSkipException
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.sdk import BaseOperator
 
 from airflow_plugins.execution import Snapshot, TaskInstanceIdentity, Watcher, failure_message
 from airflow_plugins.hooks import MigratedPipelineHook
@@ -34,6 +36,8 @@ from airflow_plugins.triggers import MigratedPipelineTrigger
 
 OnFailedExecution = Literal["fail", "retry", "restart"]
 RUNNING = ("Executing", "Stopping")
+TASK_STATES = "task_states"
+TASK_OUTPUTS = "task_outputs"
 
 
 class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
@@ -68,8 +72,9 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
 
     :return: The pipeline execution ARN. XComs pushed as well: ``pipeline_execution_arn``,
         ``task_states`` (original task id -> success/failed/running/skipped),
-        ``step_statuses`` (step -> SageMaker status), and each migrated task's outputs under
-        its original task id (plus its return value under this task, key = the task id).
+        ``step_statuses`` (step -> SageMaker status), ``task_outputs`` (original task id ->
+        its XComs: return value and pushed keys), which MigratedTaskOutput tasks re-publish
+        under the original task ids.
     """
 
     aws_hook_class = MigratedPipelineHook
@@ -189,7 +194,7 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
                 self.log.info("Retrying execution %s, which ended %s", arn, status)
                 return self.hook.retry_execution(arn, token=str(uuid.uuid4()))
         parameters = pipeline_parameters(
-            migration, lambda t: self._render(t, context), self.parameters
+            migration, lambda t: self._context_value(t, context), self.parameters
         )
         selected = migration.steps_of(self.tasks) if self.tasks else None
         if selected and set(selected) == set(migration.step_tasks):
@@ -212,7 +217,7 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
         )
         return arn
 
-    def _render(self, template: str, context) -> Any:
+    def _context_value(self, template: str, context) -> Any:
         name = native_param(template)
         if name is not None:  # keep lists/dicts/numbers as they are, not their str()
             return (context.get("params") or {}).get(name)
@@ -295,7 +300,7 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
         for task in self._tasks_in_scope(migration):
             states.setdefault(task, "skipped" if snapshot.status == "Succeeded" else "not_run")
         ti = context["ti"]
-        ti.xcom_push(key="task_states", value=states)
+        ti.xcom_push(key=TASK_STATES, value=states)
         ti.xcom_push(
             key="step_statuses", value={s["StepName"]: s.get("StepStatus") for s in snapshot.steps}
         )
@@ -309,24 +314,22 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
         return list(self.tasks or migration.task_steps)
 
     def _republish(self, context, migration: Migration, snapshot: Snapshot) -> None:
-        """Each succeeded step's outputs as XComs of its original task, in this DAG run."""
-        from airflow.sdk.bases.xcom import BaseXCom
-
-        ti = context["ti"]
+        """Each succeeded step's outputs, by original task id, as XCom `task_outputs` of this
+        task; MigratedTaskOutput tasks (one per original task id, kept by `bridge cutover`)
+        re-publish them under that id. Airflow keeps XComs only for task instances of the run
+        (a foreign key), so they cannot be written under an id that is no longer a task."""
+        outputs: dict[str, dict[str, Any]] = {}
         for step in snapshot.steps:
             if step.get("StepStatus") != "Succeeded":
                 continue
-            outputs = self.hook.step_outputs(step)
-            if not outputs:
+            found = self.hook.step_outputs(step)
+            if not found:
                 continue
             task_id = migration.task_of(step["StepName"])
-            for key, value in sorted(outputs.items()):
-                if key.startswith("bridge_"):
-                    continue  # the step runtime's own bookkeeping (branch decisions)
-                BaseXCom.set(key, value, dag_id=ti.dag_id, task_id=task_id, run_id=ti.run_id)
-            if "return_value" in outputs:
-                ti.xcom_push(key=task_id, value=outputs["return_value"])
-            self.log.info("Re-published XComs %s of task %s", sorted(outputs), task_id)
+            kept = {k: v for k, v in found.items() if not k.startswith("bridge_")}
+            outputs.setdefault(task_id, {}).update(kept)  # bridge_*: the runtime's bookkeeping
+            self.log.info("Outputs of task %s: %s", task_id, ", ".join(sorted(kept)) or "none")
+        context["ti"].xcom_push(key=TASK_OUTPUTS, value=outputs)
 
     def on_kill(self) -> None:
         if self._execution_arn and not self._finished:
@@ -344,3 +347,42 @@ def manifest_path(manifest: str | None, context) -> Path | None:
         if dag_file:
             path = Path(dag_file).parent / path
     return path
+
+
+class MigratedTaskOutput(BaseOperator):
+    """Stands in for one migrated task, under its original task id: ends as its steps did
+    (success, skipped when a branch skipped them, failed otherwise) and re-publishes its
+    XComs (return value and pushed keys), so legacy downstream tasks, their trigger rules and
+    `xcom_pull(task_ids=...)` keep working. Takes no worker time worth counting: it reads
+    two XComs of the MigratedPipelineOperator task.
+
+    :param pipeline_task: Task id of the MigratedPipelineOperator that ran this task's steps.
+    """
+
+    template_fields: Sequence[str] = ("pipeline_task",)
+    ui_color = "#eef5ff"
+
+    def __init__(self, *, pipeline_task: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.pipeline_task = pipeline_task
+
+    def execute(self, context) -> Any:
+        ti = context["ti"]
+        states = ti.xcom_pull(task_ids=self.pipeline_task, key=TASK_STATES) or {}
+        state = states.get(self.task_id)
+        if state is None:
+            raise AirflowException(
+                f"{self.pipeline_task} reported no steps for task {self.task_id}: is it in "
+                "that operator's `tasks`?"
+            )
+        if state == "skipped":
+            raise AirflowSkipException(f"its steps did not run in {self.pipeline_task}'s execution")
+        if state != "success":
+            raise AirflowException(f"its steps ended {state} in {self.pipeline_task}'s execution")
+        outputs = (ti.xcom_pull(task_ids=self.pipeline_task, key=TASK_OUTPUTS) or {}).get(
+            self.task_id
+        ) or {}
+        for key, value in sorted(outputs.items()):
+            if key != "return_value":
+                ti.xcom_push(key=key, value=value)
+        return outputs.get("return_value")
