@@ -9,6 +9,7 @@ or `botocore_config` says otherwise).
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ STEP_PAGE = 100  # ListPipelineExecutionSteps' largest page
 EXECUTION_PAGE = 100
 XCOM_OUTPUT = "xcom"  # the ProcessingOutput `bridge translate` gives each step's XComs
 DEFAULT_RETRIES = {"mode": "standard", "max_attempts": 8}
+READERS = 8  # parallel S3 reads of step outputs
 
 
 class MigratedPipelineHook(AwsBaseHook):
@@ -133,24 +135,61 @@ class MigratedPipelineHook(AwsBaseHook):
 
     # -- step outputs -------------------------------------------------------------------------
 
-    def step_outputs(self, step: dict[str, Any]) -> dict[str, Any] | None:
-        """What a finished step produced, as the original task's XComs (key -> value):
-        a Lambda step's output parameters as its return value; a processing step's
-        `xcom.json` (all keys it pushed). None when the step has no such output."""
-        metadata = step.get("Metadata") or {}
-        if "Lambda" in metadata:
-            outputs = {
-                p["Name"]: p.get("Value") for p in metadata["Lambda"].get("OutputParameters") or []
-            }
-            return {"return_value": outputs} if outputs else None
-        job_arn = (metadata.get("ProcessingJob") or {}).get("Arn")
-        if not job_arn:
-            return None
+    def step_outputs(self, execution_arn: str, steps: list[dict[str, Any]]) -> dict[str, dict]:
+        """What each finished step produced, as its task's XComs: step name -> {key: value}.
+
+        A Lambda step's output parameters are its return value. A processing step's XComs are
+        its `xcom.json` (every key the task pushed), at the S3 URI of its output `xcom`: worked
+        out from the execution's definition (one call for all steps), falling back to
+        DescribeProcessingJob when the URI depends on more than the execution id. The S3 reads
+        run in parallel."""
+        outputs: dict[str, dict] = {}
+        uris: dict[str, str] = {}
+        planned = self._xcom_uris(execution_arn)
+        for step in steps:
+            metadata = step.get("Metadata") or {}
+            name = step["StepName"]
+            if "Lambda" in metadata:
+                found = {
+                    p["Name"]: p.get("Value")
+                    for p in metadata["Lambda"].get("OutputParameters") or []
+                }
+                if found:
+                    outputs[name] = {"return_value": found}
+            elif (metadata.get("ProcessingJob") or {}).get("Arn"):
+                uri = planned.get(name) or self._xcom_uri_of_job(metadata["ProcessingJob"]["Arn"])
+                if uri:
+                    uris[name] = uri
+        if uris:
+            self.s3  # noqa: B018 - one client, made before the threads share it
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            for name, found in zip(uris, pool.map(self.read_json, uris.values()), strict=True):
+                if found is not None:
+                    outputs[name] = found
+        return outputs
+
+    def _xcom_uris(self, execution_arn: str) -> dict[str, str]:
+        definition = json.loads(
+            self.conn.describe_pipeline_definition_for_execution(
+                PipelineExecutionArn=execution_arn
+            )["PipelineDefinition"]
+        )
+        known = {"Execution.PipelineExecutionId": execution_arn.rsplit("/", 1)[-1]}
+        uris = {}
+        for step in definition.get("Steps") or []:
+            config = (step.get("Arguments") or {}).get("ProcessingOutputConfig") or {}
+            for output in config.get("Outputs") or []:
+                if output.get("OutputName") == XCOM_OUTPUT:
+                    uri = _resolve(output["S3Output"]["S3Uri"], known)
+                    if uri:
+                        uris[step["Name"]] = uri.rstrip("/") + "/xcom.json"
+        return uris
+
+    def _xcom_uri_of_job(self, job_arn: str) -> str | None:
         job = self.conn.describe_processing_job(ProcessingJobName=job_arn.rsplit("/", 1)[-1])
         for output in (job.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
             if output.get("OutputName") == XCOM_OUTPUT:
-                uri = output["S3Output"]["S3Uri"].rstrip("/") + "/xcom.json"
-                return self.read_json(uri)
+                return output["S3Output"]["S3Uri"].rstrip("/") + "/xcom.json"
         return None
 
     def read_json(self, uri: str) -> dict[str, Any] | None:
@@ -184,6 +223,20 @@ class MigratedPipelineHook(AwsBaseHook):
             if not token:
                 return
             request = {**request, "NextToken": token}
+
+
+def _resolve(value: Any, known: dict[str, str]) -> str | None:
+    """A definition value made of strings, Std:Join and the Gets in `known`; None otherwise."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Get"}:
+        return known.get(value["Get"])
+    if isinstance(value, dict) and set(value) == {"Std:Join"}:
+        parts = [_resolve(v, known) for v in value["Std:Join"].get("Values") or []]
+        if any(p is None for p in parts):
+            return None
+        return value["Std:Join"].get("On", "").join(parts)
+    return None
 
 
 def _code(exc: ClientError) -> str:

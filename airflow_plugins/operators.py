@@ -63,6 +63,8 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
     :param execution_retries: How many times to RetryPipelineExecution a failed execution
         within one try before failing the task.
     :param studio_domain_id: SageMaker Studio domain, for the extra link.
+    :param publish_outputs: Read every succeeded step's XComs (one S3 read each, in parallel)
+        and push them as ``task_outputs``. Turn off when no downstream task reads them.
     :param deferrable: Wait in the triggerer, freeing the worker slot.
     :param aws_conn_id: The Airflow connection used for AWS credentials (its extra may set
         ``endpoint_url``). If None, boto3's default credentials are used.
@@ -100,6 +102,7 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
         on_failed_execution: OnFailedExecution = "fail",
         execution_retries: int = 0,
         studio_domain_id: str | None = None,
+        publish_outputs: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ):
@@ -120,6 +123,7 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
         self.on_failed_execution = on_failed_execution
         self.execution_retries = execution_retries
         self.studio_domain_id = studio_domain_id
+        self.publish_outputs = publish_outputs
         self.deferrable = deferrable
         self._execution_arn: str | None = None
         self._finished = False
@@ -307,28 +311,25 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
         self.log.info("Per task: %s", ", ".join(f"{t}={s}" for t, s in sorted(states.items())))
         if snapshot.status != "Succeeded":
             raise AirflowException(failure_message(snapshot, migration))
-        self._republish(context, migration, snapshot)
+        if self.publish_outputs:
+            self._republish(context, migration, arn, snapshot)
         return arn
 
     def _tasks_in_scope(self, migration: Migration) -> list[str]:
         return list(self.tasks or migration.task_steps)
 
-    def _republish(self, context, migration: Migration, snapshot: Snapshot) -> None:
+    def _republish(self, context, migration: Migration, arn: str, snapshot: Snapshot) -> None:
         """Each succeeded step's outputs, by original task id, as XCom `task_outputs` of this
         task; MigratedTaskOutput tasks (one per original task id, kept by `bridge cutover`)
         re-publish them under that id. Airflow keeps XComs only for task instances of the run
         (a foreign key), so they cannot be written under an id that is no longer a task."""
+        succeeded = [s for s in snapshot.steps if s.get("StepStatus") == "Succeeded"]
         outputs: dict[str, dict[str, Any]] = {}
-        for step in snapshot.steps:
-            if step.get("StepStatus") != "Succeeded":
-                continue
-            found = self.hook.step_outputs(step)
-            if not found:
-                continue
-            task_id = migration.task_of(step["StepName"])
+        for step, found in sorted(self.hook.step_outputs(arn, succeeded).items()):
+            task_id = migration.task_of(step)
             kept = {k: v for k, v in found.items() if not k.startswith("bridge_")}
             outputs.setdefault(task_id, {}).update(kept)  # bridge_*: the runtime's bookkeeping
-            self.log.info("Outputs of task %s: %s", task_id, ", ".join(sorted(kept)) or "none")
+        self.log.info("Outputs of %d task(s) read for re-publishing", len(outputs))
         context["ti"].xcom_push(key=TASK_OUTPUTS, value=outputs)
 
     def on_kill(self) -> None:
