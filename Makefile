@@ -29,3 +29,4 @@ bench: sync
 	$(UV) run --frozen python benchmarks/bench_graph.py
 	$(UV) run --frozen python benchmarks/bench_translate.py
 	$(UV) run --frozen python benchmarks/bench_run.py
+	$(UV) run --frozen python benchmarks/bench_provider.py
