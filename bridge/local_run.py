@@ -10,15 +10,27 @@ condition membership), the way SageMaker decides what may start:
 Each step gets a folder `runs/<execution id>/steps/<name>/` (its /opt/ml), a log, a timeout
 (the job's MaxRuntimeInSeconds, else --step-timeout), its retry policies and its cache config.
 S3 is a folder (`runs/store/`, see bridge/object_store.py), seeded from artifacts.json.
+
+For `bridge serve` (a run that stands for a SageMaker pipeline execution) a run can also be:
+  - stopped (`RunOptions.stop`): no further step starts, the running step's process is killed
+    and the step and the run are Stopped;
+  - told to reuse steps (`RunOptions.reuse`): a retried execution keeps the steps that already
+    succeeded, a selective execution takes the steps it does not run from a source execution;
+    a reused step is not run, its record and properties stand in for it;
+  - selective (`RunOptions.selected`): only those steps run; an ordering dependency on a step
+    that is not run is dropped, a step that needs the output of one fails, saying so.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import filecmp
 import hashlib
 import heapq
 import json
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,14 +45,16 @@ from bridge.run_record import (
     FAILED,
     NOT_EXECUTED,
     NOT_RUNNABLE,
+    STOPPED,
     SUCCEEDED,
     RunRecord,
     StepRun,
 )
-from bridge.validate import ARTIFACTS_FILE, all_steps, step_dependencies
+from bridge.validate import ARTIFACTS_FILE, _references, all_steps, step_dependencies
 
 DEFAULT_STEP_TIMEOUT = 3600.0
 LOCAL_ACCOUNT = "000000000000"
+NOT_SELECTED = "not selected for this selective execution"
 
 
 class RunError(Exception):
@@ -63,6 +77,19 @@ class RunOptions:
     seeds: dict[str, Path | str] = field(default_factory=dict)  # s3 URI -> local file or folder
     execution_id: str | None = None
     on_event: Callable[[str, StepRun], None] | None = None  # ("start" | "end", step)
+    # Set: no further step starts; a local_steps.StopSignal also kills the running process.
+    stop: threading.Event | None = None
+    reuse: dict[str, Reused] = field(default_factory=dict)  # steps taken as already succeeded
+    selected: set[str] | None = None  # a selective run: only these steps run
+
+
+@dataclass
+class Reused:
+    """A step that already succeeded (in an earlier attempt of the execution, or in the source
+    execution of a selective one): it is not run again, its record and properties are used."""
+
+    step: StepRun
+    properties: dict[str, Any]
 
 
 def run_local(folder: Path, options: RunOptions | None = None) -> RunRecord:
@@ -137,7 +164,7 @@ class LocalRun:
         self.dependencies = step_dependencies(self.steps)
         name = (self.manifest.get("pipeline") or {}).get("name") or self.folder.name
         region = (self.manifest.get("pipeline") or {}).get("region") or "us-east-1"
-        arn = f"arn:aws:sagemaker:{region}:{LOCAL_ACCOUNT}:pipeline/{name}"
+        arn = f"arn:aws:sagemaker:{region}:{LOCAL_ACCOUNT}:pipeline/{name.lower()}"  # as AWS
         self.scope = Scope(
             parameters=self.parameters,
             execution={
@@ -173,12 +200,22 @@ class LocalRun:
         self.record.started = time.time()
         self.run_folder.mkdir(parents=True, exist_ok=True)
         self._stage_artifacts()
-        failed_at = ""
+        failed_at = stopped_at = ""
         for name in self._order():
-            if failed_at:
+            if name in self.options.reuse:
+                self._reuse(name)
+            elif failed_at:
                 self._not_run(name, NOT_EXECUTED, f"the run failed at {failed_at} first")
+            elif stopped_at or self._stop_requested():
+                stopped_at = stopped_at or name
+                self._not_run(name, NOT_EXECUTED, "the run was stopped before this step started")
             elif name in self.blocked:
                 self._not_run(name, NOT_EXECUTED, self.blocked[name])
+            elif self.options.selected is not None and name not in self.options.selected:
+                self._not_run(name, NOT_EXECUTED, NOT_SELECTED)
+            elif missing := self._missing_input(name):
+                failed_at = name
+                self._fail_unstarted(name, missing)
             elif waiting := self._unfinished_upstream(name):
                 self._not_run(name, NOT_EXECUTED, waiting)
             else:
@@ -186,7 +223,11 @@ class LocalRun:
                 if step.status == FAILED:
                     failed_at = name
                     self.record.message = f"step {name} failed: {step.reason}"
-        self.record.status = FAILED if failed_at else SUCCEEDED
+                elif step.status == STOPPED:
+                    stopped_at = name
+        if stopped_at and not failed_at:
+            self.record.message = f"the run was stopped at step {stopped_at}"
+        self.record.status = FAILED if failed_at else STOPPED if stopped_at else SUCCEEDED
         self.record.partial = any(s.status == NOT_RUNNABLE for s in self.record.steps.values())
         self.record.ended = time.time()
         self.record.write(self.run_folder)
@@ -227,11 +268,50 @@ class LocalRun:
     def _unfinished_upstream(self, name: str) -> str:
         for upstream in sorted(self.dependencies[name]):
             status = self.record.steps[upstream].status
+            if status == NOT_EXECUTED and self.record.steps[upstream].reason == NOT_SELECTED:
+                continue  # only an ordering dependency (_missing_input checked the data ones)
             if status == NOT_RUNNABLE:
                 return f"upstream {upstream} is not runnable locally"
             if status != SUCCEEDED:
                 return f"upstream {upstream} did not run ({status})"
         return ""
+
+    def _missing_input(self, name: str) -> str:
+        """In a selective run: why the step cannot run, if it reads a property of a step this
+        run neither runs nor reuses."""
+        if self.options.selected is None:
+            return ""
+        step = self.steps[name]
+        body = {k: v for k, v in step.items() if k not in ("Name", "DependsOn")}
+        if step.get("Type") == "Condition":
+            body = {"Conditions": step["Arguments"].get("Conditions", [])}
+        for upstream in sorted(_references(body) & set(self.steps)):
+            if self.record.steps[upstream].reason == NOT_SELECTED:
+                return (
+                    f"needs the output of step {upstream}, which this selective "
+                    "execution does not run and no source execution provides"
+                )
+        return ""
+
+    def _fail_unstarted(self, name: str, reason: str) -> None:
+        step = StepRun(name=name, status=FAILED, kind=self.steps[name].get("Type", ""))
+        step.started = step.ended = time.time()
+        step.reason = reason
+        self.record.steps[name] = step
+        self.record.message = f"step {name} failed: {reason}"
+        self._emit("start", step)
+        self._emit("end", step)
+
+    def _reuse(self, name: str) -> None:
+        reused = self.options.reuse[name]
+        step = dataclasses.replace(reused.step)
+        self.record.steps[name] = step
+        self.scope.properties[name] = reused.properties
+        if step.branch is not None:
+            self._block_side(name, self.steps[name], step.branch)
+
+    def _stop_requested(self) -> bool:
+        return self.options.stop is not None and self.options.stop.is_set()
 
     def _not_run(self, name: str, status: str, reason: str) -> None:
         step = StepRun(name=name, status=status, kind=self.steps[name].get("Type", ""))
@@ -248,7 +328,11 @@ class LocalRun:
         artifacts = self.folder / ARTIFACTS_FILE
         if artifacts.is_file():
             for uri, relative in json.loads(artifacts.read_text()).items():
-                self.store.put_file(uri, self.folder / relative)
+                # Left alone when already there: rewriting it could give a half-written file
+                # to a step of a concurrent run (`bridge serve` runs executions side by side).
+                target = self.store.path(uri)
+                if not (target.is_file() and filecmp.cmp(target, self.folder / relative, False)):
+                    self.store.put_file(uri, self.folder / relative)
         for uri, source in self.options.seeds.items():
             source = Path(source)
             try:
@@ -307,7 +391,12 @@ class LocalRun:
                 f.write(
                     f"bridge: attempt {attempt} failed ({outcome.reason}); retry in {delay} s\n"
                 )
-            time.sleep(delay)
+            if self.options.stop is None:
+                time.sleep(delay)
+            elif self.options.stop.wait(delay):
+                return Outcome(
+                    STOPPED, reason="the run was stopped while the step waited to retry"
+                ), attempt
 
     def _attempt(self, name: str, definition: dict, attempt: int) -> Outcome:
         try:
@@ -339,6 +428,7 @@ class LocalRun:
             env=env,
             input_dir=self.options.input_dir,
             attempt=attempt,
+            stop=self.options.stop,
         )
         job.workdir.mkdir(parents=True, exist_ok=True)
         return execute(job)

@@ -6,6 +6,9 @@ folder, the object store) and returns an `Outcome`. Containers are not available
 environment are rewritten to it, and BRIDGE_ML_ROOT tells the bridge step runtime where it is.
 A job whose image must run as a container runs through Docker when an engine is present, and
 is otherwise NotRunnable with the reason.
+
+A job's process is killed when it outlives its timeout or when the run is stopped (`StepJob.stop`):
+both go through the same kill, fired by a timer or by the StopSignal's `set()`, never by polling.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 
 from bridge.object_store import ObjectStore
 from bridge.pipeline_values import Scope, evaluate_conditions
-from bridge.run_record import FAILED, NOT_RUNNABLE, SUCCEEDED
+from bridge.run_record import FAILED, NOT_RUNNABLE, STOPPED, SUCCEEDED
 
 OPT_ML = "/opt/ml"
 PYTHONS = re.compile(r"^python(\d+(\.\d+)?)?$")
@@ -55,6 +58,7 @@ class StepJob:
     env: dict[str, str] = field(default_factory=dict)  # added to the environment of processes
     input_dir: Path | None = None  # made available next to the step's code
     attempt: int = 1
+    stop: threading.Event | None = None  # set: the run is stopped, kill the job's process
 
     @property
     def ml_root(self) -> Path:
@@ -111,10 +115,54 @@ def _service_only(step_type: str) -> str:
 # ---- processes ------------------------------------------------------------------------------
 
 
+class StopSignal(threading.Event):
+    """A stop request for a run that takes effect at once: `set()` also calls the hooks of the
+    processes running at that moment (each kills its process group). A plain threading.Event
+    works as a stop request too, but is only seen between steps and when a process starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hooks: dict[int, Callable[[], None]] = {}
+        self._hooks_lock = threading.Lock()
+        self._next_hook = 0
+
+    def set(self) -> None:
+        super().set()
+        with self._hooks_lock:
+            hooks = list(self._hooks.values())
+        for hook in hooks:
+            hook()
+
+    def subscribe(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook` when the signal is set (now, if it already is); returns the unsubscribe."""
+        with self._hooks_lock:
+            key = self._next_hook
+            self._next_hook += 1
+            self._hooks[key] = hook
+        if self.is_set():
+            hook()
+
+        def unsubscribe() -> None:
+            with self._hooks_lock:
+                self._hooks.pop(key, None)
+
+        return unsubscribe
+
+
+def on_stop(stop: threading.Event | None, hook: Callable[[], None]) -> Callable[[], None]:
+    """Run `hook` when `stop` is set; returns what undoes that."""
+    if isinstance(stop, StopSignal):
+        return stop.subscribe(hook)
+    if stop is not None and stop.is_set():
+        hook()
+    return lambda: None
+
+
 @dataclass
 class Finished:
     returncode: int | None  # None: timed out
     tail: str  # the last lines of the log
+    stopped: bool = False  # killed because the run was stopped
 
 
 def run_process(argv: list[str], job: StepJob, cwd: Path) -> Finished:
@@ -132,20 +180,25 @@ def run_process(argv: list[str], job: StepJob, cwd: Path) -> Finished:
             log.write(f"cannot start: {exc}\n")
             return Finished(-1, f"cannot start {argv[0]}: {exc}")
         # A timer kills it: Popen.wait(timeout=...) polls in sleeps of up to 50 ms, which
-        # would be most of a small step's time.
-        timed_out = threading.Event()
+        # would be most of a small step's time. A stop request kills it the same way.
+        timed_out, stopped = threading.Event(), threading.Event()
 
-        def kill() -> None:
-            timed_out.set()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+        def kill(why: threading.Event) -> None:
+            if process.poll() is None:  # not reaped yet: its process group is still ours
+                why.set()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
 
-        timer = threading.Timer(job.timeout, kill)
+        timer = threading.Timer(job.timeout, kill, args=(timed_out,))
         timer.start()
+        unsubscribe = on_stop(job.stop, lambda: kill(stopped))
         try:
             code = process.wait()
         finally:
             timer.cancel()
+            unsubscribe()
+    if stopped.is_set() and code != 0:
+        return Finished(code, _tail(job.log), stopped=True)
     return Finished(None if timed_out.is_set() else code, _tail(job.log))
 
 
@@ -155,6 +208,8 @@ def _tail(log: Path, lines: int = 3) -> str:
 
 
 def _failed(job: StepJob, done: Finished, what: str) -> Outcome:
+    if done.stopped:
+        return Outcome(STOPPED, reason=f"{what} was stopped: the run was stopped while it ran")
     if done.returncode is None:
         return Outcome(FAILED, reason=f"{what} exceeded its maximum runtime of {job.timeout:g} s")
     if done.returncode < 0:

@@ -5,7 +5,8 @@ produce it; `bridge compare` reads two of them. It is plain JSON on disk (`run.j
 folder) so a reviewer can open it and a test can assert on it.
 
 Statuses follow SageMaker's step statuses, plus two of ours:
-  Succeeded, Failed, Stopped   as SageMaker reports them;
+  Succeeded, Failed, Stopped   as SageMaker reports them (Stopped: the run was stopped while the
+                               step ran; only `bridge serve` stops runs);
   NotExecuted                  the step did not run: a branch not taken, an upstream failure, or
                                a run that failed before reaching it (Airflow: skipped,
                                upstream_failed, never scheduled);
@@ -60,7 +61,7 @@ class RunRecord:
     engine: str  # local | sagemaker-local | aws | airflow
     name: str  # pipeline name or dag_id
     run_id: str
-    status: str = SUCCEEDED  # Succeeded | Failed (the whole run)
+    status: str = SUCCEEDED  # Succeeded | Failed | Stopped (the whole run)
     partial: bool = False  # some steps were NotRunnable
     started: float | None = None
     ended: float | None = None
