@@ -345,6 +345,86 @@ def compare(
     raise typer.Exit(0 if all(c["ok"] for c in comparisons) else 1)
 
 
+@app.command()
+def serve(
+    out: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder of `bridge translate` outputs (repeatable; default: out, if present).",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8765,
+    state: Annotated[
+        Path, typer.Option(help="Run folders and the object store (S3) go here.")
+    ] = Path(".bridge-serve"),
+    region: Annotated[str, typer.Option(help="Region in the ARNs.")] = "us-east-1",
+    input_dir: Annotated[
+        Path | None,
+        typer.Option(help="The DAGs' input data folder, placed next to each step's code."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="$BRIDGE_DATA_DIR for the steps (where they write files).")
+    ] = None,
+    step_timeout: Annotated[
+        float, typer.Option(help="Seconds a step may run when its job sets no maximum.")
+    ] = 3600.0,
+) -> None:
+    """Answer the SageMaker Pipelines API (and S3) on this machine, running executions with the
+    local runner: point boto3 or the Airflow operator at it. Runs until Ctrl-C."""
+    import signal
+
+    from bridge.serve import serve as start_server
+
+    out_dirs = out if out else [p for p in [Path("out")] if p.is_dir()]
+    try:
+        server = start_server(
+            out_dirs,
+            state,
+            host,
+            port,
+            region=region,
+            input_dir=input_dir,
+            data_dir=data_dir,
+            step_timeout=step_timeout,
+        )
+    except OSError as exc:
+        print(
+            f"BRG304 error: cannot listen on {host}:{port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(2) from None
+    for warning in server.warnings:
+        print(f"bridge serve: warning: {warning}", file=sys.stderr)
+    print(f"bridge serve: listening on {server.url}")
+    for name, folder in server.loaded:
+        print(f"  pipeline {name}  ({folder})")
+    if not server.loaded:
+        print("  no pipelines loaded: create them with CreatePipeline, or pass --out OUT")
+    print(f"  state: {server.state.root}")
+    print(
+        f"  point clients at it: AWS_ENDPOINT_URL_SAGEMAKER={server.url} "
+        f"AWS_ENDPOINT_URL_S3={server.url} / endpoint_url in the Airflow connection extra"
+    )
+    sys.stdout.flush()
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    server.shutdown()
+    print("bridge serve: stopped")
+    raise typer.Exit(0)
+
+
 class AnalyzeFormat(StrEnum):
     text = "text"
     markdown = "markdown"
@@ -386,6 +466,108 @@ def analyze(
         row[level] for row in table for level in worst[fail_on.value]
     )
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def cutover(
+    dag_file: Annotated[Path, typer.Argument(help="The DAG file to rewrite in place.")],
+    tasks: Annotated[
+        list[str] | None,
+        typer.Option("--tasks", "-t", help="Task ids to cut over: a,b,c (repeatable)."),
+    ] = None,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(help="SageMaker pipeline to run (default: the manifest's pipeline name)."),
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="manifest.json of the translation (default: out/<dag_id>/manifest.json)."
+        ),
+    ] = None,
+    task_id: Annotated[
+        str | None, typer.Option(help="task_id of the new task (default: migrated_<first task>).")
+    ] = None,
+    dag_id: Annotated[
+        str | None, typer.Option(help="The DAG, when the file defines several.")
+    ] = None,
+    rollback: Annotated[
+        bool, typer.Option("--rollback", help="Undo the last cutover of DAG_FILE.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="With --rollback: restore the original even if the file was edited."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the unified diff; write nothing.")
+    ] = False,
+) -> None:
+    """Replace TASKS of a DAG by one MigratedPipelineOperator task that runs their steps of the
+    migrated pipeline (the file is rewritten in place; --rollback restores it). Exit 2 when the
+    cutover is refused (the file is untouched)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from bridge.cutover import CutoverRefused
+    from bridge.cutover import cutover as run_cutover
+    from bridge.cutover import rollback as run_rollback
+    from bridge.diagnostics import CODES
+
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        if rollback:
+            done = run_rollback(dag_file, force=force, dry_run=dry_run)
+        else:
+            done = run_cutover(
+                dag_file,
+                tasks or [],
+                pipeline_name=pipeline,
+                manifest=manifest,
+                task_id=task_id,
+                dag_id=dag_id,
+                dry_run=dry_run,
+            )
+    except CutoverRefused as exc:
+        print(f"{dag_file}:{exc.line}: {exc.code} error: {exc.message}", file=sys.stderr)
+        print(f"  hint: {CODES[exc.code].hint}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # a bug must not leave a traceback (the file is written last)
+        print(f"{dag_file}:0: BRG199 error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    if dry_run:
+        sys.stdout.write(done.diff)
+    if rollback:
+        what = {
+            "exact": "restored the original file exactly",
+            "reversed": "reversed the cutover's edits; your later edits are kept",
+            "forced": "restored the original file (forced)",
+            "already": "the file was already back to its original",
+        }[done.mode]
+        console.print(f"[bold]{dag_file}[/]: {what}")
+        console.print(f"  tasks back: {', '.join(done.tasks)} (instead of `{done.task_id}`)")
+        if done.backup is not None:
+            console.print(f"  your edited version: {done.backup}")
+        side = "removed" if done.sidecar_removed else "kept (earlier cutovers remain)"
+        console.print(f"  sidecar {done.sidecar}: {side}")
+    else:
+        console.print(
+            f"[bold]{dag_file}[/]: {len(done.tasks)} task(s) of DAG {done.dag_id} "
+            f"-> [bold]{done.task_id}[/] (pipeline {done.pipeline_name})"
+        )
+        console.print(f"  tasks replaced: {', '.join(done.tasks)}")
+        extra = f"; edges added: {'; '.join(done.explicit_edges)}" if done.explicit_edges else ""
+        console.print(escape(f"  dependency statements rewired: {done.edges_rewired}{extra}"))
+        if done.standins:
+            console.print(
+                escape(f"  kept as MigratedTaskOutput (outputs read): {', '.join(done.standins)}")
+            )
+        console.print(f"  manifest (relative to the DAG): {done.manifest}")
+        console.print(f"  sidecar: {done.sidecar}  (undo: bridge cutover {dag_file} --rollback)")
+    if dry_run:
+        console.print("[dim]dry run: nothing written[/]")
+    raise typer.Exit(0)
 
 
 def _setup(config_file: Path | None, rules: list[str] | None, paths: list[Path]):
