@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -262,6 +263,10 @@ def test_failing_step_fails_the_task_with_its_reason(runs):
 def test_throttling_and_server_errors_are_retried(runs, served):
     record = runs["prov_faults"]
     assert record.status == SUCCEEDED, record.message
+    assert record.steps["inject_faults"].status == SUCCEEDED
+    # Every injected fault was served to the operator (and retried through).
+    with urllib.request.urlopen(served[0].url + "/_bridge/faults") as pending:
+        assert json.loads(pending.read()) == {}
     assert record.steps["read_back"].outputs["return_value"]["rows"]["label"] == "d"
 
 
