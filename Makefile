@@ -10,11 +10,18 @@ uv:
 sync: uv
 	@$(UV) sync --frozen --quiet
 
+DEMO_OUT := out/$(basename $(notdir $(SAMPLE)))
+
 demo: sync
 	$(UV) run --frozen bridge graph $(SAMPLE)
 	$(UV) run --frozen bridge translate $(SAMPLE) -o out
-	@cat out/ml_classic_operators/REPORT.md
-	$(UV) run --frozen bridge run out/ml_classic_operators --input-dir sample_dags/data --data-dir out/data
+	$(UV) run --frozen bridge run $(DEMO_OUT) --input-dir $(dir $(SAMPLE))data
+	$(UV) run --frozen bridge compare $(SAMPLE) -o out --reuse
+	@echo
+	@echo "Where to look:"
+	@echo "  what mapped and how well:   $(DEMO_OUT)/REPORT.md"
+	@echo "  the local pipeline run:     $$(ls -t $(DEMO_OUT)/runs/*/run.json | head -1)"
+	@echo "  Airflow vs pipeline report: $$(ls -t $(DEMO_OUT)/compare/*/compare.html | head -1)"
 
 test: sync
 	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks sample_dags

@@ -555,14 +555,19 @@ def _json_safe(value: Any) -> Any:
 
 
 def _xcoms(dag_id: str, run_id: str) -> dict[str, dict[int, dict[str, Any]]]:
-    """task_id -> map_index -> {key: value} for every XCom of the run."""
+    """task_id -> map_index -> {key: value} for every XCom of the run, each decoded as a
+    downstream task's `xcom_pull` receives it. That is the task SDK's XCom backend, not
+    `XComModel.deserialize_value`: the latter json-decodes a returned JSON *text* a second
+    time and would turn `return json.dumps({...})` into a dict no consumer ever sees."""
     from airflow.models.xcom import XComModel
+    from airflow.sdk.execution_time.xcom import resolve_xcom_backend
     from airflow.utils.session import create_session
 
+    backend = resolve_xcom_backend()
     found: dict[str, dict[int, dict[str, Any]]] = {}
     with create_session() as session:
         for row in session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id)):
-            value = _json_safe(XComModel.deserialize_value(row))
+            value = _json_safe(backend.deserialize_value(row))
             found.setdefault(row.task_id, {}).setdefault(row.map_index, {})[row.key] = value
     return dict(found)
 

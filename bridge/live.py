@@ -40,10 +40,11 @@ def isolated_env(home: str) -> dict[str, str]:
 def load_live(
     paths: list[str], timeout: float = DEFAULT_TIMEOUT, python: str | None = None
 ) -> LiveResult:
-    """Run DagBag over `paths` in a child process with a timeout."""
+    """Run DagBag over `paths` in a child process with a timeout; results keyed as given."""
+    absolute = {str(Path(p).resolve()): p for p in paths}  # the child needs no working dir
     with tempfile.TemporaryDirectory(prefix="bridge-live-") as home:
         out = Path(home) / "live.json"
-        cmd = [python or sys.executable, "-m", "bridge.live", str(out), *paths]
+        cmd = [python or sys.executable, "-m", "bridge.live", str(out), *absolute]
         try:
             proc = subprocess.run(
                 cmd, env=isolated_env(home), capture_output=True, text=True, timeout=timeout
@@ -56,7 +57,7 @@ def load_live(
         data = json.loads(out.read_text())
     if data.get("error"):
         return LiveResult(error=data["error"])
-    return LiveResult(files=data["files"])
+    return LiveResult(files={absolute.get(k, k): v for k, v in data["files"].items()})
 
 
 # ---- child side ----------------------------------------------------------------------------

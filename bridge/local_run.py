@@ -28,6 +28,7 @@ import filecmp
 import hashlib
 import heapq
 import json
+import posixpath
 import re
 import secrets
 import threading
@@ -150,6 +151,30 @@ def _convert(name: str, kind: str, value: Any) -> Any:
     return str(value)
 
 
+def refuse_foreign_paths(steps: dict[str, dict]) -> None:
+    """A job sees only its container: every Processing LocalPath must lie under /opt/ml (as
+    SageMaker requires), or a tampered definition could read or fill any folder of this host."""
+    for name, step in steps.items():
+        args = step.get("Arguments") or {}
+        channels = [
+            *(args.get("ProcessingInputs") or []),
+            *((args.get("ProcessingOutputConfig") or {}).get("Outputs") or []),
+        ]
+        for channel in channels:
+            for key in ("S3Input", "S3Output"):
+                local = (channel.get(key) or {}).get("LocalPath")
+                if local is not None and not inside_opt_ml(local):
+                    raise RunError(
+                        "BRG305", f"step {name}: LocalPath {local!r} is not under /opt/ml"
+                    )
+
+
+def inside_opt_ml(path: object) -> bool:
+    if not isinstance(path, str) or "\0" in path or not path.startswith("/"):
+        return False
+    return posixpath.normpath(path).startswith("/opt/ml/")
+
+
 class LocalRun:
     def __init__(self, folder: Path, options: RunOptions):
         self.folder = folder.resolve()
@@ -159,8 +184,12 @@ class LocalRun:
         self.execution_id = options.execution_id or _execution_id()
         self.run_root = (options.run_root or self.folder / "runs").resolve()
         self.run_folder = self.run_root / self.execution_id
+        # Where steps that honour $BRIDGE_DATA_DIR write: inside the run unless told otherwise,
+        # so a run leaves nothing outside its folder.
+        self.data_dir = Path(options.data_dir or self.run_folder / "data").resolve()
         self.store = ObjectStore(options.store or self.run_root / "store")
         self.steps = all_steps(self.definition.get("Steps") or [])
+        refuse_foreign_paths(self.steps)
         self.dependencies = step_dependencies(self.steps)
         name = (self.manifest.get("pipeline") or {}).get("name") or self.folder.name
         region = (self.manifest.get("pipeline") or {}).get("region") or "us-east-1"
@@ -190,7 +219,7 @@ class LocalRun:
             run_id=self.execution_id,
             parameters=self.parameters,
             folder=str(self.run_folder),
-            data_dir=str(Path(options.data_dir).resolve()) if options.data_dir else "",
+            data_dir=str(self.data_dir),
         )
         self.blocked: dict[str, str] = {}  # step -> why it will not run
 
@@ -328,11 +357,19 @@ class LocalRun:
         artifacts = self.folder / ARTIFACTS_FILE
         if artifacts.is_file():
             for uri, relative in json.loads(artifacts.read_text()).items():
+                source = (self.folder / relative).resolve()
+                if not source.is_relative_to(self.folder):
+                    raise RunError(
+                        "BRG305", f"{ARTIFACTS_FILE}: {relative!r} is outside the folder"
+                    )
+                try:
+                    target = self.store.path(uri)
+                except ValueError as exc:
+                    raise RunError("BRG305", f"{ARTIFACTS_FILE}: {exc}") from None
                 # Left alone when already there: rewriting it could give a half-written file
                 # to a step of a concurrent run (`bridge serve` runs executions side by side).
-                target = self.store.path(uri)
-                if not (target.is_file() and filecmp.cmp(target, self.folder / relative, False)):
-                    self.store.put_file(uri, self.folder / relative)
+                if not (target.is_file() and filecmp.cmp(target, source, False)):
+                    self.store.put_file(uri, source)
         for uri, source in self.options.seeds.items():
             source = Path(source)
             try:
@@ -409,8 +446,7 @@ class LocalRun:
             return Outcome(FAILED, reason=str(exc))
         stopping = (arguments or {}).get("StoppingCondition") or {}
         env = {"BRIDGE_SKIP_REQUIREMENTS": "1"}  # virtualenv tasks use this environment
-        if self.options.data_dir:
-            env["BRIDGE_DATA_DIR"] = str(Path(self.options.data_dir).resolve())
+        env["BRIDGE_DATA_DIR"] = str(self.data_dir)
         job = StepJob(
             name=name,
             step=definition,

@@ -8,22 +8,36 @@ on).
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
+
+# S3's bucket names (including the legacy ones with capitals and underscores); never `.` or `..`.
+BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
 
 
 class ObjectStore:
     def __init__(self, root: Path):
-        self.root = Path(root)
+        self.root = Path(root).resolve()
 
     def path(self, uri: str) -> Path:
+        """The file of `uri`, always inside the store: a definition or an `artifacts.json` is
+        input we did not write, so `..`, odd buckets and links out of the store are refused."""
         if not isinstance(uri, str) or not uri.startswith("s3://"):
             raise ValueError(f"not an S3 URI: {uri!r}")
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         parts = [p for p in key.split("/") if p]
-        if not bucket or any(p in (".", "..") for p in parts):
+        if (
+            not BUCKET.match(bucket)
+            or ".." in bucket
+            or "\0" in key
+            or any(p in (".", "..") for p in parts)
+        ):
             raise ValueError(f"unusable S3 URI: {uri!r}")
-        return self.root.joinpath(bucket, *parts)
+        path = self.root.joinpath(bucket, *parts)
+        if not path.resolve().is_relative_to(self.root):
+            raise ValueError(f"S3 URI leads out of the object store: {uri!r}")
+        return path
 
     def exists(self, uri: str) -> bool:
         path = self.path(uri)

@@ -54,7 +54,7 @@ def prepare(dag_files: list[Path], options: CompareOptions) -> list[Prepared]:
     for dag_file, folder in folders:
         manifest = json.loads((folder / "manifest.json").read_text())
         definition = json.loads((folder / "definition.json").read_text())
-        default_input = dag_file.parent / "data"
+        default_input = dag_file.resolve().parent / "data"
         input_dir = options.input_dir or (default_input if default_input.is_dir() else None)
         compare_dir = folder.resolve() / "compare" / stamp
         compare_dir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +94,9 @@ def _translated(dag_files: list[Path], options: CompareOptions) -> list[tuple[Pa
             fresh.append(dag.folder)
     if fresh:
         verdicts = validate_folders(fresh)
+        skipped = [v["skipped"] for v in verdicts.values() if v.get("skipped")]
+        if skipped:
+            raise RunError("BRG215", f"compare needs definition.json: {skipped[0]}")
         broken = [f for f, v in verdicts.items() if not v["ok"]]
         if broken:
             problems = verdicts[broken[0]]["problems"]

@@ -27,7 +27,13 @@ ROLE = "arn:aws:iam::123456789012:role/BridgeValidate"
 
 
 def validate_folders(folders: list[Path], timeout: float = 600.0) -> dict[str, dict]:
-    """Verdicts {folder: {"ok": bool, "problems": [...]}} from one child process."""
+    """Verdicts {folder: {"ok": bool, "problems": [...]}} from one child process, keyed by the
+    folders' absolute paths (the child changes directory while it builds)."""
+    folders = [Path(f).resolve() for f in folders]
+    missing = missing_modules()
+    if missing:
+        problem = {"ok": None, "problems": [], "skipped": skipped_reason(missing)}
+        return {str(f): dict(problem) for f in folders}
     cmd = [sys.executable, "-m", "bridge.validate", *[str(f) for f in folders]]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -41,6 +47,24 @@ def validate_folders(folders: list[Path], timeout: float = 600.0) -> dict[str, d
         tail = (done.stderr or "").strip().splitlines()[-3:]
         message = "validation process failed: " + " | ".join(tail)
         return {str(f): {"ok": False, "problems": [message]} for f in folders}
+
+
+# What the child imports: the SageMaker SDK to build, moto to stand in for S3/STS, boto3.
+VALIDATE_MODULES = ("sagemaker", "moto", "boto3")
+
+
+def missing_modules() -> list[str]:
+    """The modules validation needs that this environment lacks (a plain `pip install`)."""
+    import importlib.util
+
+    return [m for m in VALIDATE_MODULES if importlib.util.find_spec(m) is None]
+
+
+def skipped_reason(missing: list[str]) -> str:
+    return (
+        f"not validated: {', '.join(missing)} not installed; "
+        "pip install 'airflow-sagemaker-bridge[validate]', or pass --no-validate"
+    )
 
 
 def offline_environment() -> None:
@@ -115,11 +139,11 @@ def _cache_schema_checks() -> None:
 
 def validate_folder(folder: Path, session) -> dict[str, Any]:
     problems: list[str] = []
+    folder = folder.resolve()
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     cwd = os.getcwd()
-    os.chdir(
-        folder
-    )  # step files are uploaded by relative path: the definition is the same anywhere
+    # Step files are uploaded by relative path, so the definition is the same anywhere.
+    os.chdir(folder)
     try:
         module = _import(folder / "pipeline.py")
         pipeline = module.get_pipeline(session=session, role=ROLE)
@@ -133,7 +157,7 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
     )
     record_artifacts(folder, definition)
     steps = all_steps(definition["Steps"])
-    problems += _manifest_problems(manifest, steps)
+    problems += _manifest_problems(folder, manifest, steps)
     problems += closure_differences(manifest, steps)
     problems += _round_trip(manifest, steps)
     return {"ok": not problems, "problems": problems}
@@ -268,12 +292,21 @@ def order_differences(
     return problems
 
 
-def _manifest_problems(manifest: dict, steps: dict[str, dict]) -> list[str]:
+def source_file(folder: Path, shown: str) -> Path | None:
+    """The DAG file a manifest names: absolute, or relative to the folder translate ran from,
+    which is an ancestor of the output folder (found from the folder, not the working dir)."""
+    path = Path(shown)
+    if path.is_absolute():
+        return path if path.is_file() else None
+    return next((p / path for p in folder.parents if (p / path).is_file()), None)
+
+
+def _manifest_problems(folder: Path, manifest: dict, steps: dict[str, dict]) -> list[str]:
     from bridge.parse import parse_file
 
     problems = []
-    source = manifest["source"]["path"]
-    dags = [d for d in parse_file(Path(source)).dags if d.dag_id == manifest["dag_id"]]
+    source = source_file(folder, manifest["source"]["path"])
+    dags = [d for d in parse_file(source).dags if d.dag_id == manifest["dag_id"]] if source else []
     if dags and set(dags[0].tasks) != set(manifest["tasks"]):
         missing = sorted(set(dags[0].tasks) - set(manifest["tasks"]))
         problems.append(f"tasks missing from the manifest: {', '.join(missing)}")
