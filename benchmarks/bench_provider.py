@@ -76,14 +76,17 @@ from airflow.sdk import DAG
 from airflow_plugins.operators import MigratedPipelineOperator
 
 ENDPOINT = {endpoint!r}
+AUTH = {{"Authorization": "Bearer " + os.environ["AWS_ACCESS_KEY_ID"]}}  # bridge serve's token
 
 
 def reset_calls():
-    urllib.request.urlopen(urllib.request.Request(ENDPOINT + "/_bridge/calls", method="DELETE"))
+    request = urllib.request.Request(ENDPOINT + "/_bridge/calls", method="DELETE", headers=AUTH)
+    urllib.request.urlopen(request)
 
 
 def read_calls():
-    return json.loads(urllib.request.urlopen(ENDPOINT + "/_bridge/calls").read())
+    request = urllib.request.Request(ENDPOINT + "/_bridge/calls", headers=AUTH)
+    return json.loads(urllib.request.urlopen(request).read())
 
 
 with DAG({dag_id!r}, schedule=None) as dag:
@@ -167,7 +170,7 @@ def main() -> None:
             "sagemaker",
             endpoint_url=server.url,
             region_name="us-east-1",
-            aws_access_key_id="x",
+            aws_access_key_id=server.token,
             aws_secret_access_key="x",
         )
         requests = []
@@ -186,7 +189,7 @@ def main() -> None:
             AIRFLOW_CONN_AWS_DEFAULT=json.dumps(
                 {"conn_type": "aws", "extra": {"endpoint_url": server.url}}
             ),
-            AWS_ACCESS_KEY_ID="x",
+            AWS_ACCESS_KEY_ID=server.token,  # bridge serve's token is the access key id
             AWS_SECRET_ACCESS_KEY="x",
             AWS_DEFAULT_REGION="us-east-1",
         )

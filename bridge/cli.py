@@ -42,6 +42,16 @@ def collect_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+def shown(path: str | Path) -> str:
+    """A path as the user would type it: relative when it lies under the working directory.
+    Display only; every path the commands use is absolute (resolved where it was parsed)."""
+    path = Path(path)
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def show_progress(fmt: GraphFormat, n_files: int, *, stdout_tty: bool, stderr_tty: bool) -> bool:
     """A progress bar helps people watching a folder run; it would corrupt JSON or piped output."""
     return fmt is not GraphFormat.json and stdout_tty and stderr_tty and n_files > 1
@@ -118,7 +128,9 @@ def translate(
         list[Path],
         typer.Argument(help="DAG files or folders (searched recursively for *.py).", exists=True),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder.", resolve_path=True)
+    ] = Path("out"),
     config_file: Annotated[
         Path | None,
         typer.Option("--config", help="bridge.toml or pyproject.toml with [tool.bridge]."),
@@ -165,7 +177,11 @@ def translate(
             c = dag.counts
             verdict = verdicts.get(str(dag.folder))
             status = ""
-            if verdict is not None:
+            if verdict is not None and verdict.get("skipped"):
+                # The translation is written; only the offline build is missing (plain install).
+                print(f"{shown(dag.folder)}: BRG215 warning: {verdict['skipped']}", file=sys.stderr)
+                status = " (not validated)"
+            elif verdict is not None:
                 status = (
                     " valid" if verdict["ok"] else " INVALID: " + "; ".join(verdict["problems"])
                 )
@@ -173,7 +189,7 @@ def translate(
             strict_fail = strict and c["manual"] > 0
             failed = failed or strict_fail
             print(
-                f"{dag.folder}: {sum(c.values())} tasks, {c['exact']} exact, "
+                f"{shown(dag.folder)}: {sum(c.values())} tasks, {c['exact']} exact, "
                 f"{c['approximate']} approximate, {c['manual']} manual{status}"
             )
     raise typer.Exit(1 if failed else 0)
@@ -182,7 +198,10 @@ def translate(
 @app.command("validate")
 def validate_cmd(
     folders: Annotated[
-        list[Path], typer.Argument(help="Output folders written by translate.", exists=True)
+        list[Path],
+        typer.Argument(
+            help="Output folders written by translate.", exists=True, resolve_path=True
+        ),
     ],
 ) -> None:
     """Build each emitted pipeline offline (no AWS), write definition.json and check it: the
@@ -191,7 +210,10 @@ def validate_cmd(
 
     verdicts = validate_folders(folders)
     for folder, verdict in verdicts.items():
-        print(f"{folder}: " + ("valid" if verdict["ok"] else "INVALID"))
+        if verdict.get("skipped"):
+            print(f"{folder}: BRG215 error: {verdict['skipped']}", file=sys.stderr)
+            raise typer.Exit(2)
+        print(f"{shown(folder)}: " + ("valid" if verdict["ok"] else "INVALID"))
         for problem in verdict["problems"]:
             print(f"  BRG209 {problem}")
     raise typer.Exit(0 if all(v["ok"] for v in verdicts.values()) else 1)
@@ -215,10 +237,18 @@ def parse_assignments(items: list[str] | None, option: str) -> dict[str, str]:
     return pairs
 
 
+def parse_seeds(items: list[str] | None) -> dict[str, str]:
+    """`--s3 URI=PATH` pairs, PATH made absolute here so later stages need no working directory."""
+    return {uri: str(Path(path).resolve()) for uri, path in parse_assignments(items, "--s3").items()}
+
+
 @app.command()
 def run(
     folder: Annotated[
-        Path, typer.Argument(help="An output folder written by translate (OUT/<dag_id>).")
+        Path,
+        typer.Argument(
+            help="An output folder written by translate (OUT/<dag_id>).", resolve_path=True
+        ),
     ],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE for a pipeline parameter.")
@@ -226,10 +256,15 @@ def run(
     engine: Annotated[Engine, typer.Option(help="Where the pipeline runs.")] = Engine.local,
     input_dir: Annotated[
         Path | None,
-        typer.Option(help="The DAG's input data folder, placed next to each step's code."),
+        typer.Option(
+            help="The DAG's input data folder, placed next to each step's code.", resolve_path=True
+        ),
     ] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="$BRIDGE_DATA_DIR for the steps (where they write files).")
+        Path | None,
+        typer.Option(
+            help="$BRIDGE_DATA_DIR for the steps (where they write files).", resolve_path=True
+        ),
     ] = None,
     s3: Annotated[
         list[str] | None,
@@ -239,7 +274,8 @@ def run(
         float, typer.Option(help="Seconds a step may run when its job sets no maximum.")
     ] = 3600.0,
     runs_dir: Annotated[
-        Path | None, typer.Option(help="Where run folders go (default FOLDER/runs).")
+        Path | None,
+        typer.Option(help="Where run folders go (default FOLDER/runs).", resolve_path=True),
     ] = None,
     role: Annotated[
         str | None, typer.Option(help="Execution role ARN for --engine sagemaker-local/aws.")
@@ -265,7 +301,7 @@ def run(
                 step_timeout=step_timeout,
                 input_dir=input_dir,
                 data_dir=data_dir,
-                seeds=parse_assignments(s3, "--s3"),
+                seeds=parse_seeds(s3),
                 on_event=Progress(console),
             )
             record = run_local(folder, options)
@@ -277,7 +313,7 @@ def run(
         print(f"{exc.code} error: {exc.message}", file=sys.stderr)
         raise typer.Exit(2) from None
     console.print(verdict_line(record))
-    console.print(f"[dim]record: {Path(record.folder) / 'run.json'}[/]")
+    console.print(f"[dim]record: {shown(Path(record.folder) / 'run.json')}[/]")
     if as_json:
         print(json.dumps(record.to_dict(), indent=2, sort_keys=True, default=str))
     raise typer.Exit(1 if record.status != "Succeeded" else 3 if record.partial else 0)
@@ -288,9 +324,9 @@ def compare(
     dag_files: Annotated[
         list[Path], typer.Argument(help="DAG files.", exists=True, dir_okay=False)
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Translation output folder.")] = Path(
-        "out"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Translation output folder.", resolve_path=True)
+    ] = Path("out"),
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE for a DAG param.")
     ] = None,
@@ -299,7 +335,10 @@ def compare(
     ] = None,
     input_dir: Annotated[
         Path | None,
-        typer.Option(help="Input data folder (default: the `data` folder next to the DAG)."),
+        typer.Option(
+            help="Input data folder (default: the `data` folder next to the DAG).",
+            resolve_path=True,
+        ),
     ] = None,
     tolerance: Annotated[
         float, typer.Option(help="Relative tolerance for numbers in XComs, JSON and CSV.")
@@ -331,7 +370,7 @@ def compare(
         tolerance=tolerance,
         reuse=reuse,
         step_timeout=step_timeout,
-        seeds=parse_assignments(s3, "--s3"),
+        seeds=parse_seeds(s3),
         on_event=Progress(console),
     )
     try:
@@ -341,7 +380,7 @@ def compare(
         raise typer.Exit(2) from None
     for comparison in comparisons:
         console.print(comparison_table(comparison))
-        console.print(f"[dim]report: {Path(comparison['folder']) / 'compare.html'}[/]")
+        console.print(f"[dim]report: {shown(Path(comparison['folder']) / 'compare.html')}[/]")
     raise typer.Exit(0 if all(c["ok"] for c in comparisons) else 1)
 
 
@@ -357,7 +396,9 @@ def serve(
             file_okay=False,
         ),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (other than loopback: reachable by others).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8765,
     state: Annotated[
         Path, typer.Option(help="Run folders and the object store (S3) go here.")
@@ -373,13 +414,46 @@ def serve(
     step_timeout: Annotated[
         float, typer.Option(help="Seconds a step may run when its job sets no maximum.")
     ] = 3600.0,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BRIDGE_SERVE_TOKEN",
+            help="The token clients send as their AWS access key id (16-128 letters, digits "
+            "or _; default: a new one, printed).",
+            show_default=False,
+        ),
+    ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Answer requests without the token: anyone who can reach the port can run "
+            "commands as you.",
+        ),
+    ] = False,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Another Host header name to answer (repeatable; localhost, 127.0.0.1 and the "
+            "--host address always are).",
+        ),
+    ] = None,
 ) -> None:
     """Answer the SageMaker Pipelines API (and S3) on this machine, running executions with the
-    local runner: point boto3 or the Airflow operator at it. Runs until Ctrl-C."""
+    local runner: point boto3 or the Airflow operator at it. It runs the commands its clients
+    submit: only requests with its token (the AWS access key id) addressed to this machine are
+    answered. Runs until Ctrl-C."""
     import signal
 
+    from bridge.serve import LOOPBACK, TOKEN
     from bridge.serve import serve as start_server
 
+    if token is not None and not no_auth and not TOKEN.fullmatch(token):
+        raise typer.BadParameter(
+            "16 to 128 letters, digits or '_' (it is sent as an AWS access key id)",
+            param_hint="'--token' / $BRIDGE_SERVE_TOKEN",
+        )
     out_dirs = out if out else [p for p in [Path("out")] if p.is_dir()]
     try:
         server = start_server(
@@ -391,6 +465,9 @@ def serve(
             input_dir=input_dir,
             data_dir=data_dir,
             step_timeout=step_timeout,
+            token=token,
+            auth=not no_auth,
+            allow_hosts=allow_host or (),
         )
     except OSError as exc:
         print(
@@ -400,12 +477,29 @@ def serve(
         raise typer.Exit(2) from None
     for warning in server.warnings:
         print(f"bridge serve: warning: {warning}", file=sys.stderr)
+    if host.strip().lower() not in (*LOOPBACK, "::1") and not host.startswith("127."):
+        print(
+            f"bridge serve: warning: listening on {host}, which other machines may reach; "
+            "it runs the commands its clients submit",
+            file=sys.stderr,
+        )
+    if server.token is None:
+        print(
+            "bridge serve: warning: --no-auth: every program and user that can reach the port "
+            "can run commands as you",
+            file=sys.stderr,
+        )
     print(f"bridge serve: listening on {server.url}")
     for name, folder in server.loaded:
         print(f"  pipeline {name}  ({folder})")
     if not server.loaded:
         print("  no pipelines loaded: create them with CreatePipeline, or pass --out OUT")
     print(f"  state: {server.state.root}")
+    if server.token is not None:
+        print(
+            f"  token: {server.token}  (send it as the AWS access key id, any secret key: "
+            f"AWS_ACCESS_KEY_ID={server.token}, or the login of the Airflow AWS connection)"
+        )
     print(
         f"  point clients at it: AWS_ENDPOINT_URL_SAGEMAKER={server.url} "
         f"AWS_ENDPOINT_URL_S3={server.url} / endpoint_url in the Airflow connection extra"
@@ -470,7 +564,9 @@ def analyze(
 
 @app.command()
 def cutover(
-    dag_file: Annotated[Path, typer.Argument(help="The DAG file to rewrite in place.")],
+    dag_file: Annotated[
+        Path, typer.Argument(help="The DAG file to rewrite in place.", resolve_path=True)
+    ],
     tasks: Annotated[
         list[str] | None,
         typer.Option("--tasks", "-t", help="Task ids to cut over: a,b,c (repeatable)."),
@@ -482,7 +578,8 @@ def cutover(
     manifest: Annotated[
         Path | None,
         typer.Option(
-            help="manifest.json of the translation (default: out/<dag_id>/manifest.json)."
+            help="manifest.json of the translation (default: out/<dag_id>/manifest.json).",
+            resolve_path=True,
         ),
     ] = None,
     task_id: Annotated[

@@ -40,6 +40,80 @@ def action(fn):
 
 # ---- request checks ---------------------------------------------------------------------------
 
+# The JSON type of every request member the actions read (botocore's model): a value of another
+# type is refused before any handler sees it, as SageMaker refuses it (SerializationException).
+# A type, a tuple of types, [item spec] for a list, {member: spec} for a structure. Members not
+# named here are ignored, as AWS ignores members it does not know.
+_TEXT = 4096  # characters of a string member, unless LONG_TEXT names it
+LONG_TEXT = {"PipelineDefinition": 1024 * 1024, "NextToken": 8192}
+REQUEST_FIELDS: dict[str, Any] = {
+    "PipelineName": str,
+    "PipelineDefinition": str,
+    "PipelineDefinitionS3Location": {"Bucket": str, "ObjectKey": str, "VersionId": str},
+    "RoleArn": str,
+    "PipelineDisplayName": str,
+    "PipelineDescription": str,
+    "ClientRequestToken": str,
+    "ParallelismConfiguration": {"MaxParallelExecutionSteps": int},
+    "Tags": [{"Key": str, "Value": str}],
+    "PipelineVersionId": int,
+    "PipelineNamePrefix": str,
+    "CreatedAfter": (int, float, str),
+    "CreatedBefore": (int, float, str),
+    "SortBy": str,
+    "SortOrder": str,
+    "NextToken": str,
+    "MaxResults": int,
+    "PipelineParameters": [{"Name": str, "Value": str}],
+    "PipelineExecutionDisplayName": str,
+    "PipelineExecutionDescription": str,
+    "SelectiveExecutionConfig": {
+        "SourcePipelineExecutionArn": str,
+        "SelectedSteps": [{"StepName": str}],
+    },
+    "PipelineExecutionArn": str,
+    "ProcessingJobName": str,
+    "TrainingJobName": str,
+}
+_JSON_TYPE = {str: "a string", int: "an integer", float: "a number", dict: "an object"}
+
+
+def check_request(request: dict) -> None:
+    """Refuse a request whose members have the wrong JSON type or are too long."""
+    for name, spec in REQUEST_FIELDS.items():
+        if name in request:
+            _check_member(request[name], spec, name[0].lower() + name[1:], name)
+
+
+def _check_member(value: Any, spec: Any, where: str, name: str) -> None:
+    if value is None:
+        return  # null is an absent member
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            raise _wrong_type(where, "a list")
+        for index, item in enumerate(value):
+            _check_member(item, spec[0], f"{where}.{index + 1}.member", name)
+        return
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            raise _wrong_type(where, "an object")
+        for member, member_spec in spec.items():
+            if member in value:
+                _check_member(value[member], member_spec, f"{where}.{member}", member)
+        return
+    kinds = spec if isinstance(spec, tuple) else (spec,)
+    if isinstance(value, bool) or not isinstance(value, kinds):  # a bool is no number here
+        raise _wrong_type(where, " or ".join(_JSON_TYPE[k] for k in kinds))
+    if isinstance(value, str) and len(value) > LONG_TEXT.get(name, _TEXT):
+        raise validation(
+            f"1 validation error detected: Value at '{where}' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {LONG_TEXT.get(name, _TEXT)}"
+        )
+
+
+def _wrong_type(where: str, expected: str) -> ApiError:
+    return ApiError("SerializationException", f"Value at '{where}' must be {expected}")
+
 
 def required(request: dict, name: str) -> Any:
     value = request.get(name)
@@ -76,10 +150,13 @@ def _time(request: dict, name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise validation(f"{name}: {value!r} is not a timestamp") from None
     try:
         return datetime.fromisoformat(str(value)).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError):
         raise validation(f"{name}: {value!r} is not a timestamp") from None
 
 
@@ -106,7 +183,7 @@ def page(
         try:
             after = tuple(json.loads(base64.urlsafe_b64decode(request["NextToken"].encode())))
             ordered = [i for i in ordered if (key(i) < after if descending else key(i) > after)]
-        except (ValueError, TypeError, binascii.Error):  # not ours, or from another listing
+        except (ValueError, TypeError, RecursionError, binascii.Error):  # not ours, or forged
             raise validation("Invalid pagination token (NextToken)") from None
     chosen = ordered[:limit]
     if len(ordered) <= limit:
@@ -306,7 +383,9 @@ def _experiment(execution: Execution) -> dict:
     )
     try:
         resolved = resolve(config, scope)
-    except ValueError:
+    except (ValueError, TypeError, KeyError, AttributeError):  # a malformed config: none shown
+        return {}
+    if not isinstance(resolved, dict):
         return {}
     return {k: str(v) for k, v in resolved.items() if k in ("ExperimentName", "TrialName")}
 

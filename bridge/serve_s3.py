@@ -15,15 +15,31 @@ import binascii
 import email.utils
 import hashlib
 import os
+import re
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
+MAX_S3_BODY = 1024 * 1024  # an S3 request other than PutObject (CreateBucket's XML)
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 _TEMP = ".bridge-upload-"  # PutObject writes here first, then renames
+# botocore's own rule for bucket names (S3's, with the legacy capitals and underscores), minus a
+# leading '.': the store's own folders (.cache) start with one.
+BUCKET = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}")
+MAX_KEY = 1024  # bytes of a key, as S3
+MAX_PART = 255  # bytes of one /-separated part of a key: a file name
+MAX_LIST = 1000  # keys in one listing page, as S3
+_SIGNING = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+            "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+            "AWSAccessKeyId", "Signature", "Expires"}  # fmt: skip
+
+
+class ClientGone(Exception):
+    """The client closed the connection before sending the whole body."""
 
 
 class S3Handler:
@@ -33,17 +49,41 @@ class S3Handler:
     command: str
     headers: Any
     server: Any
+    rfile: Any
+    _pending: int  # body bytes not read yet
 
     def _send(  # provided by the request handler
         self, status: int, body: bytes, headers: dict[str, str], length: int | None = None
     ) -> None:
         raise NotImplementedError
 
-    def _s3(self, body: bytes) -> None:
+    def _read_body(self, limit: int) -> bytes:  # provided by the request handler
+        raise NotImplementedError
+
+    def _body_chunks(self, limit: int, refusal: Any) -> Iterator[bytes]:  # ditto
+        raise NotImplementedError
+
+    def _s3(self) -> None:
         parts = urlsplit(self.path)
-        query = parse_qs(parts.query, keep_blank_values=True)
-        bucket, _, key = unquote(parts.path).lstrip("/").partition("/")
+        try:
+            query = parse_qs(
+                parts.query, keep_blank_values=True, errors="strict", max_num_fields=100
+            )
+            bucket, _, key = unquote(parts.path, errors="strict").lstrip("/").partition("/")
+        except (ValueError, UnicodeDecodeError):
+            return self._s3_error(400, "InvalidURI", "Couldn't parse the specified URI.")
         operation = _s3_operation(self.command, bucket, key, query, self.headers)
+        limit = self.server.bridge.max_object_bytes
+        if operation == "PutObject" and self._pending > limit:  # refused unread
+            return self._s3_error(
+                400,
+                "EntityTooLarge",
+                "Your proposed upload exceeds the maximum allowed size",
+                ProposedSize=str(self._pending),
+                MaxSizeAllowed=str(limit),
+            )
+        if operation != "PutObject":
+            self._read_body(MAX_S3_BODY)  # not used: read so the connection stays usable
         fault = self.server.bridge.record_call(f"s3:{operation}")
         if fault is not None:
             error, message = fault
@@ -53,17 +93,19 @@ class S3Handler:
         root = self.server.bridge.state.store_root
         if operation == "ListBuckets":
             return self._list_buckets(root)
-        if bucket.startswith(".") or "/" in bucket or bucket in ("", ".."):
+        if operation == "NotImplemented":
+            return self._s3_error(
+                501,
+                "NotImplemented",
+                f"bridge serve does not answer {self.command} {self.path[:200]}",
+            )
+        if not BUCKET.fullmatch(bucket):
             return self._s3_error(400, "InvalidBucketName", "The specified bucket is not valid.")
         folder = root / bucket
         if operation == "CreateBucket":
             folder.mkdir(parents=True, exist_ok=True)
             return self._send(200, b"", {"Location": f"/{bucket}"})
-        if operation == "NotImplemented":
-            return self._s3_error(
-                501, "NotImplemented", f"bridge serve does not answer {self.command} {self.path}"
-            )
-        if not folder.is_dir():
+        if not folder.is_dir() or not _contained(folder, root):
             return self._s3_error(
                 404, "NoSuchBucket", "The specified bucket does not exist.", BucketName=bucket
             )
@@ -71,11 +113,19 @@ class S3Handler:
             return self._send(200, b"", {"x-amz-bucket-region": self.server.bridge.state.region})
         if operation in ("ListObjects", "ListObjectsV2"):
             return self._list_objects(folder, bucket, query, v2=operation == "ListObjectsV2")
-        path = _object_path(folder, key)
-        if path is None:
-            return self._s3_error(400, "InvalidArgument", f"unusable key {key!r}")
+        if key.endswith("/") and operation != "PutObject" and not _key_problem(key[:-1])[0]:
+            # A folder marker ("a/"): the store keeps none, so there is no such object.
+            if operation == "DeleteObject":
+                return self._send(204, b"", {})
+            return self._s3_error(404, "NoSuchKey", "The specified key does not exist.", Key=key)
+        code, problem = _key_problem(key)
+        if code:
+            return self._s3_error(400, code, f"unusable key: {problem}")
+        path = folder.joinpath(*key.split("/"))
+        if not _contained(path, root):
+            return self._s3_error(400, "InvalidArgument", "unusable key: it leads out of the store")
         if operation == "PutObject":
-            return self._put_object(path, body)
+            return self._put_object(path, root)
         if operation == "DeleteObject":
             if path.is_file():
                 path.unlink()
@@ -94,14 +144,27 @@ class S3Handler:
         # A HEAD error has no body: botocore then names the error by its status ("404").
         self._send(status, body, {"Content-Type": "application/xml"}, length=len(body))
 
-    def _put_object(self, path: Path, body: bytes) -> None:
+    def _put_object(self, path: Path, root: Path) -> None:
         if path.is_dir():
             return self._s3_error(400, "InvalidArgument", "that key is a prefix of other keys")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            return self._s3_error(400, "InvalidArgument", "a prefix of that key is an object")
+        if not _contained(path.parent, root):  # a link made meanwhile
+            return self._s3_error(400, "InvalidArgument", "unusable key: it leads out of the store")
         temp = path.with_name(f"{_TEMP}{uuid.uuid4().hex}")
-        temp.write_bytes(body)
-        os.replace(temp, path)
-        self._send(200, b"", {"ETag": f'"{hashlib.md5(body).hexdigest()}"'})
+        digest = hashlib.md5()
+        try:
+            with temp.open("xb") as file:
+                # Its size was checked against the limit in _s3, before anything else.
+                for chunk in self._body_chunks(self.server.bridge.max_object_bytes, None):
+                    digest.update(chunk)
+                    file.write(chunk)
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+        self._send(200, b"", {"ETag": f'"{digest.hexdigest()}"'})
 
     def _get_object(self, path: Path) -> None:
         data = path.read_bytes()
@@ -146,10 +209,17 @@ class S3Handler:
             return (query.get(name) or [""])[0]
 
         prefix, delimiter = arg("prefix"), arg("delimiter")
-        try:
-            max_keys = int(arg("max-keys") or 1000)
-        except ValueError:
-            return self._s3_error(400, "InvalidArgument", "max-keys must be an integer")
+        if "\0" in prefix or "\0" in delimiter:
+            return self._s3_error(400, "InvalidArgument", "prefix and delimiter take no NUL")
+        raw_max = arg("max-keys") or str(MAX_LIST)
+        if not raw_max.isascii() or not raw_max.isdigit() or len(raw_max) > 9:
+            return self._s3_error(400, "InvalidArgument", "max-keys must be a non-negative integer")
+        max_keys = min(int(raw_max), MAX_LIST)
+        start = _prefix_folder(folder, prefix)
+        if start is None:
+            return self._s3_error(
+                400, "InvalidArgument", "unusable prefix: '.', '..' or a leading '/' in a key"
+            )
         marker = arg("start-after") if v2 else arg("marker")
         if v2 and arg("continuation-token"):
             marker = _unb64(arg("continuation-token"))
@@ -159,7 +229,8 @@ class S3Handler:
             return escape(quote(value, safe="/") if url else value)
 
         contents, prefixes, truncated, last = [], [], False, ""
-        for key, path in _objects(folder, prefix):
+        store = self.server.bridge.state.store_root
+        for key, path in _objects(folder, start, prefix, store):
             if marker and (key <= marker or _inside(key, marker, delimiter)):
                 continue
             common = ""
@@ -213,9 +284,9 @@ class S3Handler:
 
 def _s3_operation(method: str, bucket: str, key: str, query: dict, headers: Any) -> str:
     """The S3 operation a path-style request asks for (NotImplemented for the rest)."""
-    subresources = set(query) - {"list-type", "prefix", "delimiter", "max-keys", "marker",
-                                 "continuation-token", "start-after", "encoding-type",
-                                 "fetch-owner", "x-id"}  # fmt: skip
+    subresources = set(query) - _SIGNING - {"list-type", "prefix", "delimiter", "max-keys",
+                                            "marker", "continuation-token", "start-after",
+                                            "encoding-type", "fetch-owner", "x-id"}  # fmt: skip
     if subresources or headers.get("x-amz-copy-source"):
         return "NotImplemented"
     if not bucket:
@@ -237,23 +308,54 @@ def _inside(key: str, marker: str, delimiter: str) -> bool:
     return bool(delimiter) and marker.endswith(delimiter) and key.startswith(marker)
 
 
-def _object_path(folder: Path, key: str) -> Path | None:
-    parts = [p for p in key.split("/") if p]
-    if not parts or any(p in (".", "..") or p.startswith(_TEMP) for p in parts):
+def _key_problem(key: str) -> tuple[str, str]:
+    """(S3 error code, why) if `key` cannot name a file of the store, else ("", ""): every key
+    stays inside its bucket's folder, and names exactly one file."""
+    if "\0" in key:
+        return "InvalidArgument", "it contains NUL"
+    if len(key.encode()) > MAX_KEY:
+        return "KeyTooLongError", f"it is longer than {MAX_KEY} bytes"
+    parts = key.split("/")
+    if key.startswith("/"):
+        return "InvalidArgument", "it starts with '/'"
+    if key.endswith("/"):
+        return "InvalidArgument", "it ends with '/' (folder markers are not kept)"
+    if any(p in ("", ".", "..") for p in parts):
+        return "InvalidArgument", "it has an empty, '.' or '..' part"
+    if any(p.startswith(_TEMP) for p in parts):
+        return "InvalidArgument", f"a part starts with {_TEMP}"
+    if any(len(p.encode()) > MAX_PART for p in parts):
+        return "KeyTooLongError", f"a part between '/' is longer than {MAX_PART} bytes"
+    return "", ""
+
+
+def _contained(path: Path, root: Path) -> bool:
+    """Whether `path`, links followed, is inside `root`."""
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def _prefix_folder(folder: Path, prefix: str) -> Path | None:
+    """The deepest folder a listing of `prefix` must walk; None if the prefix could lead out."""
+    whole = prefix.split("/")[:-1]  # the parts the prefix names entirely
+    if prefix.startswith("/") or any(p in (".", "..") for p in whole):
         return None
-    return folder.joinpath(*parts)
+    start = folder.joinpath(*[p for p in whole if p])
+    if any(len(p.encode()) > MAX_PART for p in whole) or not _contained(start, folder):
+        return folder / _TEMP  # no object can be under it (a link out is no folder of keys)
+    return start
 
 
-def _objects(folder: Path, prefix: str) -> list[tuple[str, Path]]:
-    """(key, file) of every object in the bucket folder whose key starts with `prefix`, sorted."""
-    start = folder.joinpath(*[p for p in prefix.split("/")[:-1] if p])  # the deepest whole folder
+def _objects(folder: Path, start: Path, prefix: str, store: Path) -> list[tuple[str, Path]]:
+    """(key, file) of every object in the bucket folder whose key starts with `prefix`, sorted,
+    walking from `start`. A file reached through a link out of the store is not an object."""
     if not start.is_dir():
         return []
+    root = store.resolve()
     found = []
-    for path in start.rglob("*"):
+    for path in start.rglob("*"):  # does not descend into linked folders
         if path.is_file() and not path.name.startswith(_TEMP):
             key = path.relative_to(folder).as_posix()
-            if key.startswith(prefix):
+            if key.startswith(prefix) and path.resolve().is_relative_to(root):
                 found.append((key, path))
     return sorted(found)
 

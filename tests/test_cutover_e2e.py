@@ -75,9 +75,14 @@ def cut_over(tmp_path_factory):
         input_dir=inputs,
         data_dir=root / "data-cutover",
     )
-    env = {
+    env = {  # the server's token is the connection's access key id (login)
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
-            {"conn_type": "aws", "extra": {"endpoint_url": server.url, "region_name": "us-east-1"}}
+            {
+                "conn_type": "aws",
+                "login": server.token,
+                "password": "any-secret",
+                "extra": {"endpoint_url": server.url, "region_name": "us-east-1"},
+            }
         ),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

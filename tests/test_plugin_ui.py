@@ -185,7 +185,7 @@ def endpoint(out, tmp_path_factory):
             "sagemaker",
             endpoint_url=server.url,
             region_name=REGION,
-            aws_access_key_id="testing",
+            aws_access_key_id=server.token,
             aws_secret_access_key="testing",
         )
         server.arns = {}
@@ -244,12 +244,12 @@ def _migrated_home(home: Path) -> Path:
     return home
 
 
-def _aws_env(url: str) -> dict[str, str]:
+def _aws_env(url: str, token: str) -> dict[str, str]:
     return {
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
             {"conn_type": "aws", "extra": {"endpoint_url": url, "region_name": REGION}}
         ),
-        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_ACCESS_KEY_ID": token,  # bridge serve's token is the access key id
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -305,7 +305,7 @@ def client(airflow_auth, out, reports, endpoint, monkeypatch):
 
     from airflow_plugins.ui.app import create_app
 
-    for key, value in _aws_env(endpoint.url).items():
+    for key, value in _aws_env(endpoint.url, endpoint.token).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("AIRFLOW__BRIDGE__MANIFESTS_FOLDER", str(out))
     monkeypatch.setenv("AIRFLOW__BRIDGE__REPORTS_FOLDER", str(reports))
@@ -640,7 +640,7 @@ def api_server(tmp_path_factory, out, reports, endpoint):
     base = f"http://127.0.0.1:{port}"
     env = (
         child_env(str(home))
-        | _aws_env(endpoint.url)
+        | _aws_env(endpoint.url, endpoint.token)
         | {
             "AIRFLOW__API__BASE_URL": base,
             "AIRFLOW__API__HOST": "127.0.0.1",

@@ -42,13 +42,17 @@ from airflow_plugins.operators import MigratedPipelineOperator, MigratedTaskOutp
 from airflow_plugins.sensors import MigratedPipelineSensor
 
 ENDPOINT = {endpoint!r}
+TOKEN = {token!r}  # bridge serve's token, for its test hooks
 MANIFEST = {manifest!r}
 
 
 def inject_faults():
     for fault in {faults!r}:
         request = urllib.request.Request(
-            ENDPOINT + "/_bridge/faults", data=json.dumps(fault).encode(), method="POST"
+            ENDPOINT + "/_bridge/faults",
+            data=json.dumps(fault).encode(),
+            method="POST",
+            headers={{"Authorization": "Bearer " + TOKEN}},
         )
         urllib.request.urlopen(request).read()
 
@@ -160,6 +164,7 @@ def runs(served, tmp_path_factory):
         text = DRIVER.format(
             dag_id=dag_id,
             endpoint=server.url,
+            token=server.token,
             manifest=str(manifest),
             faults=scenario.get("faults", []),
             params=params,
@@ -171,9 +176,16 @@ def runs(served, tmp_path_factory):
         path = dags / f"{dag_id}.py"
         path.write_text(textwrap.dedent(text))
         requests.append(AirflowRunRequest(path, dag_id, root / "runs" / dag_id))
+    # The server's token is the connection's access key id (login), as a user would set it; the
+    # environment's key is wrong, so a client that ignored the connection would be refused.
     env = {
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
-            {"conn_type": "aws", "extra": {"endpoint_url": server.url, "region_name": "us-east-1"}}
+            {
+                "conn_type": "aws",
+                "login": server.token,
+                "password": "any-secret",
+                "extra": {"endpoint_url": server.url, "region_name": "us-east-1"},
+            }
         ),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -193,7 +205,7 @@ def sagemaker(served):
         "sagemaker",
         endpoint_url=server.url,
         region_name="us-east-1",
-        aws_access_key_id="testing",
+        aws_access_key_id=server.token,
         aws_secret_access_key="testing",
     )
 
@@ -265,7 +277,10 @@ def test_throttling_and_server_errors_are_retried(runs, served):
     assert record.status == SUCCEEDED, record.message
     assert record.steps["inject_faults"].status == SUCCEEDED
     # Every injected fault was served to the operator (and retried through).
-    with urllib.request.urlopen(served[0].url + "/_bridge/faults") as pending:
+    request = urllib.request.Request(
+        served[0].url + "/_bridge/faults", headers={"Authorization": f"Bearer {served[0].token}"}
+    )
+    with urllib.request.urlopen(request) as pending:
         assert json.loads(pending.read()) == {}
     assert record.steps["read_back"].outputs["return_value"]["rows"]["label"] == "d"
 

@@ -37,6 +37,7 @@ BUCKET = "s3://serve-tests"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sklearn:1"
 ROLE = "arn:aws:iam::123456789012:role/ServeTests"
 RUN_TO_API = {SUCCEEDED: "Succeeded", FAILED: "Failed", STOPPED: "Stopped", "NotRunnable": "Failed"}
+TOKEN = "BRGSERVETESTS0000000000000000000"  # the clients' AWS access key id (aws_env)
 
 # ---- hand-written pipelines -------------------------------------------------------------------
 
@@ -293,7 +294,7 @@ def server(sample_out, tmp_path_factory):
     hand_written(hand)
     state = tmp_path_factory.mktemp("state")
     with serve(
-        [sample_out, hand], state, port=0, input_dir=DATA, data_dir=state / "data"
+        [sample_out, hand], state, port=0, input_dir=DATA, data_dir=state / "data", token=TOKEN
     ) as running:
         yield running
 
@@ -303,7 +304,7 @@ def aws_env(monkeypatch, tmp_path):
     for name in list(os.environ):
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", TOKEN)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
@@ -412,6 +413,7 @@ def hook(server, method: str, path: str, payload=None):
         server.url + path,
         method=method,
         data=None if payload is None else json.dumps(payload).encode(),
+        headers={"Authorization": f"Bearer {server.token}"},
     )
     with urllib.request.urlopen(request) as response:
         return json.loads(response.read())
@@ -571,14 +573,15 @@ def test_steps_are_seen_executing_then_succeeded(sm, tmp_path):
     seen = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
+        done = (
+            sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+            != "Executing"
+        )  # asked first: the steps listed next are then at least as recent
         steps = listed_steps(sm, arn)
         state = tuple(sorted((n, s["StepStatus"]) for n, s in steps.items()))
         if not seen or seen[-1] != state:
             seen.append(state)
-        if (
-            sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
-            != "Executing"
-        ):
+        if done:
             break
         time.sleep(0.05)
     assert (("nap", "Executing"),) in seen
