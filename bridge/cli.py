@@ -199,9 +199,7 @@ def translate(
 def validate_cmd(
     folders: Annotated[
         list[Path],
-        typer.Argument(
-            help="Output folders written by translate.", exists=True, resolve_path=True
-        ),
+        typer.Argument(help="Output folders written by translate.", exists=True, resolve_path=True),
     ],
 ) -> None:
     """Build each emitted pipeline offline (no AWS), write definition.json and check it: the
@@ -239,7 +237,9 @@ def parse_assignments(items: list[str] | None, option: str) -> dict[str, str]:
 
 def parse_seeds(items: list[str] | None) -> dict[str, str]:
     """`--s3 URI=PATH` pairs, PATH made absolute here so later stages need no working directory."""
-    return {uri: str(Path(path).resolve()) for uri, path in parse_assignments(items, "--s3").items()}
+    return {
+        uri: str(Path(path).resolve()) for uri, path in parse_assignments(items, "--s3").items()
+    }
 
 
 @app.command()

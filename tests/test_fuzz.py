@@ -76,8 +76,8 @@ def test_any_program_is_parsed_without_a_crash(folder, program):
 @given(program=hypothesmith.from_node(), placement=st.booleans())
 def test_any_program_inside_a_dag_file_is_accounted_for(folder, program, placement):
     """The DAG is found, or a diagnostic says why not: a DAG never vanishes silently."""
-    source = DAG_AROUND.format(program=program) if placement else program + DAG_AROUND.format(
-        program=""
+    source = (
+        DAG_AROUND.format(program=program) if placement else program + DAG_AROUND.format(program="")
     )
     found = _run(folder, source)
     dags = {d["dag_id"]: d for d in found["dags"]}
