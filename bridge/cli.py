@@ -52,6 +52,14 @@ def shown(path: str | Path) -> str:
         return str(path)
 
 
+def diagnostic_line(path: str, d) -> str:
+    """`file:line: CODE severity: message` on one line; text from a DAG file cannot move the
+    cursor, colour the terminal or forge a line of its own."""
+    from bridge.quoting import one_line
+
+    return one_line(f"{path}:{d.line}: {d.code} {d.severity}: {d.message}")
+
+
 def show_progress(fmt: GraphFormat, n_files: int, *, stdout_tty: bool, stderr_tty: bool) -> bool:
     """A progress bar helps people watching a folder run; it would corrupt JSON or piped output."""
     return fmt is not GraphFormat.json and stdout_tty and stderr_tty and n_files > 1
@@ -152,10 +160,12 @@ def translate(
 ) -> None:
     """Translate every DAG in PATHS into OUT/<dag_id>/ (pipeline.py, steps/, manifest.json,
     definition.json, REPORT.md)."""
+    from bridge.emit import OutputClaims
     from bridge.translate_files import translate_file
 
     config, registry = _setup(config_file, rules, paths)
-    outcomes = [translate_file(f, registry, config, out) for f in collect_files(paths)]
+    claims = OutputClaims()  # this run's folders: two DAGs never share one
+    outcomes = [translate_file(f, registry, config, out, claims) for f in collect_files(paths)]
     folders = [d.folder for o in outcomes for d in o.dags if d.folder is not None]
     verdicts = {}
     if validate and folders:
@@ -165,12 +175,12 @@ def translate(
     failed = False
     for o in outcomes:
         for d in o.diagnostics:
-            print(f"{o.path}:{d.line}: {d.code} {d.severity}: {d.message}", file=sys.stderr)
+            print(diagnostic_line(o.path, d), file=sys.stderr)
         failed = failed or any(d.severity == "error" for d in o.diagnostics)
         for dag in o.dags:
             for d in dag.diagnostics:
                 if d.severity != "info":
-                    print(f"{o.path}:{d.line}: {d.code} {d.severity}: {d.message}", file=sys.stderr)
+                    print(diagnostic_line(o.path, d), file=sys.stderr)
             failed = failed or any(d.severity == "error" for d in dag.diagnostics)
             if dag.folder is None:
                 continue

@@ -14,11 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge import quoting
 from bridge.config import BridgeConfig
 from bridge.expressions import ExecVar, Join, Param, StepOutput, StepProperty, json_path_suffix
 from bridge.pipeline_model import PipelineModel, StepModel
 
 XCOM_INPUT = "/opt/ml/processing/input/xcom"
+# A step property path written as code: attribute names and list indices only.
+_PROPERTY_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*")
 _COMPARISONS = {
     "==": "ConditionEquals",
     "<": "ConditionLessThan",
@@ -42,7 +45,9 @@ class Names:
     imports: set[str] = field(default_factory=set)
 
     def var(self, base: str) -> str:
-        name = re.sub(r"\W+", "_", base).strip("_").lower() or "step"
+        """A fresh ASCII identifier for a step (non-ASCII letters would be NFKC-folded by
+        Python, so two distinct names could be one variable)."""
+        name = re.sub(r"[^A-Za-z0-9_]+", "_", base).strip("_").lower() or "step"
         if name[0].isdigit() or keyword.iskeyword(name):
             name = f"s_{name}"
         candidate, n = name, 2
@@ -86,12 +91,11 @@ class Names:
         if isinstance(value, StepProperty):
             return self.property(value.task_id, value.path, value.index)
         if isinstance(value, dict):
-            return (
-                "{" + ", ".join(f"{k!r}: {self.value(v, consumer)}" for k, v in value.items()) + "}"
-            )
+            items = (f"{_literal(k)}: {self.value(v, consumer)}" for k, v in value.items())
+            return "{" + ", ".join(items) + "}"
         if isinstance(value, (list, tuple)):
             return "[" + ", ".join(self.value(v, consumer) for v in value) + "]"
-        return repr(value)
+        return _literal(value)
 
     def as_string(self, value: Any, consumer: StepModel | None = None) -> str:
         """A value inside a string context (Join parts, job arguments): typed params to_string()."""
@@ -111,6 +115,8 @@ class Names:
         names = outcome.steps if outcome else []
         if not names or names[index] not in self.step_vars:
             raise Untranslatable(f"`{task_id}` has no step whose properties could be read")
+        if not _PROPERTY_PATH.fullmatch(path):
+            raise Untranslatable(f"`{task_id}`: {path!r} is not a step property path")
         return f"{self.step_vars[names[index]]}.properties.{path}"
 
     def json_get(self, out: StepOutput, consumer: StepModel | None) -> str:
@@ -140,6 +146,13 @@ class Names:
         if len(parts) < 2:
             raise Untranslatable(f"`{out.task_id}`'s whole job description is not a step value")
         return self.property(out.task_id, ".".join(parts[1:]))
+
+
+def _literal(value: Any) -> str:
+    try:
+        return quoting.py_literal(value)
+    except ValueError as exc:
+        raise Untranslatable(str(exc)) from None
 
 
 Renderer = Callable[[StepModel, str, Names, BridgeConfig], str]
@@ -180,7 +193,8 @@ def common_kwargs(step: StepModel, names: Names, depends: list[str]) -> str:
 
 def _comment(step: StepModel, source: str) -> str:
     copy = f" (branch copy{step.copy})" if step.copy else ""
-    return f"# Task `{step.tasks[0]}`{copy} - {source}:{step.line}, rule `{step.rule}`\n"
+    text = f"Task `{step.tasks[0]}`{copy} - {source}:{step.line}, rule `{step.rule}`"
+    return f"# {quoting.comment(text)}\n"
 
 
 @renderer("Processing")
@@ -305,7 +319,7 @@ def render_placeholder(step: StepModel, var: str, names: Names, config: BridgeCo
     names.need("from sagemaker.mlops.workflow import FailStep")
     message = f"placeholder for Airflow task {step.tasks[0]} ({step.spec.get('operator')}): translate it by hand"
     source = step.spec.get("source") or ""
-    comment = "".join(f"# | {line}\n" for line in source.splitlines())
+    comment = "".join(f"# | {quoting.comment(line)}\n" for line in source.splitlines())
     return f"{comment}{var} = FailStep(name={step.name!r}, error_message={message!r}"
 
 

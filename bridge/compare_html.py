@@ -25,7 +25,9 @@ from typing import Any
 
 import jinja2
 import networkx as nx
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+from bridge.quoting import html as _html_text
 
 __all__ = ["render_html"]
 
@@ -285,7 +287,10 @@ def _svg(prefix: str, label: str, nodes: list[_Node], edges: list[tuple[str, str
     node_h = 40.0 if subtitles else 30.0
     lay = _layout([n.name for n in nodes], edges, node_w, node_h)
     w, h = lay.width, lay.height
-    e = escape
+
+    def e(text: Any) -> str:  # SVG built by hand: every text through bridge.quoting
+        return _html_text(text)
+
     parts = [
         f'<svg class="graph" id="{prefix}-graph" viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" '
         f'height="{h:.0f}" style="max-width:{w:.0f}px;min-width:{w * _MIN_SCALE:.0f}px" '

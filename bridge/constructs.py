@@ -4,6 +4,7 @@ decorators, and the methods of tasks, XComArgs and groups. A mixin of the Interp
 from __future__ import annotations
 
 import posixpath
+import re
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -22,7 +23,6 @@ from bridge.values import (
     GroupFuncValue,
     GroupNode,
     LabelNode,
-    LazySource,
     MappedArg,
     Method,
     ParamValue,
@@ -37,6 +37,9 @@ from bridge.values import (
     unique_task_id,
 )
 
+# Airflow's validate_key / validate_group_key (airflow.sdk.definitions._internal.node).
+_KEY = re.compile(r"^[\w.-]+$")
+_GROUP_KEY = re.compile(r"^[\w-]+$")
 # Pure path arithmetic on strings: no file system access, so safe to evaluate.
 _PURE_PATH_FUNCS = {
     "pathlib.Path": PurePosixPath,
@@ -153,6 +156,8 @@ class AirflowConstructs:
             and args
             and all(isinstance(a, (str, PurePosixPath)) for a in args)
         ):
+            if not self.afford(sum(len(str(a)) + 1 for a in args), node):
+                return self.unknown(node, "call")
             return _PURE_PATH_FUNCS[name](*args)
         return self.unknown(node, "call")
 
@@ -180,9 +185,28 @@ class AirflowConstructs:
     def static_id(self, raw: tuple[Any, str], node, code: str, what: str) -> tuple[str, bool]:
         value, source = raw
         if isinstance(value, str):
+            self.check_key(value, node, what)
             return value, True
         self.diag(code, node, f"{what} `{source or '?'}` is not statically known")
         return (str(source) if source else f"<unknown@{self.line(node)}>"), False
+
+    def check_key(self, key: str, node, what: str) -> None:
+        """BRG115 when Airflow would refuse the id (its validate_key / validate_group_key)."""
+        group = what == "group_id"
+        limit = 200 if group else 250
+        pattern = _GROUP_KEY if group else _KEY
+        if len(key) <= limit and pattern.match(key):
+            return
+        shown = key if len(key) <= 60 else key[:40] + "..." + key[-10:]
+        shown = shown.encode("unicode_escape").decode("ascii").replace("`", "\\x60")
+        if len(key) > limit:
+            why = f"is {len(key):,} characters long; Airflow allows at most {limit}"
+        else:
+            allowed = (
+                "letters, digits, `_` and `-`" if group else "letters, digits, `_`, `-` and `.`"
+            )
+            why = f"may only contain {allowed}"
+        self.diag("BRG115", node, f"{what} `{shown}` {why}: Airflow refuses this id")
 
     def make_group(self, args, kwargs, node, suffix: bool = False, mapped: bool = False):
         raw = kwargs.get(
@@ -377,7 +401,7 @@ class AirflowConstructs:
         """Source text of each bound argument, bound to parameter names the way the values were."""
         if not isinstance(node, cst.Call) or any(a.star for a in node.args):
             return {k: s for k, (_, s) in kwargs.items()}
-        positional = [LazySource(a.value, self.module) for a in node.args if a.keyword is None]
+        positional = [self.lazy_source(a.value) for a in node.args if a.keyword is None]
         named = {k: s for k, (_, s) in kwargs.items()}
         return self.bind_params(func, positional, named, Scope(), lambda name, default: "")
 

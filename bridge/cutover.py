@@ -350,7 +350,9 @@ def _check_shape(graph, selection: list[str], model: DagModel) -> None:
 
 def _manifest_file(manifest: str | Path | None, dag_id: str) -> Path:
     if manifest is None:
-        return Path.cwd() / "out" / dag_id / "manifest.json"
+        from bridge.emit import output_folder_name
+
+        return Path.cwd() / "out" / output_folder_name(dag_id) / "manifest.json"
     path = Path(manifest)
     return path / "manifest.json" if path.is_dir() else path
 

@@ -115,6 +115,48 @@ _CODES = [
         "The parser understands it; the file needs this change before it loads under Airflow 3.",
     ),
     Code(
+        "BRG115",
+        Severity.ERROR,
+        "DAG, task or group id that Airflow refuses",
+        "Use at most 250 characters (200 for a group id) of letters, digits, `_`, `-` and `.` (no `.` in a group id); Airflow does not load the file as it is.",
+    ),
+    Code(
+        "BRG116",
+        Severity.WARNING,
+        "not a regular file: skipped",
+        "A FIFO, a device, a socket (or a symlink to one) is never opened; remove it from the DAG folder or name it without `.py`.",
+    ),
+    Code(
+        "BRG117",
+        Severity.ERROR,
+        "file too large to parse",
+        "DAG files over 5 MiB are not read; split the file, or move data out of it into files the DAG reads at run time.",
+    ),
+    Code(
+        "BRG118",
+        Severity.ERROR,
+        "over the time budget: parsing stopped",
+        "Simplify the file (very long generated expressions, huge loops), or raise BRIDGE_PARSE_TIMEOUT (seconds); the rest of the run went on.",
+    ),
+    Code(
+        "BRG119",
+        Severity.ERROR,
+        "over the memory budget: parsing stopped",
+        "The file builds more than the parser's memory budget; simplify it, or raise BRIDGE_PARSE_MEMORY_MB; the rest of the run went on.",
+    ),
+    Code(
+        "BRG120",
+        Severity.ERROR,
+        "the parser process crashed on this file",
+        "Please report the file; the rest of the run went on.",
+    ),
+    Code(
+        "BRG121",
+        Severity.ERROR,
+        "expression nested too deep to parse",
+        "Write the expression as several statements (a loop or `chain(...)` instead of thousands of nested operators or calls).",
+    ),
+    Code(
         "BRG200",
         Severity.WARNING,
         "no rule translates this operator: placeholder step",
@@ -181,6 +223,30 @@ _CODES = [
         "Check the module is importable (on PYTHONPATH) and defines rules with @rule.",
     ),
     Code(
+        "BRG215",
+        Severity.WARNING,
+        "validation skipped: the SageMaker SDK or moto is not installed",
+        "Install the extra: pip install 'airflow-sagemaker-bridge[validate]'; or pass --no-validate. The translation is written either way.",
+    ),
+    Code(
+        "BRG220",
+        Severity.ERROR,
+        "two DAGs map to one output folder",
+        "Give each DAG its own dag_id (ids that differ only in case or Unicode normalisation share a folder on macOS and Windows); the second DAG was not written.",
+    ),
+    Code(
+        "BRG221",
+        Severity.ERROR,
+        "output folder cannot be written",
+        "The folder named in the message exists but the bridge did not write it (no .bridge-output file), is a link, or cannot be created: it was left as it was. Move it away or pass another --out.",
+    ),
+    Code(
+        "BRG222",
+        Severity.INFO,
+        "DAG id is not a safe folder name",
+        "The output folder is named in the message. Airflow accepts ids of letters, digits, `_`, `-` and `.` (up to 250 characters); such an id is its own folder name.",
+    ),
+    Code(
         "BRG300",
         Severity.ERROR,
         "not a translated output folder",
@@ -209,6 +275,12 @@ _CODES = [
         Severity.ERROR,
         "cannot listen on the port",
         "Another process (often an earlier `bridge serve`) holds the port: stop it, or pass `--port` (0 picks a free one).",
+    ),
+    Code(
+        "BRG305",
+        Severity.ERROR,
+        "the output folder names a path outside its confines",
+        "A definition.json or artifacts.json was edited to reach outside the run: a LocalPath not under /opt/ml, an artifact outside the folder, or an S3 URI leaving the store. Translate again.",
     ),
     Code(
         "BRG400",

@@ -2,6 +2,12 @@
 
 Deterministic: the same DAG and config give the same bytes (no timestamps, sorted keys). Python
 output is formatted with ruff (`ruff format`, then `ruff check --fix` for import order).
+
+The folder is OUT/<name>, `name` one safe path component for the DAG id (`output_folder_name`).
+The bridge replaces a folder only when it wrote it: it holds the `.bridge-output` marker (or,
+written before the marker existed, a manifest.json of this DAG next to a pipeline.py) and is a
+real folder directly inside OUT. Anything else there is left alone and the DAG is not written.
+Every id, path and text from the DAG goes into the files through bridge.quoting.
 """
 
 from __future__ import annotations
@@ -10,8 +16,10 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from bridge import quoting
 from bridge.codegen import render_steps
 from bridge.config import BridgeConfig
 from bridge.manifest import build_manifest
@@ -26,6 +34,7 @@ from bridge.step_scripts import (
     script_text,
 )
 
+_py = quoting.py_literal
 _PARAM_CLASSES = {
     "String": "ParameterString",
     "Integer": "ParameterInteger",
@@ -34,14 +43,127 @@ _PARAM_CLASSES = {
 }
 
 
+MARKER = ".bridge-output"
+MARKER_TEXT = (
+    "Written by `bridge translate`. Translating this DAG again into the same output folder\n"
+    "deletes this folder and writes it anew: keep your own files elsewhere.\n"
+)
+
+
+class OutputRefused(Exception):
+    """The DAG's output folder cannot be written; `code` is the diagnostic to report."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def output_folder_name(dag_id: str) -> str:
+    """The DAG's folder under OUT: its id when that is a safe name (every id Airflow accepts),
+    else a safe name ending in a hash of the id (see bridge.quoting.path_component)."""
+    return quoting.path_component(dag_id, fallback="dag")
+
+
+@dataclass
+class OutputClaims:
+    """The output folders written in one run, so that two DAGs never share one: keyed by OUT
+    and the folder name as case- and normalisation-insensitive file systems see it."""
+
+    taken: dict[tuple[str, str], tuple[str, str, int]] = field(default_factory=dict)
+
+    @staticmethod
+    def _key(out: Path, name: str) -> tuple[str, str]:
+        return (str(out.resolve()), quoting.fold_key(name))
+
+    def check(self, out: Path, name: str, dag: DagModel, source_path: str) -> None:
+        owner = self.taken.get(self._key(out, name))
+        if owner is None or owner == _identity(dag, source_path):
+            return
+        dag_id, path, line = owner
+        raise OutputRefused(
+            "BRG220",
+            f"DAG `{quoting.one_line(dag.dag_id)}` ({quoting.one_line(source_path)}:{dag.line}) "
+            f"maps to output folder `{quoting.one_line(name)}`, which DAG "
+            f"`{quoting.one_line(dag_id)}` ({quoting.one_line(path)}:{line}) was written to "
+            "earlier in this run: not written",
+        )
+
+    def claim(self, out: Path, name: str, dag: DagModel, source_path: str) -> None:
+        self.taken[self._key(out, name)] = _identity(dag, source_path)
+
+
+def _identity(dag: DagModel, source_path: str) -> tuple[str, str, int]:
+    return (dag.dag_id, str(Path(source_path).resolve()), dag.line)
+
+
+def prepare_folder(out: Path, name: str) -> Path:
+    """OUT/name, empty but for the marker: a folder the bridge wrote before is deleted first;
+    anything else that is there and not empty is refused (OutputRefused BRG221)."""
+    folder = out / name
+    shown = quoting.one_line(folder)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        root = out.resolve()
+        if folder.is_symlink():
+            raise OutputRefused("BRG221", f"{shown} is a symbolic link: left as it is")
+        if folder.exists():
+            if not folder.is_dir():
+                raise OutputRefused("BRG221", f"{shown} exists and is not a folder: left as it is")
+            if folder.resolve().parent != root:
+                raise OutputRefused("BRG221", f"{shown} resolves outside {quoting.one_line(out)}")
+            if made_by_bridge(folder):
+                shutil.rmtree(folder)
+            elif any(folder.iterdir()):
+                raise OutputRefused(
+                    "BRG221",
+                    f"{shown} exists and was not written by the bridge (no {MARKER} file): "
+                    "left as it is",
+                )
+        folder.mkdir(exist_ok=True)
+        (folder / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
+    except OSError as exc:
+        raise OutputRefused("BRG221", f"{shown} cannot be written: {exc}") from None
+    return folder
+
+
+def made_by_bridge(folder: Path) -> bool:
+    """The folder holds the bridge's marker, or (written before the marker existed) a
+    manifest.json of a DAG whose output folder this is, next to a pipeline.py."""
+    if (folder / MARKER).is_file():
+        return True
+    manifest, pipeline_py = folder / "manifest.json", folder / "pipeline.py"
+    if not (manifest.is_file() and pipeline_py.is_file()):
+        return False
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    dag_id = data.get("dag_id") if isinstance(data, dict) else None
+    if not isinstance(dag_id, str) or "schema_version" not in data:
+        return False
+    # The folder this DAG gets now, or got before (its id with `/` as `_`).
+    names = (output_folder_name(dag_id), dag_id.replace("/", "_"))
+    return quoting.fold_key(folder.name) in {quoting.fold_key(n) for n in names}
+
+
 def emit(
-    pipeline: PipelineModel, dag: DagModel, config: BridgeConfig, source_path: str, out: Path
+    pipeline: PipelineModel,
+    dag: DagModel,
+    config: BridgeConfig,
+    source_path: str,
+    out: Path,
+    claims: OutputClaims | None = None,
 ) -> Path:
-    folder = out / dag.dag_id.replace("/", "_")
-    if folder.exists():
-        shutil.rmtree(folder)
+    """Write the DAG's output folder; OutputRefused when it clashes with another DAG of the run
+    (`claims`) or the folder there is not the bridge's."""
+    name = output_folder_name(dag.dag_id)
+    if claims is not None:
+        claims.check(out, name, dag, source_path)
+    folder = prepare_folder(out, name)
+    if claims is not None:
+        claims.claim(out, name, dag, source_path)
     steps_dir = folder / "steps"
-    steps_dir.mkdir(parents=True)
+    steps_dir.mkdir()
     files = assign_files(pipeline)
     python_files = [folder / "pipeline.py"]
     for name, step in sorted(files.items()):
@@ -50,6 +172,8 @@ def emit(
     (steps_dir / RUNTIME_FILE).write_text(runtime_source(), encoding="utf-8")
     for step in pipeline.steps.values():  # extra files a rule asks for (Lambda handlers, ...)
         for name, text in sorted((step.spec.get("files") or {}).items()):
+            if name != quoting.path_component(name) or name == RUNTIME_FILE:
+                raise ValueError(f"rule `{step.rule}` asks for an unsafe file name {name!r}")
             (steps_dir / name).write_text(text, encoding="utf-8")
             if name.endswith(".py"):
                 python_files.append(steps_dir / name)
@@ -97,8 +221,9 @@ def pipeline_source(
         cls = _PARAM_CLASSES[spec.type]
         names.need(f"from sagemaker.core.workflow.parameters import {cls}")
         params.append(
-            f"{names.param(spec.name)} = {cls}(name={spec.name!r}, default_value={spec.default!r})"
-            + (f"  # {spec.airflow}" if spec.airflow else "")
+            f"{names.param(spec.name)} = {cls}(name={quoting.py_literal(spec.name)}, "
+            f"default_value={quoting.py_literal(spec.default)})"
+            + (f"  # {quoting.comment(spec.airflow)}" if spec.airflow else "")
         )
     # Steps listed in a ConditionStep's if/else lists must not be listed again at the top.
     nested = {target for (_, target) in pipeline.branch_sides}
@@ -110,6 +235,7 @@ def pipeline_source(
     tags = [{"Key": "airflow:dag_id", "Value": dag.dag_id}] + [
         {"Key": k, "Value": v} for k, v in sorted(config.tags.items())
     ]
+    pipeline_tags = [{"Key": f"airflow:tag:{t}", "Value": "true"} for t in pipeline.tags]
     network = config.network
     schedule = pipeline.schedule or {}
     # What only script steps (Python, bash) use; a pipeline of SageMaker jobs does without it.
@@ -127,7 +253,8 @@ def pipeline_source(
         else ""
     )
     imports = "\n".join(sorted(names.imports))
-    return f'''"""SageMaker pipeline translated from the Airflow DAG `{dag.dag_id}` ({source_path}:{dag.line}).
+    about = quoting.docstring(f"`{dag.dag_id}` ({source_path}:{dag.line})")
+    return f'''"""SageMaker pipeline translated from the Airflow DAG {about}.
 
 Generated by `bridge translate`; see REPORT.md for what mapped exactly, approximately or not at
 all, and manifest.json for the task-by-task record.
@@ -149,19 +276,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 STEPS_DIR = HERE / "steps"
-PIPELINE_NAME = {pipeline.name!r}
-REGION = {config.region!r}
-ROLE_ARN = {config.role!r}  # empty: $SAGEMAKER_ROLE_ARN
-BUCKET = {config.bucket!r}  # empty: the session's default bucket
-INSTANCE_TYPE = {config.instance_type!r}
-PYTHON_IMAGE = {image!r}  # framework/version of the image that runs the step scripts
-TAGS = {tags!r}  # cost tags on every job the pipeline starts
-PIPELINE_TAGS = {[{"Key": f"airflow:tag:{t}", "Value": "true"} for t in pipeline.tags]!r}
-SUBNETS = {network.subnets!r}
-SECURITY_GROUP_IDS = {network.security_group_ids!r}
-ENABLE_NETWORK_ISOLATION = {network.enable_network_isolation!r}
-SCHEDULE = {schedule.get("kwargs") or {}!r}  # Airflow schedule {_one_line(dag.schedule)} (EventBridge)
-MAX_PARALLEL_STEPS = {pipeline.max_parallel!r}  # Airflow max_active_tasks
+PIPELINE_NAME = {_py(pipeline.name)}
+REGION = {_py(config.region)}
+ROLE_ARN = {_py(config.role)}  # empty: $SAGEMAKER_ROLE_ARN
+BUCKET = {_py(config.bucket)}  # empty: the session's default bucket
+INSTANCE_TYPE = {_py(config.instance_type)}
+PYTHON_IMAGE = {_py(image)}  # framework/version of the image that runs the step scripts
+TAGS = {_py(tags)}  # cost tags on every job the pipeline starts
+PIPELINE_TAGS = {_py(pipeline_tags)}
+SUBNETS = {_py(network.subnets)}
+SECURITY_GROUP_IDS = {_py(network.security_group_ids)}
+ENABLE_NETWORK_ISOLATION = {_py(network.enable_network_isolation)}
+SCHEDULE = {_py(schedule.get("kwargs") or {})}  # Airflow schedule {quoting.comment(_one_line(dag.schedule))} (EventBridge)
+MAX_PARALLEL_STEPS = {_py(pipeline.max_parallel)}  # Airflow max_active_tasks
 
 
 def network_config() -> NetworkConfig | None:

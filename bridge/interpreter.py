@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import operator as op
 import sys
+from pathlib import PurePosixPath
 from typing import Any
 
 import libcst as cst
@@ -28,7 +29,11 @@ from bridge.scope import (
     ContinueSignal,
     ReturnSignal,
     Scope,
+    format_width,
     has_unknown,
+    printed_size,
+    size_of,
+    template_width,
     trigger_rule,
 )
 from bridge.values import (
@@ -55,6 +60,11 @@ from bridge.values import (
 MAX_STEPS = 1_000_000  # statements; ~10 s of evaluation at worst
 MAX_DEPTH = 60
 MAX_RANGE = 1_000_000
+# Values the evaluator builds: one value (characters of a string, elements of a container) and
+# all values of one file together (plus the work of sizing them). Over a cap a value is Unknown.
+MAX_VALUE = 2_000_000
+MAX_BUILT = 20_000_000
+MAX_INT_BITS = 100_000
 
 
 _BINOPS = {
@@ -154,12 +164,62 @@ class _UnknownElements(Exception):
     """A `*starred` element of a list/tuple/set literal is not statically known."""
 
 
+class _TooLarge(Exception):
+    """A value would exceed the evaluator's size caps."""
+
+
+# Operator nodes (immutable, shared) for the links of a flattened chain.
+_CHAIN_OPERATORS = {
+    "+": cst.Add(),
+    "-": cst.Subtract(),
+    "*": cst.Multiply(),
+    "@": cst.MatrixMultiply(),
+    "/": cst.Divide(),
+    "//": cst.FloorDivide(),
+    "%": cst.Modulo(),
+    "<<": cst.LeftShift(),
+    ">>": cst.RightShift(),
+    "&": cst.BitAnd(),
+    "|": cst.BitOr(),
+    "^": cst.BitXor(),
+}
+# Methods of literals whose result can be much larger than their inputs; checked before the call.
+_GROWING_METHODS = {
+    "center",
+    "ljust",
+    "rjust",
+    "zfill",
+    "expandtabs",
+    "replace",
+    "join",
+    "format",
+    "format_map",
+    "translate",
+    "to_bytes",
+    "extend",
+}
+
+
 class Interpreter(AirflowConstructs):
-    def __init__(self, module: cst.Module, path: str, module_name: str, source: str):
+    def __init__(
+        self,
+        module: cst.Module,
+        path: str,
+        module_name: str,
+        source: str,
+        chains: dict | None = None,
+    ):
         self.module = module
         self.path = path
         self.module_name = module_name
         self.lines = LineIndex(module, source)
+        # Long operator chains handed to libcst flat: marker -> parse.Chain (ops, original text).
+        self.chains = chains or {}
+        self._chain_nodes: dict[int, tuple[str, int] | None] = {}  # id -> (text, line), lazily
+        self._unknowns: dict[tuple[int, int], tuple[Any, Any, str, int]] = {}
+        self._chain_link: tuple[cst.CSTNode, Any, int] | None = None  # (node, Chain, link)
+        self.built = 0  # size of the values built so far (see MAX_BUILT)
+        self.too_large_noted = False
         self.stmt_stack: list[cst.CSTNode] = []
         self.attributes: dict[
             tuple[int, str], tuple[Any, Any]
@@ -187,7 +247,63 @@ class Interpreter(AirflowConstructs):
         return self.line(node) + code.count("\n") - len(getattr(node, "leading_lines", ()))
 
     def src(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node).strip()
+        return self.restore(self.module.code_for_node(node).strip())
+
+    def restore(self, text: str) -> str:
+        """Source text as in the file: flattened chains (see parse.check_source) written back."""
+        if self.chains and "__bridge_chain_" in text:
+            # Outermost first: an outer chain's flat text contains its inner chains' flat text.
+            for chain in sorted(self.chains.values(), key=lambda c: -len(c.flat)):
+                if chain.flat in text:
+                    text = text.replace(chain.flat, chain.original)
+        return text
+
+    def lazy_source(self, node: cst.CSTNode) -> LazySource:
+        return LazySource(node, self.module, self.restore if self.chains else None)
+
+    # ---- size caps -------------------------------------------------------------------------
+
+    def afford(self, size: int, node: cst.CSTNode) -> bool:
+        """Whether a value of `size` may be built; counts it against the file's budget."""
+        if size > MAX_VALUE or self.built + size > MAX_BUILT:
+            self.note_too_large(node, size)
+            return False
+        self.built += size
+        return True
+
+    def note_too_large(self, node: cst.CSTNode, size: int) -> None:
+        if self.too_large_noted:
+            return
+        self.too_large_noted = True
+        text = self.src(node)
+        if len(text) > 80:
+            text = text[:60] + " ... " + text[-15:]
+        if size > MAX_VALUE:
+            why = f"a value of {MAX_VALUE:,} characters or elements"
+        else:
+            why = f"{MAX_BUILT:,} characters or elements of values per file"
+        self.diag(
+            "BRG111",
+            node,
+            f"`{text}`: the parser builds at most {why}; treated as unknown "
+            "(later values over the limit are not reported)",
+        )
+
+    def printed(self, value, node: cst.CSTNode) -> int:
+        """len(str(value)) estimated within the caps, or _TooLarge; the estimate's work counts."""
+        size, visited = printed_size(value, MAX_VALUE)
+        self.built += visited
+        if size > MAX_VALUE or self.built > MAX_BUILT:
+            self.note_too_large(node, size)
+            raise _TooLarge()
+        return size
+
+    def tick(self, node: cst.CSTNode) -> None:
+        """One evaluation step (a statement, a comprehension item, a call)."""
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            self.diag("BRG111", node, f"stopped after {MAX_STEPS:,} evaluation steps")
+            raise AbortEvaluation()
 
     def diag(self, code: str, node: cst.CSTNode | int, message: str) -> None:
         line = node if isinstance(node, int) else self.line(node)
@@ -196,7 +312,24 @@ class Interpreter(AirflowConstructs):
             self.diagnostics.append(d)
 
     def unknown(self, node: cst.CSTNode, kind: str = "expr") -> Unknown:
-        return Unknown(self.src(node), kind, self.line(node))
+        if id(node) in self._chain_nodes:  # a long chain: its text is made once, not per link
+            text, line = self.chain_text(node)
+            return Unknown(text, kind, line)
+        # A node evaluated again in the same statement (a loop body) gives the same text and
+        # line: made once. The nodes are kept in the entry so that their ids are not reused.
+        within = self.stmt_stack[-1] if self.stmt_stack else None
+        key = (id(node), id(within))
+        cached = self._unknowns.get(key)
+        if cached is None or cached[0] is not node or cached[1] is not within:
+            text, line = self.src(node), self.line(node)
+            cached = self._unknowns[key] = (node, within, text, line)
+        return Unknown(cached[2], kind, cached[3])
+
+    def chain_text(self, node: cst.CSTNode) -> tuple[str, int]:
+        cached = self._chain_nodes.get(id(node))
+        if cached is None:
+            cached = self._chain_nodes[id(node)] = (self.src(node), self.line(node))
+        return cached
 
     @property
     def current_dag(self) -> DagNode | None:
@@ -232,10 +365,15 @@ class Interpreter(AirflowConstructs):
             self.exec_stmt(stmt, scope)
 
     def exec_stmt(self, stmt: cst.CSTNode, scope: Scope) -> None:
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            self.diag("BRG111", stmt, f"stopped after {MAX_STEPS:,} evaluation steps")
-            raise AbortEvaluation()
+        self.tick(stmt)
+        try:
+            self._exec_stmt(stmt, scope)
+        except RecursionError:
+            # Nesting deeper than Python's stack: this statement is lost, the file goes on.
+            line = self.lines.lines.get(id(stmt), 0)
+            self.diag("BRG111", line, "statement nested too deep to evaluate; skipped")
+
+    def _exec_stmt(self, stmt: cst.CSTNode, scope: Scope) -> None:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 self.exec_small(small, scope)
@@ -281,7 +419,11 @@ class Interpreter(AirflowConstructs):
                 and isinstance(node.operator, cst.AddAssign)
                 and isinstance(value, (list, tuple))
             ):
-                current.extend(value)
+                if self.afford(len(value), node) and len(current) + len(value) <= MAX_VALUE:
+                    current.extend(value)
+                    return
+                self.note_too_large(node, len(current) + len(value))
+                self.assign(node.target, self.unknown(node), scope)
                 return
             result = self.binop(fn, current, value, node) if fn else self.unknown(node)
             self.assign(node.target, result, scope)
@@ -564,13 +706,20 @@ class Interpreter(AirflowConstructs):
         return handler(node, scope)
 
     def ex_Integer(self, node, scope):
+        value = node.value
+        if value.isascii() and value.isdigit() and len(value) < 20:  # plain decimal: no compile
+            return int(value)
+        return ast.literal_eval(value)
+
+    def ex_Float(self, node, scope):
         return ast.literal_eval(node.value)
 
-    ex_Float = ex_Integer
-    ex_Imaginary = ex_Integer
+    ex_Imaginary = ex_Float
 
     def ex_SimpleString(self, node, scope):
         raw = node.value
+        if len(raw) > 4096 and not self.afford(len(raw), node):  # a big literal in a loop
+            return self.unknown(node)
         if raw[:1] in "'\"" and "\\" not in raw:  # no prefix, no escapes: skip ast.literal_eval
             quote = 3 if raw[:3] in ('"""', "'''") else 1
             return raw[quote:-quote]
@@ -582,14 +731,24 @@ class Interpreter(AirflowConstructs):
     def ex_ConcatenatedString(self, node, scope):
         left, right = self.eval(node.left, scope), self.eval(node.right, scope)
         if isinstance(left, type(right)) and isinstance(left, (str, bytes)):
+            if not self.afford(len(left) + len(right), node):
+                return self.unknown(node, "template")
             return left + right
         return self.unknown(node, "template")
 
     def ex_FormattedString(self, node, scope):
+        try:
+            return self._formatted_string(node, scope)
+        except _TooLarge:
+            return self.unknown(node, "template")
+
+    def _formatted_string(self, node, scope):
         out = []
+        length = 0
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 out.append(part.value.replace("{{", "{").replace("}}", "}"))
+                length += len(out[-1])
                 continue
             value = self.eval(part.expression, scope)
             if (
@@ -610,6 +769,11 @@ class Interpreter(AirflowConstructs):
                 if isinstance(spec_value, Unknown):
                     return self.unknown(node, "template")
                 spec = spec_value
+            grow = self.printed(value, node) + format_width(spec)
+            length += grow
+            if length > MAX_VALUE or not self.afford(grow, node):
+                self.note_too_large(node, length)
+                raise _TooLarge()
             try:
                 out.append(format(value, spec))
             except Exception:
@@ -637,27 +801,32 @@ class Interpreter(AirflowConstructs):
 
     def ex_List(self, node, scope):
         try:
-            return self.elements(node.elements, scope)
-        except _UnknownElements:
+            return self.elements(node.elements, scope, node)
+        except (_UnknownElements, _TooLarge):
             return self.unknown(node)
 
     def ex_Tuple(self, node, scope):
+        elements = node.elements
+        if elements and self.chains:
+            first = elements[0].value
+            if isinstance(first, cst.Name) and first.value in self.chains:
+                return self.eval_chain(node, first.value, scope)
         try:
-            return tuple(self.elements(node.elements, scope))
-        except _UnknownElements:
+            return tuple(self.elements(elements, scope, node))
+        except (_UnknownElements, _TooLarge):
             return self.unknown(node)
 
     def ex_Set(self, node, scope):
         try:
-            items = self.elements(node.elements, scope)
-        except _UnknownElements:
+            items = self.elements(node.elements, scope, node)
+        except (_UnknownElements, _TooLarge):
             return self.unknown(node)
         try:
             return set(items)
         except TypeError:
             return items
 
-    def elements(self, elements, scope) -> list:
+    def elements(self, elements, scope, node) -> list:
         out: list = []
         for e in elements:
             value = self.eval(e.value, scope)
@@ -665,17 +834,26 @@ class Interpreter(AirflowConstructs):
                 it = self.iterable(value)
                 if it is None:
                     raise _UnknownElements()
+                if len(out) + len(it) > MAX_VALUE or not self.afford(len(it), node):
+                    self.note_too_large(node, len(out) + len(it))
+                    raise _TooLarge()
                 out.extend(it)
             else:
                 out.append(value)
+        if not self.afford(len(elements), node):
+            raise _TooLarge()
         return out
 
     def ex_Dict(self, node, scope):
         out: dict = {}
+        if not self.afford(len(node.elements), node):
+            return self.unknown(node)
         for e in node.elements:
             if isinstance(e, cst.StarredDictElement):
                 value = self.eval(e.value, scope)
                 if isinstance(value, dict):
+                    if not self.afford(len(value), node):
+                        return self.unknown(node)
                     out.update(value)
                 continue
             key = self.eval(e.key, scope)
@@ -718,35 +896,63 @@ class Interpreter(AirflowConstructs):
             return self.unknown(node)
 
     def ex_BinaryOperation(self, node, scope):
-        left = self.eval(node.left, scope)
-        right = self.eval(node.right, scope)
-        if isinstance(node.operator, cst.RightShift) and (
+        # Left-nested chains (`a >> b >> c`, `1 + 2 + 3`) are walked in a loop, not recursively.
+        spine = [node]
+        while isinstance(spine[-1].left, cst.BinaryOperation):
+            spine.append(spine[-1].left)
+        value = self.eval(spine[-1].left, scope)
+        for link in reversed(spine):
+            value = self.binary(link.operator, value, self.eval(link.right, scope), link)
+        return value
+
+    def eval_chain(self, node: cst.Tuple, marker: str, scope):
+        """A long chain handed to libcst flat as `(marker, a, b, c)`: `a op b op c`, link by link."""
+        chain = self.chains[marker]
+        operands = node.elements[1:]
+        if len(operands) != len(chain.ops) + 1:
+            return self.unknown(node)
+        self._chain_nodes.setdefault(id(node), None)
+        value = self.eval(operands[0].value, scope)
+        for link, (op_text, element) in enumerate(zip(chain.ops, operands[1:], strict=True)):
+            right = self.eval(element.value, scope)
+            self._chain_link = (node, chain, link)
+            value = self.binary(_CHAIN_OPERATORS[op_text], value, right, node)
+        self._chain_link = None
+        return value
+
+    def binary(self, operator, left, right, node):
+        """`left <operator> right` for a libcst operator node; `node` is reported."""
+        if isinstance(operator, cst.RightShift) and (
             deps.is_dependency(left) or deps.is_dependency(right)
         ):
             return self.dependency(deps.rshift, left, right, node)
-        if isinstance(node.operator, cst.LeftShift) and (
+        if isinstance(operator, cst.LeftShift) and (
             deps.is_dependency(left) or deps.is_dependency(right)
         ):
             return self.dependency(deps.lshift, left, right, node)
-        if isinstance(node.operator, (cst.RightShift, cst.LeftShift)) and (
+        if isinstance(operator, (cst.RightShift, cst.LeftShift)) and (
             isinstance(left, (list, tuple)) or isinstance(right, (list, tuple))
         ):
             return self.dependency(
-                deps.rshift if isinstance(node.operator, cst.RightShift) else deps.lshift,
+                deps.rshift if isinstance(operator, cst.RightShift) else deps.lshift,
                 left,
                 right,
                 node,
             )
-        fn = _BINOPS.get(type(node.operator))
+        fn = _BINOPS.get(type(operator))
         return self.binop(fn, left, right, node) if fn else self.unknown(node)
 
     def dependency(self, fn, left, right, node):
         try:
             return fn(left, right)
         except deps.DependencyError as exc:
-            self.diag(
-                "BRG104", node, f"`{self.src(node)}`: {exc}; this dependency was not recorded"
-            )
+            link = self._chain_link
+            if link is not None and link[0] is node:  # a link of a long chain: its text so far
+                text = link[1].prefix(link[2])
+                text = text if len(text) <= 200 else text[:60] + " ... " + text[-60:]
+            else:
+                text = self.src(node)
+            self.diag("BRG104", node, f"`{text}`: {exc}; this dependency was not recorded")
             return right
 
     def binop(self, fn, left, right, node):
@@ -761,16 +967,58 @@ class Interpreter(AirflowConstructs):
         try:
             if fn is op.pow and isinstance(right, int) and right > 1000:
                 return self.unknown(node)
-            if (
-                fn is op.mul
-                and isinstance(left, (str, list, tuple))
-                and isinstance(right, int)
-                and right > 100_000
-            ):
+            size = self.binop_size(fn, left, right, node)
+            if size is not None and not self.afford(size, node):
                 return self.unknown(node)
             return fn(left, right)
+        except _TooLarge:
+            return self.unknown(node)
         except Exception:
             return self.unknown(node)
+
+    def binop_size(self, fn, left, right, node) -> int | None:
+        """The size of `fn(left, right)` when the operation can build a large value (else None);
+        past MAX_INT_BITS for ints, _TooLarge."""
+        if fn is op.add:
+            if isinstance(left, (str, bytes, list, tuple)) and isinstance(right, type(left)):
+                return len(left) + len(right)
+            return None
+        if fn is op.mul:
+            if isinstance(left, int) and isinstance(right, int):
+                return self.int_bits(left.bit_length() + right.bit_length(), node)
+            seq, times = (right, left) if isinstance(left, int) else (left, right)
+            if isinstance(seq, (str, bytes, list, tuple)) and isinstance(times, int):
+                return len(seq) * max(times, 0)
+            return None
+        if fn is op.pow and isinstance(left, int) and isinstance(right, int) and right > 0:
+            return self.int_bits(max(left.bit_length() - 1, 0) * right + 1, node)
+        if fn is op.lshift and isinstance(left, int) and isinstance(right, int) and left:
+            return self.int_bits(left.bit_length() + max(right, 0), node)
+        if fn is op.mod and isinstance(left, (str, bytes)):
+            args = list(right.values()) if isinstance(right, dict) else right
+            args = list(args) if isinstance(args, tuple) else [args]
+            return self.template_size(left, args, True, node)
+        if fn is op.truediv and isinstance(left, PurePosixPath | str):
+            if isinstance(left, PurePosixPath) or isinstance(right, PurePosixPath):
+                return len(str(left)) + len(str(right)) + 1
+        return None
+
+    def int_bits(self, bits: int, node) -> int:
+        if bits > MAX_INT_BITS:
+            self.note_too_large(node, bits // 8)
+            raise _TooLarge()
+        return bits // 8
+
+    def template_size(self, template, args: list, percent: bool, node) -> int:
+        """A bound on the length of `template % args` or `template.format(*args)`."""
+        fields, width, from_args = template_width(template, percent)
+        if not fields:
+            return len(template)
+        if from_args:
+            ints = [abs(a) for a in args if isinstance(a, int) and not isinstance(a, bool)]
+            width = max([width, *(min(i, MAX_VALUE + 1) for i in ints)])
+        each = max((self.printed(a, node) for a in args), default=0)
+        return len(template) + fields * (each + width)
 
     def ex_UnaryOperation(self, node, scope):
         value = self.eval(node.expression, scope)
@@ -845,12 +1093,16 @@ class Interpreter(AirflowConstructs):
             if items is None:
                 return False
             for item in items:
+                self.tick(node)
                 self.assign(comp.target, item, inner)
                 if all(self.truth(self.eval(cond.test, inner)) for cond in comp.ifs):
                     if comp.inner_for_in is not None:
                         if not loop(comp.inner_for_in):
                             return False
                     else:
+                        if len(results) >= MAX_VALUE or not self.afford(1, node):
+                            self.note_too_large(node, len(results) + 1)
+                            return False
                         results.append(make(inner))
             return True
 
@@ -948,7 +1200,7 @@ class Interpreter(AirflowConstructs):
                     for k, v in value.items():
                         kwargs[str(k)] = (v, repr(v) if not isinstance(v, Unknown) else v.source)
             elif arg.keyword is not None:
-                kwargs[arg.keyword.value] = (value, LazySource(arg.value, self.module))
+                kwargs[arg.keyword.value] = (value, self.lazy_source(arg.value))
             else:
                 args.append(value)
         return args, kwargs
@@ -981,9 +1233,21 @@ class Interpreter(AirflowConstructs):
         if m.name not in _MUTATORS and (has_unknown(args) or has_unknown(kwargs)):
             return self.unknown(node, "template" if m.name == "format" else "expr")
         try:
+            if m.name in _GROWING_METHODS:
+                size, charge = self.method_size(m, args, kwargs, node)
+                if size > MAX_VALUE or not self.afford(charge, node):
+                    self.note_too_large(node, size)
+                    return self.unknown(node)
             result = getattr(m.obj, m.name)(*args, **kwargs)
+        except _TooLarge:
+            return self.unknown(node)
         except Exception:
             return self.unknown(node)
+        if m.name not in _GROWING_METHODS and m.name not in _MUTATORS:
+            if not self.afford(size_of(result), node):
+                return self.unknown(node)
+            if isinstance(result, int) and result.bit_length() > MAX_INT_BITS:
+                return self.unknown(node)
         if isinstance(result, (type({}.items()), type({}.keys()), type({}.values()))):
             return list(result)
         return (
@@ -991,6 +1255,57 @@ class Interpreter(AirflowConstructs):
             if isinstance(result, LITERAL_TYPES) or result is None or deps.is_dependency(result)
             else self.unknown(node)
         )
+
+    def method_size(self, m: BuiltinMethod, args, kwargs, node) -> tuple[int, int]:
+        """(size of the result, size newly built) of a method that can grow a value."""
+        obj, name = m.obj, m.name
+        n = len(obj) if isinstance(obj, (str, bytes, list, tuple, dict, set)) else 0
+
+        def arg(i: int, key: str, default=None):
+            return args[i] if len(args) > i else kwargs.get(key, default)
+
+        def int_arg(i: int, key: str, default: int = 0) -> int:
+            v = arg(i, key, default)
+            return v if isinstance(v, int) and not isinstance(v, bool) else default
+
+        def sized(v) -> int:
+            return len(v) if isinstance(v, (str, bytes, list, tuple, dict, set, frozenset)) else 0
+
+        if name in ("center", "ljust", "rjust", "zfill"):
+            size = max(n, int_arg(0, "width"))
+        elif name == "expandtabs":
+            size = n * max(int_arg(0, "tabsize", 8), 1)
+        elif name == "replace":
+            old, new = sized(arg(0, "old", "")), sized(arg(1, "new", ""))
+            times = n // max(old, 1) + 1
+            count = int_arg(2, "count", -1)
+            if count >= 0:
+                times = min(times, count)
+            size = n + times * max(new - old, 0)
+        elif name == "join":
+            items = arg(0, "iterable", ())
+            items = items if isinstance(items, (list, tuple, set, frozenset, dict, str)) else ()
+            size = sum(sized(i) for i in items) + n * max(len(items) - 1, 0)
+        elif name == "format":
+            size = self.template_size(obj, [*args, *kwargs.values()], False, node)
+        elif name == "format_map":
+            mapping = arg(0, "mapping", {})
+            values = list(mapping.values()) if isinstance(mapping, dict) else []
+            size = self.template_size(obj, values, False, node)
+        elif name == "translate":
+            table = arg(0, "table", {})
+            longest = (
+                max((sized(v) for v in table.values()), default=1) if isinstance(table, dict) else 1
+            )
+            size = n * max(longest, 1)
+        elif name == "to_bytes":
+            size = int_arg(0, "length", 1)
+        elif name == "extend":
+            added = sized(arg(0, "iterable", ()))
+            return n + added, added
+        else:
+            size = n
+        return size, size
 
     def call_builtin(self, name: str, args, kwargs, node):
         fn = _SAFE_BUILTINS.get(name)
@@ -1003,11 +1318,31 @@ class Interpreter(AirflowConstructs):
         if name == "range" and len(range(*[a for a in args if isinstance(a, int)])) > MAX_RANGE:
             return self.unknown(node)
         try:
-            return fn(*args, **kwargs)
+            if name in ("str", "repr", "format") and args:
+                spec = args[1] if name == "format" and len(args) > 1 else ""
+                size = self.printed(args[0], node) + format_width(
+                    spec if isinstance(spec, str) else ""
+                )
+                if not self.afford(size, node):
+                    return self.unknown(node)
+            elif name == "sum" and len(args) > 1 and isinstance(args[1], (str, bytes, list, tuple)):
+                items = args[0] if isinstance(args[0], (list, tuple)) else []
+                size = len(args[1]) + sum(len(i) for i in items if hasattr(i, "__len__"))
+                # sum() of sequences copies the partial result at each item: quadratic work
+                if size > MAX_VALUE or not self.afford(size * max(len(items), 1) // 2 + 1, node):
+                    self.note_too_large(node, size)
+                    return self.unknown(node)
+            result = fn(*args, **kwargs)
+        except _TooLarge:
+            return self.unknown(node)
         except Exception:
             return self.unknown(node)
+        if not self.afford(size_of(result), node):
+            return self.unknown(node)
+        return result
 
     def call_function(self, func: FunctionValue, args, kwargs, node):
+        self.tick(node)
         if self.depth >= MAX_DEPTH:
             self.diag(
                 "BRG111",

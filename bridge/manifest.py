@@ -13,6 +13,7 @@ from typing import Any
 from bridge.config import BridgeConfig
 from bridge.model import DagModel
 from bridge.pipeline_model import PipelineModel
+from bridge.quoting import one_line
 
 SCHEMA_VERSION = 1
 
@@ -37,7 +38,7 @@ def build_manifest(
             "differences": outcome.differences,
             "notes": outcome.notes,
             "diagnostics": [
-                d for d in by_line.get(outcome.line, []) if f"`{task_id}`" in d["message"]
+                d for d in by_line.get(outcome.line, []) if f"`{one_line(task_id)}`" in d["message"]
             ],
         }
     steps = {

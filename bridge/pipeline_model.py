@@ -108,7 +108,7 @@ def step_name(task_id: str, taken: set[str]) -> str:
     base = _INVALID.sub("_", task_id.replace(".", "-")).strip("_") or "step"
     name = base
     if len(name) > STEP_NAME_MAX or name in taken:
-        digest = hashlib.sha1(task_id.encode()).hexdigest()[:8]
+        digest = hashlib.sha1(task_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         name = f"{base[: STEP_NAME_MAX - 9]}-{digest}"
     n = 2
     while name in taken:  # a hash collision between two ids: vanishingly rare, still handled

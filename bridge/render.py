@@ -6,6 +6,7 @@ import json
 import re
 
 from bridge.model import DagModel, FileResult
+from bridge.quoting import dot_string, mermaid_label, one_line
 
 
 def to_json(
@@ -24,10 +25,11 @@ def to_json(
 def to_text(results: list[FileResult], live: dict[str, dict] | None = None) -> str:
     lines: list[str] = []
     for r in results:
-        lines.append(f"{r.path}")
+        lines.append(one_line(r.path))
         for dag in r.dags:
             lines.append(
-                f"  DAG {dag.dag_id}  ({len(dag.tasks)} tasks, {len(dag.edges)} edges, schedule {_short(dag.schedule)})"
+                f"  DAG {one_line(dag.dag_id)}  ({len(dag.tasks)} tasks, {len(dag.edges)} edges, "
+                f"schedule {one_line(_short(dag.schedule))})"
             )
             ups: dict[str, list[str]] = {t: [] for t in dag.tasks}
             for e in dag.edges:
@@ -44,16 +46,18 @@ def to_text(results: list[FileResult], live: dict[str, dict] | None = None) -> s
                     )
                     if on
                 )
-                after = f"  <- {', '.join(sorted(ups[tid]))}" if ups[tid] else ""
-                lines.append(f"    {tid}  {short_op}{marks}  (line {task.line}){after}")
+                after = f"  <- {one_line(', '.join(sorted(ups[tid])))}" if ups[tid] else ""
+                lines.append(
+                    f"    {one_line(tid)}  {one_line(short_op)}{marks}  (line {task.line}){after}"
+                )
         for d in r.diagnostics:
-            lines.append(f"  {d.code} {d.severity} line {d.line}: {d.message}")
+            lines.append(f"  {d.code} {d.severity} line {d.line}: {one_line(d.message)}")
         if live is not None and r.path in live:
             info = live[r.path]
             if info.get("error"):
-                lines.append(f"  live: DagBag error: {info['error']}")
+                lines.append(f"  live: DagBag error: {one_line(info['error'])}")
             for diff in info.get("differences", []):
-                lines.append(f"  live: {diff}")
+                lines.append(f"  live: {one_line(diff)}")
             if not info.get("error") and not info.get("differences"):
                 lines.append("  live: static graph equals DagBag's")
     return "\n".join(lines)
@@ -65,8 +69,25 @@ def _short(value) -> str:
     return json.dumps(value)
 
 
-def _node_id(task_id: str) -> str:
-    return "t_" + re.sub(r"\W", "_", task_id)
+class _NodeIds:
+    """Mermaid node ids: `t_` and the id's ASCII letters, digits and `_`; ids that would share
+    one (`a-b`, `a_b`) get a numeric suffix, so every task and group keeps its own node."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[str, str], str] = {}
+        self.taken: set[str] = set()
+
+    def __call__(self, task_id: str, *, group: bool = False) -> str:
+        key = ("group" if group else "task", task_id)
+        if key not in self.ids:
+            text = f"g_{task_id}" if group else task_id
+            base = "t_" + re.sub(r"[^A-Za-z0-9_]", "_", text)
+            name, n = base, 2
+            while name in self.taken:
+                name, n = f"{base}_{n}", n + 1
+            self.taken.add(name)
+            self.ids[key] = name
+        return self.ids[key]
 
 
 def _group_tree(dag: DagModel) -> dict:
@@ -83,37 +104,33 @@ def _group_tree(dag: DagModel) -> dict:
     return tree
 
 
-def _quote(text: str) -> str:
-    return text.replace('"', "'")
-
-
 def to_mermaid(dag: DagModel) -> str:
-    out = [f"%% DAG {dag.dag_id}", "flowchart LR"]
+    out = [f"%% DAG {one_line(dag.dag_id)}", "flowchart LR"]
+    node = _NodeIds()
 
-    def emit(node: dict, indent: str) -> None:
-        for tid in node["tasks"]:
+    def emit(tree: dict, indent: str) -> None:
+        for tid in tree["tasks"]:
             task = dag.tasks[tid]
             label = tid.rsplit(".", 1)[-1] if task.group else tid
             shape = ("{{", "}}") if "branch" in task.operator.lower() else ("[", "]")
-            out.append(f'{indent}{_node_id(tid)}{shape[0]}"{_quote(label)}"{shape[1]}')
-        for gid, sub in node["groups"].items():
-            out.append(
-                f'{indent}subgraph {_node_id("g_" + gid)}["{_quote(gid.rsplit(".", 1)[-1])}"]'
-            )
+            out.append(f'{indent}{node(tid)}{shape[0]}"{mermaid_label(label)}"{shape[1]}')
+        for gid, sub in tree["groups"].items():
+            label = mermaid_label(gid.rsplit(".", 1)[-1])
+            out.append(f'{indent}subgraph {node(gid, group=True)}["{label}"]')
             emit(sub, indent + "  ")
             out.append(f"{indent}end")
 
     emit(_group_tree(dag), "  ")
     for e in dag.edges:
         arrow = "-.->" if e.kinds == {"data"} else "-->"
-        label = f'|"{_quote(e.label)}"|' if e.label else ""
-        out.append(f"  {_node_id(e.upstream)} {arrow}{label} {_node_id(e.downstream)}")
+        label = f'|"{mermaid_label(e.label)}"|' if e.label else ""
+        out.append(f"  {node(e.upstream)} {arrow}{label} {node(e.downstream)}")
     return "\n".join(out)
 
 
 def to_dot(dag: DagModel) -> str:
     out = [
-        f'digraph "{_quote(dag.dag_id)}" {{',
+        f"digraph {dot_string(dag.dag_id)} {{",
         "  rankdir=LR;",
         "  node [shape=box, fontname=Helvetica];",
     ]
@@ -123,10 +140,10 @@ def to_dot(dag: DagModel) -> str:
             task = dag.tasks[tid]
             label = tid.rsplit(".", 1)[-1] if task.group else tid
             shape = ", shape=diamond" if "branch" in task.operator.lower() else ""
-            out.append(f'{indent}"{_quote(tid)}" [label="{_quote(label)}"{shape}];')
+            out.append(f"{indent}{dot_string(tid)} [label={dot_string(label)}{shape}];")
         for gid, sub in node["groups"].items():
-            out.append(f'{indent}subgraph "cluster_{_quote(gid)}" {{')
-            out.append(f'{indent}  label="{_quote(gid.rsplit(".", 1)[-1])}";')
+            out.append(f"{indent}subgraph {dot_string('cluster_' + gid)} {{")
+            out.append(f"{indent}  label={dot_string(gid.rsplit('.', 1)[-1])};")
             emit(sub, indent + "  ")
             out.append(f"{indent}}}")
 
@@ -136,9 +153,9 @@ def to_dot(dag: DagModel) -> str:
         if e.kinds == {"data"}:
             attrs.append("style=dashed")
         if e.label:
-            attrs.append(f'label="{_quote(e.label)}"')
+            attrs.append(f"label={dot_string(e.label)}")
         suffix = f" [{', '.join(attrs)}]" if attrs else ""
-        out.append(f'  "{_quote(e.upstream)}" -> "{_quote(e.downstream)}"{suffix};')
+        out.append(f"  {dot_string(e.upstream)} -> {dot_string(e.downstream)}{suffix};")
     out.append("}")
     return "\n".join(out)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from bridge.model import DagModel
 from bridge.pipeline_model import PipelineModel
+from bridge.quoting import md_code, md_text, mermaid_label
 from bridge.render import to_mermaid
 
 _MARK = {"exact": "exact", "approximate": "approximate", "manual": "**manual**"}
@@ -15,9 +16,9 @@ _MARK = {"exact": "exact", "approximate": "approximate", "manual": "**manual**"}
 def build_report(manifest: dict[str, Any], pipeline: PipelineModel, dag: DagModel) -> str:
     summary = manifest["summary"]
     lines = [
-        f"# `{dag.dag_id}` → SageMaker pipeline `{pipeline.name}`",
+        f"# {md_code(dag.dag_id)} → SageMaker pipeline {md_code(pipeline.name)}",
         "",
-        f"Source: `{manifest['source']['path']}` line {dag.line}. "
+        f"Source: {md_code(manifest['source']['path'])} line {dag.line}. "
         f"{summary['tasks']} tasks → {summary['steps']} steps: "
         f"{summary['exact']} exact, {summary['approximate']} approximate, "
         f"{summary['manual']} manual.",
@@ -28,10 +29,11 @@ def build_report(manifest: dict[str, Any], pipeline: PipelineModel, dag: DagMode
     for task_id, t in manifest["tasks"].items():
         operator = t["operator"].rsplit(".", 1)[-1] if "." in t["operator"] else t["operator"]
         differences = "<br>".join(_cell(d) for d in t["differences"] + t["notes"]) or ""
+        steps = ", ".join(md_code(s, table=True) for s in t["steps"])
         lines.append(
-            f"| `{task_id}` (line {t['line']}) | {operator} | {t['fate']} | "
-            f"{_MARK[t['fidelity']]} | {', '.join(f'`{s}`' for s in t['steps'])} | "
-            f"{t['rule']} | {differences} |"
+            f"| {md_code(task_id, table=True)} (line {t['line']}) | {_cell(operator)} | "
+            f"{t['fate']} | {_MARK[t['fidelity']]} | {steps} | {_cell(t['rule'])} | "
+            f"{differences} |"
         )
     if any(s["copy"] for s in manifest["steps"].values()):
         lines += [
@@ -43,9 +45,10 @@ def build_report(manifest: dict[str, Any], pipeline: PipelineModel, dag: DagMode
     if manifest["parameters"]:
         lines += ["| parameter | type | default | filled from |", "|---|---|---|---|"]
         for p in manifest["parameters"]:
+            airflow = " " + md_code(p["airflow"], table=True) if p["airflow"] else ""
             lines.append(
-                f"| `{p['name']}` | {p['type']} | `{p['default']!r}` | {p['source']}"
-                f"{' `' + p['airflow'] + '`' if p['airflow'] else ''} |"
+                f"| {md_code(p['name'], table=True)} | {p['type']} | "
+                f"{md_code(repr(p['default']), table=True)} | {p['source']}{airflow} |"
             )
     else:
         lines.append("None.")
@@ -81,7 +84,8 @@ def pipeline_mermaid(pipeline: PipelineModel) -> str:
     lines = ["flowchart LR"]
     for name, step in pipeline.steps.items():
         shape = ("{", "}") if step.kind == "Condition" else ("[", "]")
-        lines.append(f'    {ids[name]}{shape[0]}"{name}<br/><i>{step.kind}</i>"{shape[1]}')
+        label = f"{mermaid_label(name)}<br/><i>{mermaid_label(step.kind)}</i>"
+        lines.append(f'    {ids[name]}{shape[0]}"{label}"{shape[1]}')
     for u, v in pipeline.edges:
         side = pipeline.branch_sides.get((u, v))
         arrow = f" -- {side} --> " if side else " --> "
@@ -91,15 +95,16 @@ def pipeline_mermaid(pipeline: PipelineModel) -> str:
 
 def _schedule_text(schedule: dict | None, dag: DagModel) -> str:
     if schedule and schedule.get("expression"):
-        return f"`{schedule['expression']}` (from Airflow `{dag.schedule}`)"
+        return f"{md_code(schedule['expression'])} (from Airflow {md_code(dag.schedule)})"
     if schedule and schedule.get("problem"):
-        return f"none — {schedule['problem']}"
+        return f"none — {md_text(schedule['problem'])}"
     return (
         "none (the DAG has no schedule)"
         if dag.schedule in (None, "None")
-        else f"none (`{dag.schedule}`)"
+        else f"none ({md_code(dag.schedule)})"
     )
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A message in a table cell (or list item): it may hold `code` spans of its own."""
+    return md_text(text, table=True)

@@ -3,6 +3,7 @@ signals, and small helpers over evaluated values."""
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -76,19 +77,23 @@ def trigger_rule(value) -> str | None:
     return None
 
 
-def has_unknown(value, depth: int = 0) -> bool:
+def has_unknown(value, depth: int = 0, seen: set | None = None) -> bool:
     if isinstance(value, Unknown):
         return True
     if depth > 3:
         return False
-    if isinstance(value, (list, tuple, set)):
-        return any(has_unknown(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return any(has_unknown(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple, set, dict)):
+        # A container shared many times (`[[big] * 1000] * 1000`) is looked at once.
+        seen = set() if seen is None else seen
+        if (id(value), depth) in seen:
+            return False
+        seen.add((id(value), depth))
+        items = value.values() if isinstance(value, dict) else value
+        return any(has_unknown(v, depth + 1, seen) for v in items)
     return False
 
 
-def iter_refs(value, depth: int = 0):
+def iter_refs(value, depth: int = 0, seen: set | None = None):
     """Tasks an argument value reads XComs from (XComArgs nested in lists/dicts included)."""
     if depth > 6:
         return
@@ -96,10 +101,96 @@ def iter_refs(value, depth: int = 0):
         yield from value.tasks
     elif isinstance(value, MappedArg):
         yield from value.refs
-    elif isinstance(value, (list, tuple, set)):
-        for v in value:
-            yield from iter_refs(v, depth + 1)
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from iter_refs(k, depth + 1)
-            yield from iter_refs(v, depth + 1)
+    elif isinstance(value, (list, tuple, set, dict)):
+        seen = set() if seen is None else seen  # shared containers are looked at once
+        if (id(value), depth) in seen:
+            return
+        seen.add((id(value), depth))
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield from iter_refs(k, depth + 1, seen)
+                yield from iter_refs(v, depth + 1, seen)
+        else:
+            for v in value:
+                yield from iter_refs(v, depth + 1, seen)
+
+
+# ---- sizes of evaluated values (the evaluator's caps) -------------------------------------------
+
+_SIZED = (str, bytes, list, tuple, dict, set, frozenset)
+
+
+def size_of(value) -> int:
+    """What a value costs the evaluator: characters of a string, elements of a container, bytes
+    of an int. Shallow: elements were counted when they were built."""
+    if isinstance(value, _SIZED):
+        return len(value)
+    if isinstance(value, int):
+        return value.bit_length() // 8
+    return 1
+
+
+def printed_size(value, limit: int) -> tuple[int, int]:
+    """(an estimate of len(str(value)), elements visited); the estimate stops above `limit`.
+
+    Shared elements count each time they print (`[big] * 1000` prints `big` 1,000 times), so the
+    walk visits at most about `limit` elements whatever the structure."""
+    total = 0
+    visited = 0
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        visited += 1
+        if isinstance(v, str):
+            total += len(v) + 2
+        elif isinstance(v, bytes):
+            total += 4 * len(v) + 3
+        elif isinstance(v, bool) or v is None:
+            total += 5
+        elif isinstance(v, int):
+            total += v.bit_length() * 31 // 100 + 2
+        elif isinstance(v, float):
+            total += 25
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            total += 2 + 2 * len(v)
+            stack.extend(v)
+        elif isinstance(v, dict):
+            total += 2 + 4 * len(v)
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, range):
+            total += 40
+        else:
+            total += 200
+        if total > limit:
+            return limit + 1, visited
+    return total, visited
+
+
+_NUMBER = re.compile(r"\d+")
+_PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\d+|\*)?(?:\.(\d+|\*))?")
+_BRACE_SPEC = re.compile(r"\{[^{}]*?:([^{}]*)\}")
+_NESTED_SPEC = re.compile(r"\{[^{}]*:[^{}]*\{")
+
+
+def _number(text: str) -> int:
+    return int(text) if len(text) < 12 else 10**12
+
+
+def format_width(spec: str) -> int:
+    """The largest number in a format spec (`>80`, `0.3f`): a bound on the padding it asks."""
+    return max((_number(m) for m in _NUMBER.findall(spec)), default=0)
+
+
+def template_width(template: str | bytes, percent: bool) -> tuple[int, int, bool]:
+    """(fields, largest width or precision, whether a width comes from the arguments) of a
+    %-format or str.format template (`%*d`, `{:{}}`)."""
+    text = template if isinstance(template, str) else template.decode("latin-1")
+    if percent:
+        fields = _PERCENT_FIELD.findall(text)
+        numbers = [n for pair in fields for n in pair if n and n != "*"]
+        starred = any("*" in pair for pair in fields)
+        return len(fields), max((_number(n) for n in numbers), default=0), starred
+    widths = [format_width(spec) for spec in _BRACE_SPEC.findall(text)]
+    nested = _NESTED_SPEC.search(text) is not None
+    return text.count("{"), max(widths, default=0), nested

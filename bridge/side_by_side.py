@@ -68,6 +68,7 @@ def prepare(dag_files: list[Path], options: CompareOptions) -> list[Prepared]:
 
 def _translated(dag_files: list[Path], options: CompareOptions) -> list[tuple[Path, Path]]:
     from bridge.config import load_config
+    from bridge.emit import OutputClaims, output_folder_name
     from bridge.parse import parse_file
     from bridge.translate_files import translate_file
     from bridge.validate import validate_folders
@@ -76,17 +77,19 @@ def _translated(dag_files: list[Path], options: CompareOptions) -> list[tuple[Pa
     pairs: list[tuple[Path, Path]] = []
     fresh: list[Path] = []
     registry = config = None
+    claims = OutputClaims()
     for dag_file in dag_files:
         ids = [d.dag_id for d in parse_file(dag_file).dags]
         if not ids:
             raise RunError("BRG303", f"{dag_file}: no DAG found to compare")
-        reusable = [options.out / i for i in ids if (options.out / i / "definition.json").is_file()]
+        folders = [options.out / output_folder_name(i) for i in ids]
+        reusable = [f for f in folders if (f / "definition.json").is_file()]
         if options.reuse and len(reusable) == len(ids):
             pairs += [(dag_file, f) for f in reusable]
             continue
         if registry is None:
             config, registry = load_config(None, start=dag_file.parent), Registry.default()
-        outcome = translate_file(dag_file, registry, config, options.out)
+        outcome = translate_file(dag_file, registry, config, options.out, claims)
         for dag in outcome.dags:
             if dag.folder is None:
                 raise RunError("BRG303", f"{dag_file}: DAG {dag.dag_id} could not be translated")

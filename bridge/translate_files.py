@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bridge.config import BridgeConfig
 from bridge.diagnostics import Diagnostic
 from bridge.model import DagModel
 from bridge.pipeline_model import PipelineModel
+from bridge.quoting import one_line
+
+if TYPE_CHECKING:  # bridge.emit imports the code generator: loaded when a DAG is emitted
+    from bridge.emit import OutputClaims
 
 
 @dataclass
@@ -37,21 +42,32 @@ class FileOutcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def translate_file(path: Path, registry, config: BridgeConfig, out: Path | None) -> FileOutcome:
-    """Parse one file and translate (and, with `out`, emit) each DAG in it."""
-    from bridge.parse import parse_file
+def translate_file(
+    path: Path,
+    registry,
+    config: BridgeConfig,
+    out: Path | None,
+    claims: OutputClaims | None = None,
+) -> FileOutcome:
+    """Parse one file and translate (and, with `out`, emit) each DAG in it. Two DAGs of one run
+    never share a folder: a run passes the same `claims` to each call (default: this file)."""
+    from bridge.parse import read_source
+    from bridge.parse_worker import parse_file_budgeted
 
-    result = parse_file(path)
+    result = parse_file_budgeted(path)  # time and memory budget; never opens a FIFO or device
     outcome = FileOutcome(str(path), diagnostics=list(result.diagnostics))
-    try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        source = ""
+    source = (read_source(path)[0] or "") if result.dags else ""
+    if out is not None and claims is None:
+        from bridge.emit import OutputClaims
+
+        claims = OutputClaims()
     for dag in result.dags:
         try:
-            outcome.dags.append(translate_one(dag, registry, config, source, str(path), out))
+            outcome.dags.append(
+                translate_one(dag, registry, config, source, str(path), out, claims)
+            )
         except Exception as exc:  # a bug of ours must not stop the other DAGs: report it
-            message = (
+            message = one_line(
                 f"DAG `{dag.dag_id}`: internal error while translating: {type(exc).__name__}: {exc}"
             )
             diag = Diagnostic.make("BRG199", dag.line, message, str(path))
@@ -60,7 +76,13 @@ def translate_file(path: Path, registry, config: BridgeConfig, out: Path | None)
 
 
 def translate_one(
-    dag: DagModel, registry, config: BridgeConfig, source: str, path: str, out: Path | None
+    dag: DagModel,
+    registry,
+    config: BridgeConfig,
+    source: str,
+    path: str,
+    out: Path | None,
+    claims: OutputClaims | None = None,
 ) -> DagOutcome:
     import networkx as nx
 
@@ -68,7 +90,8 @@ def translate_one(
 
     if not nx.is_directed_acyclic_graph(dag.graph):
         cycle = " -> ".join(u for u, _ in nx.find_cycle(dag.graph))
-        diag = Diagnostic.make("BRG206", dag.line, f"DAG `{dag.dag_id}`: cycle {cycle}", path)
+        message = one_line(f"DAG `{dag.dag_id}`: cycle {cycle}")
+        diag = Diagnostic.make("BRG206", dag.line, message, path)
         return DagOutcome(dag.dag_id, None, None, [diag])
     pipeline = translate_dag(dag, registry, config, source, path)
     diagnostics = list(pipeline.diagnostics)
@@ -76,19 +99,32 @@ def translate_one(
         if o.fate == "placeholder":
             diagnostics.append(
                 Diagnostic.make(
-                    "BRG200", o.line, f"task `{task_id}`: no rule for `{o.operator}`", path
+                    "BRG200",
+                    o.line,
+                    one_line(f"task `{task_id}`: no rule for `{o.operator}`"),
+                    path,
                 )
             )
         elif o.fidelity == "approximate":
             diagnostics.append(
                 Diagnostic.make(
-                    "BRG203", o.line, f"task `{task_id}`: {'; '.join(o.differences)}", path
+                    "BRG203",
+                    o.line,
+                    one_line(f"task `{task_id}`: {'; '.join(o.differences)}"),
+                    path,
                 )
             )
     pipeline.diagnostics = diagnostics
     folder = None
     if out is not None:
-        from bridge.emit import emit
+        from bridge.emit import OutputRefused, emit, output_folder_name
 
-        folder = emit(pipeline, dag, config, path, out)
+        name = output_folder_name(dag.dag_id)
+        if name != dag.dag_id:
+            message = f"DAG `{one_line(dag.dag_id)}` is not a safe folder name: written to `{name}`"
+            diagnostics.append(Diagnostic.make("BRG222", dag.line, message, path))
+        try:
+            folder = emit(pipeline, dag, config, path, out, claims)
+        except OutputRefused as exc:
+            diagnostics.append(Diagnostic.make(exc.code, dag.line, str(exc), path))
     return DagOutcome(dag.dag_id, folder, pipeline, diagnostics)

@@ -35,18 +35,23 @@ class Unknown:
 
 
 class LazySource:
-    """The source text of an argument, generated only when someone needs it (codegen is costly)."""
+    """The source text of an argument, generated only when someone needs it (codegen is costly).
 
-    __slots__ = ("node", "module", "_text")
+    `restore`, when given, maps the text of the tree libcst parsed back to the file's own text
+    (long operator chains are parsed flattened, see parse.check_source)."""
 
-    def __init__(self, node: cst.CSTNode, module: cst.Module):
+    __slots__ = ("node", "module", "_text", "restore")
+
+    def __init__(self, node: cst.CSTNode, module: cst.Module, restore=None):
         self.node = node
         self.module = module
+        self.restore = restore
         self._text: str | None = None
 
     def __str__(self) -> str:
         if self._text is None:
-            self._text = self.module.code_for_node(self.node).strip()
+            text = self.module.code_for_node(self.node).strip()
+            self._text = self.restore(text) if self.restore is not None else text
         return self._text
 
     def __format__(self, spec: str) -> str:

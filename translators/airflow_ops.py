@@ -10,6 +10,7 @@ from typing import Any
 
 from bridge.expressions import ExecVar, Join, is_dynamic
 from bridge.model import TaskModel
+from bridge.quoting import docstring, file_stem
 from bridge.rule_context import RuleContext
 from translators.aws_lambda import json_argument, step_limits, xcom_readers
 from translators.registry import Example, StepDraft, Translation, rule
@@ -107,7 +108,7 @@ def trigger_and_wait(dag_id, conf=None, triggered_by=None, region=None, poke_int
 
 
 def _file_base(task_id: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in task_id).strip("_") or "task"
+    return file_stem(task_id, fallback="task")
 
 
 @rule(
@@ -188,7 +189,7 @@ def trigger_dag_run(task: TaskModel, ctx: RuleContext) -> Translation:
         )
     triggered_by = Join((ExecVar("PIPELINE_EXECUTION_ARN"),))
     base = _file_base(task.task_id)
-    code = TRIGGER_CODE.format(task_id=task.task_id, dag_id=ctx.dag.dag_id)
+    code = TRIGGER_CODE.format(task_id=docstring(task.task_id), dag_id=docstring(ctx.dag.dag_id))
     wait = task.kwargs.get("wait_for_completion")
     if wait is not None and wait.kind != "literal":
         differences.append("wait_for_completion is not a literal: the step does not wait")

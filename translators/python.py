@@ -15,6 +15,7 @@ from typing import Any
 from bridge.expressions import StepOutput
 from bridge.extract import ExtractError, extract_callable
 from bridge.model import ArgValue, TaskModel
+from bridge.quoting import is_dotted_name
 from bridge.rule_context import RuleContext
 from translators.registry import Example, StepDraft, Translation, rule
 
@@ -77,7 +78,7 @@ def script_step(
 
 def _script(task: TaskModel, ctx: RuleContext, differences: list[str]) -> dict[str, Any]:
     ref = task.callable
-    if ref is None:
+    if ref is None or not is_dotted_name(ref.name):
         differences.append("the python_callable is not a function the bridge can read")
         return {"entry": None, "body": None}
     if not ref.defined_in_file:
