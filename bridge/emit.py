@@ -112,7 +112,7 @@ def prepare_folder(out: Path, name: str) -> Path:
             if folder.resolve().parent != root:
                 raise OutputRefused("BRG221", f"{shown} resolves outside {quoting.one_line(out)}")
             if made_by_bridge(folder):
-                shutil.rmtree(folder)
+                clear_translation(folder)
             elif any(folder.iterdir()):
                 raise OutputRefused(
                     "BRG221",
@@ -124,6 +124,22 @@ def prepare_folder(out: Path, name: str) -> Path:
     except OSError as exc:
         raise OutputRefused("BRG221", f"{shown} cannot be written: {exc}") from None
     return folder
+
+
+# What `bridge run` and `bridge compare` keep in the folder: records of the user's runs, which a
+# new translation must not delete.
+KEPT = frozenset({"runs", "compare"})
+
+
+def clear_translation(folder: Path) -> None:
+    """Remove the previous translation from a folder the bridge wrote, keeping run records."""
+    for entry in folder.iterdir():
+        if entry.name in KEPT and entry.is_dir() and not entry.is_symlink():
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def made_by_bridge(folder: Path) -> bool:

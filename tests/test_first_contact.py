@@ -79,6 +79,7 @@ def test_translate_validate_run_compare_with_relative_paths(user_folder):
     compared = _bridge(user_folder, "compare", f"dags/{SAMPLE}.py")
     assert compared.returncode == 0, compared.stdout + compared.stderr
     assert list((folder / "compare").glob("*/compare.html")), "the report is inside out/"
+    assert list((folder / "runs").glob("*/run.json")) == records, "translating again keeps runs"
 
     assert _tree(user_folder, "out") == before, "nothing written outside out/"
     assert _git_status() == repo_before, "the repository is untouched"
