@@ -97,7 +97,7 @@ def graph(
     ] = False,
 ) -> None:
     """Print the task graph of every DAG found in PATHS, parsed statically (the files are never run)."""
-    from bridge.parse import parse_file
+    from bridge.parse_worker import parse_file_budgeted
     from bridge.render import to_json, to_pictures, to_text
 
     files = collect_files(paths)
@@ -114,7 +114,7 @@ def graph(
     else:
         iterator = files
     for f in iterator:
-        results.append(parse_file(f))
+        results.append(parse_file_budgeted(f))  # a time and memory budget per file
 
     live_info = _live_report(results, timeout) if live else None
     if fmt is GraphFormat.json:

@@ -820,4 +820,13 @@ def to_dag_model(dag: DagNode) -> DagModel:
     return model
 
 
-__all__ = ["parse_file", "parse_source", "to_dag_model", "to_arg", "jsonable"]
+__all__ = [
+    "check_source",
+    "decode_source",
+    "jsonable",
+    "parse_file",
+    "parse_source",
+    "read_source",
+    "to_arg",
+    "to_dag_model",
+]

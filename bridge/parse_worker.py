@@ -10,9 +10,11 @@ crashes (a signal from a native library), becomes a diagnostic for that file; th
 replaced and the run goes on:
 
 - BRG118: over the time budget (`BRIDGE_PARSE_TIMEOUT` seconds, 60 by default);
-- BRG119: over the memory budget (`BRIDGE_PARSE_MEMORY_MB`, 2048 by default; a file that fails
-  it in a worker that served other files first is tried again in a fresh worker);
+- BRG119: over the memory budget (`BRIDGE_PARSE_MEMORY_MB`, 2048 by default);
 - BRG120: the worker died from a signal, or failed in a way it could not report.
+
+A file that fails (other than by time) in a worker that served other files first is tried once
+more in a fresh worker, so that nothing left over from earlier files decides its fate.
 
 `parse.parse_file` stays the in-process path (tests, and callers that parse trusted files); it is
 also the fallback where `os.fork` does not exist. `ParsePool` holds one worker; a pool of several
@@ -152,14 +154,20 @@ class ParsePool:
                 except OSError:  # no process to spare: parse here rather than lose the file
                     return parse_file(path)
             fresh = worker.served == 0
-            result, (code, message) = worker.parse(path, self.budget)
+            try:
+                result, (code, message) = worker.parse(path, self.budget)
+            except BaseException:  # Ctrl-C: the worker was killed on the way out
+                self._worker = None
+                raise
             if result is not None:
                 if worker.served >= RECYCLE_AFTER or worker.grown() > self.memory_bytes // 2:
                     self.close()
                 return result
             self._worker = None  # the worker is gone (it died or was killed)
-            if code == "BRG119" and not fresh and not retried:
-                retried = True  # memory left over from earlier files may be the cause
+            if code != "BRG118" and not fresh and not retried:
+                # Memory left over from earlier files, or a worker that died between files,
+                # may be the cause: once more, in a fresh worker.
+                retried = True
                 continue
             return FileResult(path=shown, diagnostics=[Diagnostic.make(code, 0, message, shown)])
 
