@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bridge.definition import ARTIFACTS_FILE, all_steps, references, step_dependencies
 from bridge.local_steps import Outcome, StepJob, execute
 from bridge.object_store import ObjectStore
 from bridge.pipeline_values import Scope, resolve
@@ -51,7 +52,6 @@ from bridge.run_record import (
     RunRecord,
     StepRun,
 )
-from bridge.validate import ARTIFACTS_FILE, _references, all_steps, step_dependencies
 
 DEFAULT_STEP_TIMEOUT = 3600.0
 LOCAL_ACCOUNT = "000000000000"
@@ -314,7 +314,7 @@ class LocalRun:
         body = {k: v for k, v in step.items() if k not in ("Name", "DependsOn")}
         if step.get("Type") == "Condition":
             body = {"Conditions": step["Arguments"].get("Conditions", [])}
-        for upstream in sorted(_references(body) & set(self.steps)):
+        for upstream in sorted(references(body) & set(self.steps)):
             if self.record.steps[upstream].reason == NOT_SELECTED:
                 return (
                     f"needs the output of step {upstream}, which this selective "

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bridge.definition import all_steps
 from bridge.local_run import RunError, load_output_folder, typed_parameters
 from bridge.local_steps import docker_available
 from bridge.run_record import (
@@ -25,7 +26,6 @@ from bridge.run_record import (
     RunRecord,
     StepRun,
 )
-from bridge.validate import all_steps
 
 # SageMaker's step and execution statuses -> ours.
 STEP_STATUS = {

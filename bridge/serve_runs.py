@@ -207,6 +207,6 @@ def job_name(execution_id: str, step: str) -> str:
 
 
 def job_names(execution_id: str, definition: dict) -> dict[str, str]:
-    from bridge.validate import all_steps
+    from bridge.definition import all_steps
 
     return {name: job_name(execution_id, name) for name in all_steps(definition["Steps"])}

@@ -400,8 +400,8 @@ class ServeState:
 
     def _selective(self, execution: Execution, config: dict) -> tuple[set[str], dict]:
         """The steps a selective execution runs, and those it takes from its source."""
+        from bridge.definition import all_steps, step_dependencies
         from bridge.local_run import Reused
-        from bridge.validate import all_steps, step_dependencies
 
         steps = all_steps(execution.version.definition.get("Steps") or [])
         selected = [chosen.get("StepName") for chosen in config.get("SelectedSteps") or []]

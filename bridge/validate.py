@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bridge.definition import ARTIFACTS_FILE, RUNTIME_VALUE, all_steps, step_dependencies
+
 REGION = "us-east-1"
 BUCKET = "bridge-validate"
 ROLE = "arn:aws:iam::123456789012:role/BridgeValidate"
@@ -163,9 +165,6 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
     return {"ok": not problems, "problems": problems}
 
 
-ARTIFACTS_FILE = "artifacts.json"
-
-
 def record_artifacts(folder: Path, definition: dict) -> None:
     """artifacts.json: each S3 object the definition names (code, the runtime) and the file of
     the folder with the same bytes, so `bridge run` can stage them without AWS. An object that
@@ -205,46 +204,6 @@ def _import(path: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def all_steps(steps: list[dict]) -> dict[str, dict]:
-    """Every step of a definition by name, including those nested in ConditionSteps."""
-    found: dict[str, dict] = {}
-    for step in steps:
-        found[step["Name"]] = step
-        args = step.get("Arguments") or {}
-        if step.get("Type") == "Condition":
-            found.update(all_steps(args.get("IfSteps", []) + args.get("ElseSteps", [])))
-    return found
-
-
-def step_dependencies(steps: dict[str, dict]) -> dict[str, set[str]]:
-    """name -> the steps it waits for: DependsOn, property references, condition membership."""
-    deps = {name: set(step.get("DependsOn") or []) for name, step in steps.items()}
-    for name, step in steps.items():
-        body = {k: v for k, v in step.items() if k not in ("Name", "DependsOn")}
-        if step.get("Type") == "Condition":
-            body["Arguments"] = {"Conditions": step["Arguments"].get("Conditions", [])}
-            for side in ("IfSteps", "ElseSteps"):
-                for target in step["Arguments"].get(side, []):
-                    deps[target["Name"]].add(name)
-        deps[name] |= {r for r in _references(body) if r in steps and r != name}
-    return deps
-
-
-def _references(value: Any) -> set[str]:
-    """Step names referenced as `{"Get": "Steps.<name>..."}` anywhere in a value."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        get = value.get("Get")
-        if isinstance(get, str) and get.startswith("Steps."):
-            found.add(get.split(".")[1])
-        for v in value.values():
-            found |= _references(v)
-    elif isinstance(value, list):
-        for v in value:
-            found |= _references(v)
-    return found
 
 
 def closure_differences(manifest: dict, steps: dict[str, dict]) -> list[str]:
@@ -336,9 +295,6 @@ def _round_trip(manifest: dict, steps: dict[str, dict]) -> list[str]:
 
 # A config leaf known only at run time (a template, a name read from another step) is compared
 # as "some pipeline value"; translators/sagemaker.py marks linked names with it too.
-RUNTIME_VALUE = "<run-time value>"
-
-
 def _mark_templates(value: Any) -> Any:
     """A templated config string becomes a pipeline expression: compare it as a run-time value."""
     if isinstance(value, dict):

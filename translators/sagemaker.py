@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.definition import RUNTIME_VALUE
 from bridge.expressions import StepProperty
 from bridge.model import TaskModel
 from bridge.rule_context import RuleContext
 from bridge.sagemaker_jobs import OPERATOR_JOBS, request_view, sub_jobs
-from bridge.validate import RUNTIME_VALUE
 from translators.registry import Example, StepDraft, Translation, placeholder, rule
 
 _MODULE = "airflow.providers.amazon.aws.operators.sagemaker"
