@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
 
-from bridge.airflow_run import AirflowRunRequest, run_dags  # noqa: E402
-from bridge.serve import serve  # noqa: E402
+from bridge.compare.airflow_run import AirflowRunRequest, run_dags  # noqa: E402
+from bridge.serve.server import serve  # noqa: E402
 
 STEPS = 50
 POLL = 1

@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bridge.airflow_run import AirflowRunRequest, run_dags  # noqa: E402
-from bridge.run_record import RunRecord  # noqa: E402
+from bridge.compare.airflow_run import AirflowRunRequest, run_dags  # noqa: E402
+from bridge.run.record import RunRecord  # noqa: E402
 
 SAMPLES = ["ml_taskflow_pipeline", "ml_classic_operators", "dynamic_feature_pipeline"]
 DATA = ROOT / "sample_dags" / "data"

@@ -97,8 +97,8 @@ def graph(
     ] = False,
 ) -> None:
     """Print the task graph of every DAG found in PATHS, parsed statically (the files are never run)."""
-    from bridge.parse_worker import parse_file_budgeted
-    from bridge.render import to_json, to_pictures, to_text
+    from bridge.parse.render import to_json, to_pictures, to_text
+    from bridge.parse.worker import parse_file_budgeted
 
     files = collect_files(paths)
     results = []
@@ -160,8 +160,8 @@ def translate(
 ) -> None:
     """Translate every DAG in PATHS into OUT/<dag_id>/ (pipeline.py, steps/, manifest.json,
     definition.json, REPORT.md)."""
-    from bridge.emit import OutputClaims
-    from bridge.translate_files import translate_file
+    from bridge.emit.folder import OutputClaims
+    from bridge.emit.translate_files import translate_file
 
     config, registry = _setup(config_file, rules, paths)
     claims = OutputClaims()  # this run's folders: two DAGs never share one
@@ -169,7 +169,7 @@ def translate(
     folders = [d.folder for o in outcomes for d in o.dags if d.folder is not None]
     verdicts = {}
     if validate and folders:
-        from bridge.validate import validate_folders
+        from bridge.emit.validate import validate_folders
 
         verdicts = validate_folders(folders)
     failed = False
@@ -214,7 +214,7 @@ def validate_cmd(
 ) -> None:
     """Build each emitted pipeline offline (no AWS), write definition.json and check it: the
     dependency closure, the SageMaker-operator round trip, every task in the manifest."""
-    from bridge.validate import validate_folders
+    from bridge.emit.validate import validate_folders
 
     verdicts = validate_folders(folders)
     for folder, verdict in verdicts.items():
@@ -298,8 +298,8 @@ def run(
 
     from rich.console import Console
 
-    from bridge.local_run import RunError, RunOptions, run_local
-    from bridge.run_view import Progress, verdict_line
+    from bridge.run.engine import RunError, RunOptions, run_local
+    from bridge.run.view import Progress, verdict_line
 
     console = Console(stderr=as_json, highlight=False)
     parameters = parse_assignments(param, "--param")
@@ -316,7 +316,7 @@ def run(
             )
             record = run_local(folder, options)
         else:
-            from bridge.sagemaker_run import run_with_sdk
+            from bridge.run.sagemaker_engines import run_with_sdk
 
             record = run_with_sdk(folder, engine.value, parameters, role=role)
     except RunError as exc:
@@ -367,9 +367,9 @@ def compare(
     Exit 0 only when everything compared agrees."""
     from rich.console import Console
 
-    from bridge.local_run import RunError
-    from bridge.run_view import Progress, comparison_table
-    from bridge.side_by_side import CompareOptions, compare_dags
+    from bridge.compare.side_by_side import CompareOptions, compare_dags
+    from bridge.run.engine import RunError
+    from bridge.run.view import Progress, comparison_table
 
     console = Console(highlight=False)
     options = CompareOptions(
@@ -456,8 +456,8 @@ def serve(
     answered. Runs until Ctrl-C."""
     import signal
 
-    from bridge.serve import LOOPBACK, TOKEN
-    from bridge.serve import serve as start_server
+    from bridge.serve.server import LOOPBACK, TOKEN
+    from bridge.serve.server import serve as start_server
 
     if token is not None and not no_auth and not TOKEN.fullmatch(token):
         raise typer.BadParameter(
@@ -558,8 +558,8 @@ def analyze(
     rules: Annotated[list[str] | None, typer.Option("--rules")] = None,
 ) -> None:
     """Coverage per operator across PATHS: tasks, exact, approximate, manual (nothing written)."""
-    from bridge.coverage import coverage_table, render_coverage
-    from bridge.translate_files import translate_file
+    from bridge.emit.translate_files import translate_file
+    from bridge.translate.coverage import coverage_table, render_coverage
 
     config, registry = _setup(config_file, rules, paths)
     outcomes = [translate_file(f, registry, config, None) for f in collect_files(paths)]
@@ -617,9 +617,9 @@ def cutover(
     from rich.console import Console
     from rich.markup import escape
 
-    from bridge.cutover import CutoverRefused
-    from bridge.cutover import cutover as run_cutover
-    from bridge.cutover import rollback as run_rollback
+    from bridge.cutover.codemod import CutoverRefused
+    from bridge.cutover.codemod import cutover as run_cutover
+    from bridge.cutover.codemod import rollback as run_rollback
     from bridge.diagnostics import CODES
 
     console = Console(highlight=False, soft_wrap=True)
@@ -695,7 +695,7 @@ def _setup(config_file: Path | None, rules: list[str] | None, paths: list[Path])
 
 
 def _live_report(results, timeout: float) -> dict[str, dict]:
-    from bridge.live import diff_dags, load_live
+    from bridge.parse.live import diff_dags, load_live
 
     live = load_live([r.path for r in results], timeout=timeout)
     report: dict[str, dict] = {}

@@ -13,7 +13,7 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
 
 import pytest  # noqa: E402
 
-from bridge.parse import parse_file, parse_source  # noqa: E402
+from bridge.parse.dag_file import parse_file, parse_source  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DAGS = ROOT / "sample_dags"
@@ -33,7 +33,7 @@ def dagbag_summaries(path: Path | str) -> tuple[list[dict], dict]:
     """Load a file with Airflow's DagBag in this process; DAG summaries and import errors."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from bridge.live import dag_summary
+    from bridge.parse.live import dag_summary
 
     bag = DagBag(dag_folder=str(path))
     return [dag_summary(d) for d in bag.dags.values()], dict(bag.import_errors)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.airflow_run import (
+from bridge.compare.airflow_run import (
     AirflowRunRequest,
     _prepare_home,
     import_error_summary,
@@ -25,7 +25,7 @@ from bridge.airflow_run import (
     run_dags,
     snapshot_db,
 )
-from bridge.run_record import FAILED, NOT_EXECUTED, SUCCEEDED, RunRecord
+from bridge.run.record import FAILED, NOT_EXECUTED, SUCCEEDED, RunRecord
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -347,7 +347,7 @@ def _migrated_db(path: Path) -> None:
 
 def test_home_gets_the_cached_database_or_asks_for_a_migration(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("bridge.airflow_run.airflow_version", lambda: "9.9.9")
+    monkeypatch.setattr("bridge.compare.airflow_run.airflow_version", lambda: "9.9.9")
     home = tmp_path / "home"
     home.mkdir()
     assert _prepare_home(home, {}) is True  # nothing cached: the child must migrate

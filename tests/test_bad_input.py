@@ -30,7 +30,7 @@ def test_empty_file_and_no_dag(parse):
 
 
 def test_binary_and_non_utf8(tmp_path):
-    from bridge.parse import parse_file
+    from bridge.parse.dag_file import parse_file
 
     (tmp_path / "bin.py").write_bytes(b"\x00\x01\x02")
     (tmp_path / "latin.py").write_bytes("x = 'caf\xe9'".encode("latin-1"))
@@ -93,10 +93,10 @@ def test_task_outside_dag(parse):
 
 
 def test_huge_loop_stops_with_diagnostic(parse, monkeypatch):
-    import bridge.interpreter
+    import bridge.parse.interpreter
 
     monkeypatch.setattr(
-        bridge.interpreter, "MAX_STEPS", 20_000
+        bridge.parse.interpreter, "MAX_STEPS", 20_000
     )  # the mechanism, not the default budget
     result = parse(
         "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import EmptyOperator\n"
@@ -221,7 +221,7 @@ def test_fast_parse_keeps_a_faithful_tree():
     import libcst as cst
     from libcst._nodes.base import CSTNode
 
-    from bridge.parse import _parse_module
+    from bridge.parse.dag_file import _parse_module
     from tests.conftest import SAMPLE_DAGS
 
     before = CSTNode.__post_init__

@@ -128,7 +128,7 @@ def test_live_without_airflow_says_so(grouped, tmp_path):
     """An interpreter without Airflow: live mode reports it instead of failing."""
     import os
 
-    from bridge.live import load_live
+    from bridge.parse.live import load_live
 
     venv = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -152,7 +152,7 @@ def test_console_script_exit_codes(grouped, tmp_path):
 
 @pytest.mark.airflow
 def test_live_timeout_is_reported(grouped):
-    from bridge.live import load_live
+    from bridge.parse.live import load_live
 
     result = load_live([str(grouped)], timeout=0.05)
     assert result.error == "DagBag did not finish within 0.05 s" and result.files == {}

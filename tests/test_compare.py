@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge.compare import compare_runs, values_equal
-from bridge.local_run import RunOptions, run_local
-from bridge.run_record import RunRecord
-from bridge.side_by_side import CompareOptions, compare_dags
+from bridge.compare.checks import compare_runs, values_equal
+from bridge.compare.side_by_side import CompareOptions, compare_dags
+from bridge.run.engine import RunOptions, run_local
+from bridge.run.record import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
@@ -172,7 +172,7 @@ def test_not_runnable_and_placeholder_tasks_are_not_counted_as_agreement():
             "b": {"steps": ["b"], "rule": "fallback", "fidelity": "manual", "fate": "placeholder"},
         },
     }
-    from bridge.run_record import StepRun
+    from bridge.run.record import StepRun
 
     airflow = RunRecord("airflow", "d", "r1")
     airflow.steps = {n: StepRun(n, "Succeeded", raw_state="success") for n in "ab"}

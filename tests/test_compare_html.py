@@ -1,4 +1,4 @@
-"""The compare report as one self-contained HTML page (bridge.compare_html)."""
+"""The compare report as one self-contained HTML page (bridge.compare.html)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bridge.compare_html import render_html
+from bridge.compare.html import render_html
 
 
 def _task(task_id, verdict, steps=None, checks=(), reason="", state="success", status="Succeeded"):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.compare import values_equal
-from bridge.run_record import RunRecord
-from bridge.side_by_side import CompareOptions, compare_dags
+from bridge.compare.checks import values_equal
+from bridge.compare.side_by_side import CompareOptions, compare_dags
+from bridge.run.record import RunRecord
 
 DAG = Path(__file__).parent / "dags" / "xcom_shapes.py"
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]

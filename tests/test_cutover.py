@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bridge.cli import app
-from bridge.cutover import CutoverRefused, cutover, rollback, sidecar_path
-from bridge.parse import parse_file
+from bridge.cutover.codemod import CutoverRefused, cutover, rollback, sidecar_path
+from bridge.parse.dag_file import parse_file
 from tests.conftest import ROOT, SAMPLE_DAGS
 
 runner = CliRunner()
@@ -91,7 +91,7 @@ class Translated(dict):
 
     def __missing__(self, dag_id: str) -> tuple[Path, Path]:
         from bridge.config import BridgeConfig
-        from bridge.translate_files import translate_file
+        from bridge.emit.translate_files import translate_file
         from translators.registry import Registry
 
         copy = self.base / self.FILES[dag_id].name
@@ -201,7 +201,7 @@ def assert_oracle(before: Path | str, after: Path, chosen, result, dag_id: str) 
 def _dags(source):
     if isinstance(source, Path):
         return parse_file(source).dags
-    from bridge.parse import parse_source
+    from bridge.parse.dag_file import parse_source
 
     return parse_source(source, "original.py").dags
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.airflow_run import AirflowRunRequest, run_dags
-from bridge.run_record import SUCCEEDED
+from bridge.compare.airflow_run import AirflowRunRequest, run_dags
+from bridge.run.record import SUCCEEDED
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -44,7 +44,7 @@ def bridge(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def cut_over(tmp_path_factory):
     """(original run, cut-over run, the DAG file, its original bytes, the endpoint)."""
-    from bridge.serve import serve
+    from bridge.serve.server import serve
 
     root = tmp_path_factory.mktemp("cutover")
     # The input folder is staged next to the DAG in Airflow's dags folder, so the manifest

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from bridge.extract import ExtractError, extract_callable
-from bridge.parse import parse_file
+from bridge.parse.dag_file import parse_file
+from bridge.translate.extract import ExtractError, extract_callable
 from tests.conftest import SAMPLE_DAGS
 
 SOURCE = textwrap.dedent("""

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from bridge import quoting
 from bridge.config import BridgeConfig
-from bridge.emit import MARKER, OutputClaims, output_folder_name
-from bridge.translate_files import translate_file
+from bridge.emit.folder import MARKER, OutputClaims, output_folder_name
+from bridge.emit.translate_files import translate_file
 from translators.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,7 +192,7 @@ import ast, json, os, runpy, sys
 from pathlib import Path
 
 sys.dont_write_bytecode = True
-from bridge.validate import offline_environment
+from bridge.emit.validate import offline_environment
 
 offline_environment()
 import importlib, warnings, logging

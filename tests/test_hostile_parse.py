@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bridge.cli import app
-from bridge.parse import MAX_FILE_BYTES, parse_file, parse_source
-from bridge.parse_worker import Budget, ParsePool, parse_file_budgeted, parse_files
+from bridge.parse.dag_file import MAX_FILE_BYTES, parse_file, parse_source
+from bridge.parse.worker import Budget, ParsePool, parse_file_budgeted, parse_files
 
 HEADER = (
     "from airflow.sdk import DAG\n"
@@ -159,9 +159,9 @@ def test_values_below_the_caps_are_still_computed():
 
 
 def test_comprehensions_count_towards_the_step_budget(monkeypatch):
-    import bridge.interpreter
+    import bridge.parse.interpreter
 
-    monkeypatch.setattr(bridge.interpreter, "MAX_STEPS", 20_000)
+    monkeypatch.setattr(bridge.parse.interpreter, "MAX_STEPS", 20_000)
     result = finishes_within(
         60, parse_source, "x = [0 for a in range(10**6) for b in range(10**6)]\n" + SIMPLE_DAG
     )
@@ -384,7 +384,7 @@ def test_a_file_over_the_memory_budget_is_stopped_and_the_next_is_parsed(tmp_pat
 
 
 def test_a_crashing_worker_is_a_diagnostic_and_the_run_goes_on(tmp_path, monkeypatch):
-    import bridge.parse_worker
+    import bridge.parse.worker
 
     crash = write(tmp_path, "a_crash.py", SIMPLE_DAG)
     after = write(tmp_path, "b_after.py", SIMPLE_DAG)
@@ -394,7 +394,7 @@ def test_a_crashing_worker_is_a_diagnostic_and_the_run_goes_on(tmp_path, monkeyp
             os.kill(os.getpid(), signal.SIGSEGV)
         return parse_file(path)
 
-    monkeypatch.setattr(bridge.parse_worker, "parse_file", parse_or_crash)
+    monkeypatch.setattr(bridge.parse.worker, "parse_file", parse_or_crash)
     first, second = finishes_within(60, parse_files, [crash, after], TIGHT)
     assert codes(first) == ["BRG120"] and "SIGSEGV" in first.diagnostics[0].message
     assert [d.dag_id for d in second.dags] == ["after"]
@@ -410,10 +410,10 @@ def test_worker_results_equal_in_process_results(tmp_path):
 
 
 def test_the_worker_follows_limits_changed_after_it_started(tmp_path, monkeypatch):
-    import bridge.interpreter
+    import bridge.parse.interpreter
 
     path = write(tmp_path, "loop.py", SIMPLE_DAG + "x = 0\nfor i in range(50000):\n    x += 1\n")
     with ParsePool(TIGHT) as pool:
         assert "BRG111" not in codes(pool.parse(path))
-        monkeypatch.setattr(bridge.interpreter, "MAX_STEPS", 1000)
+        monkeypatch.setattr(bridge.parse.interpreter, "MAX_STEPS", 1000)
         assert "BRG111" in codes(pool.parse(path))

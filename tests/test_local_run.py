@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.local_run import RunError, RunOptions, run_local
-from bridge.run_record import FAILED, NOT_EXECUTED, NOT_RUNNABLE, SUCCEEDED, RunRecord
+from bridge.run.engine import RunError, RunOptions, run_local
+from bridge.run.record import FAILED, NOT_EXECUTED, NOT_RUNNABLE, SUCCEEDED, RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"

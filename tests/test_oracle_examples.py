@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.live import diff_dags
+from bridge.parse.live import diff_dags
 from tests.conftest import airflow_example_files, dagbag_summaries, static_summaries
 
 pytestmark = pytest.mark.airflow

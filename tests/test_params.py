@@ -1,4 +1,4 @@
-"""DAG params -> typed pipeline parameters (bridge.params)."""
+"""DAG params -> typed pipeline parameters (bridge.translate.params)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from bridge.params import ParameterSpec, infer_parameters, param_expression, parameter_name
+from bridge.translate.params import (
+    ParameterSpec,
+    infer_parameters,
+    param_expression,
+    parameter_name,
+)
 
 
 def spec(schema: dict, name: str = "p") -> ParameterSpec:

@@ -31,8 +31,8 @@ import pytest
 pytest.importorskip("airflow")
 pytest.importorskip("fastapi")
 
-from bridge.airflow_run import DB_FILE, airflow_version, cache_dir, child_env, is_migrated  # noqa: E402
-from bridge.compare_html import render_html  # noqa: E402
+from bridge.compare.airflow_run import DB_FILE, airflow_version, cache_dir, child_env, is_migrated  # noqa: E402
+from bridge.compare.html import render_html  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE = ROOT / ".venv" / "bin" / "bridge"
@@ -76,7 +76,7 @@ def manifests(out) -> dict[str, dict]:
 
 
 def _comparison(manifest: dict, verdict: str, differ: set[str] = frozenset()) -> dict:
-    """A compare.json as bridge/compare.py writes it (docs/compare.md)."""
+    """A compare.json as bridge/compare/checks.py writes it (docs/compare.md)."""
     tasks = []
     for task_id, info in sorted(manifest["tasks"].items()):
         if not info["steps"]:
@@ -170,7 +170,7 @@ def endpoint(out, tmp_path_factory):
     succeeded, then classic failed (newest), taskflow succeeded. `.arns` by (pipeline, outcome)."""
     import boto3
 
-    from bridge.serve import serve
+    from bridge.serve.server import serve
 
     state = tmp_path_factory.mktemp("serve")
     server = serve(
@@ -222,7 +222,7 @@ def _free_port() -> int:
 
 
 def _migrated_home(home: Path) -> Path:
-    """An AIRFLOW_HOME with a migrated SQLite DB: the copy bridge.airflow_run caches, or a
+    """An AIRFLOW_HOME with a migrated SQLite DB: the copy bridge.compare.airflow_run caches, or a
     fresh `airflow db migrate` (which then fills that cache)."""
     home.mkdir(parents=True, exist_ok=True)
     cached = cache_dir() / f"airflow-{airflow_version()}.db"
@@ -238,7 +238,7 @@ def _migrated_home(home: Path) -> Path:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     with contextlib.suppress(OSError):
-        from bridge.airflow_run import snapshot_db
+        from bridge.compare.airflow_run import snapshot_db
 
         snapshot_db(home / DB_FILE, cached)
     return home

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.live import diff_dags
+from bridge.parse.live import diff_dags
 from tests.conftest import dagbag_summaries, static_summaries
 
 pytestmark = pytest.mark.airflow

@@ -20,8 +20,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from bridge.airflow_run import AirflowRunRequest, run_dags
-from bridge.run_record import FAILED, NOT_EXECUTED, SUCCEEDED
+from bridge.compare.airflow_run import AirflowRunRequest, run_dags
+from bridge.run.record import FAILED, NOT_EXECUTED, SUCCEEDED
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -136,7 +136,7 @@ SCENARIOS = {
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from bridge.serve import serve
+    from bridge.serve.server import serve
 
     root = tmp_path_factory.mktemp("provider")
     out = root / "out"

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from bridge.codegen_aws import lambda_function_name
 from bridge.config import BridgeConfig
-from bridge.params import parameter_name
-from bridge.parse import parse_source
-from bridge.rule_context import RuleContext
-from bridge.translate import pipeline_name, translate_dag
-from bridge.validate import order_differences
+from bridge.emit.codegen_aws import lambda_function_name
+from bridge.emit.validate import order_differences
+from bridge.parse.dag_file import parse_source
+from bridge.translate.engine import pipeline_name, translate_dag
+from bridge.translate.params import parameter_name
+from bridge.translate.rule_context import RuleContext
 from tests.conftest import airflow_example_files
 from translators import airflow_ops, sensors
 from translators.aws_lambda import lambda_arn
@@ -117,7 +117,7 @@ def test_rules_documented_with_examples_that_hold():
 
 @pytest.mark.parametrize("path", airflow_example_files(), ids=lambda p: p.name)
 def test_airflow_examples_keep_every_task_and_the_closure(path):
-    from bridge.parse import parse_file
+    from bridge.parse.dag_file import parse_file
 
     for dag in parse_file(path).dags:
         pipeline = translate_dag(dag, REGISTRY, source=path.read_text(), path=str(path))
@@ -554,11 +554,11 @@ AIRFLOW_EXAMPLES = (
 )
 ROLE_MESSAGE = "cannot be assumed by Lambda"
 
-# bridge.validate's child, plus the IAM role a Lambda created from a script needs in moto.
+# bridge.emit.validate's child, plus the IAM role a Lambda created from a script needs in moto.
 _VALIDATE_WITH_ROLE = """
 import json, sys
 from pathlib import Path
-from bridge import validate as v
+from bridge.emit import validate as v
 v.offline_environment()
 import logging, warnings
 warnings.filterwarnings("ignore")
@@ -582,8 +582,8 @@ def _creates_lambda(folder: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def emitted(tmp_path_factory):
-    from bridge.translate_files import translate_file
-    from bridge.validate import validate_folders
+    from bridge.emit.translate_files import translate_file
+    from bridge.emit.validate import validate_folders
 
     root = tmp_path_factory.mktemp("aws_rules")
     out = root / "out"
@@ -607,7 +607,7 @@ def emitted(tmp_path_factory):
         and _creates_lambda(f)
         and all(ROLE_MESSAGE in p for p in verdicts[str(f)]["problems"])
     ]
-    if retry:  # until bridge.validate creates the role (see docs/rules-aws.md)
+    if retry:  # until bridge.emit.validate creates the role (see docs/rules-aws.md)
         done = subprocess.run(
             [sys.executable, "-c", _VALIDATE_WITH_ROLE, *map(str, retry)],
             capture_output=True,
@@ -680,7 +680,7 @@ def test_sensor_module_constants_are_valid_python():
 
 
 def test_referenced_tasks_reads_xcom_pulls():
-    from bridge.model import ArgValue
+    from bridge.parse.model import ArgValue
     from translators.aws_lambda import referenced_tasks
 
     pulls = "{{ ti.xcom_pull(task_ids=['c', \"d\"]) }} {{ task_instance.xcom_pull('b', key='k') }}"

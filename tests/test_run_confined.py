@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.local_run import RunError, RunOptions, run_local
-from bridge.object_store import ObjectStore
+from bridge.run.engine import RunError, RunOptions, run_local
+from bridge.run.object_store import ObjectStore
 
 GOLDEN = Path(__file__).parent / "golden" / "ml_classic_operators"
 

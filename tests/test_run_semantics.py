@@ -1,4 +1,4 @@
-"""bridge.pipeline_values against the SageMaker SDK's own local pipeline executor, on the same
+"""bridge.run.values against the SageMaker SDK's own local pipeline executor, on the same
 pipelines.
 
 The SDK side is `sagemaker.mlops.local`: `LocalPipelineSession` / `_LocalPipelineExecution` /
@@ -28,8 +28,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bridge.pipeline_values import Scope, evaluate_conditions, resolve
-from bridge.validate import REGION, ROLE, offline_environment
+from bridge.emit.validate import REGION, ROLE, offline_environment
+from bridge.run.values import Scope, evaluate_conditions, resolve
 
 pytestmark = [
     pytest.mark.slow,

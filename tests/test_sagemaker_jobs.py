@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.sagemaker_jobs import (
+from bridge.emit.sagemaker_jobs import (
     JOBS,
     PIPELINE_VALUE,
     STEP_CLASSES,
@@ -410,7 +410,7 @@ def _marker_code(value):
 
 
 class Ref:
-    """A pipeline value in a config (as bridge.expressions has them): rendered by name."""
+    """A pipeline value in a config (as bridge.translate.expressions has them): rendered by name."""
 
     def __init__(self, name: str):
         self.name = name
@@ -553,7 +553,7 @@ def _sdk_shape_fields() -> dict[str, set[str]]:
     from sagemaker.core import shapes
     from sagemaker.core.training import configs
 
-    from bridge.sagemaker_jobs import _CLASS_MODULES, _SHAPES
+    from bridge.emit.sagemaker_jobs import _CLASS_MODULES, _SHAPES
 
     modules = {"sagemaker.core.shapes": shapes, "sagemaker.core.training.configs": configs}
     return {
@@ -673,7 +673,7 @@ def test_sdk_defaults_show_up_where_documented(built):
 
 @sdk_test
 def test_shape_table_matches_the_sdk(built):
-    from bridge.sagemaker_jobs import _SHAPES, _pascal_to_snake
+    from bridge.emit.sagemaker_jobs import _SHAPES, _pascal_to_snake
 
     for name, fields in _SHAPES.items():
         sdk_fields = built["shapes"][name]

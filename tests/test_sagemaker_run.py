@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.local_run import RunError
-from bridge.local_steps import docker_available
-from bridge.sagemaker_run import record_from_steps, run_with_sdk
+from bridge.run.engine import RunError
+from bridge.run.sagemaker_engines import record_from_steps, run_with_sdk
+from bridge.run.steps import docker_available
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

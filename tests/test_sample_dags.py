@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.live import diff_dags
-from bridge.parse import parse_file
+from bridge.parse.dag_file import parse_file
+from bridge.parse.live import diff_dags
 from tests.conftest import SAMPLE_DAGS, dagbag_summaries, static_summaries
 
 LOADABLE = [

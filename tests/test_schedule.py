@@ -1,4 +1,4 @@
-"""Airflow schedules -> EventBridge expressions (bridge.schedule)."""
+"""Airflow schedules -> EventBridge expressions (bridge.translate.schedule)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.schedule import PRESETS, cron_to_eventbridge, to_eventbridge
+from bridge.translate.schedule import PRESETS, cron_to_eventbridge, to_eventbridge
 
 
 def expr(source: str) -> dict:

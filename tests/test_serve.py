@@ -25,10 +25,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bridge.local_run import Reused, RunOptions, run_local
-from bridge.local_steps import StopSignal
-from bridge.run_record import FAILED, NOT_EXECUTED, STOPPED, SUCCEEDED
-from bridge.serve import serve
+from bridge.run.engine import Reused, RunOptions, run_local
+from bridge.run.record import FAILED, NOT_EXECUTED, STOPPED, SUCCEEDED
+from bridge.run.steps import StopSignal
+from bridge.serve.server import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "sample_dags" / "data"
@@ -476,9 +476,9 @@ def test_pipeline_create_describe_list_update_delete(sm, sample_out):
 
 
 def test_every_request_field_read_is_in_the_botocore_model():
-    from bridge.serve_api import ACTIONS
+    from bridge.serve.api import ACTIONS
 
-    source = "".join((ROOT / "bridge" / f).read_text() for f in ("serve_api.py", "serve_state.py"))
+    source = "".join((ROOT / "bridge" / "serve" / f).read_text() for f in ("api.py", "state.py"))
     read = set(re.findall(r'(?:request|item|config|chosen)\.get\("(\w+)"\)', source))
     read |= set(re.findall(r'required\(request, "(\w+)"\)', source))
     members = set()

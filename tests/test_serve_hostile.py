@@ -29,8 +29,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bridge.serve import serve
-from bridge.serve_api import ACTIONS
+from bridge.serve.api import ACTIONS
+from bridge.serve.server import serve
 
 TOKEN = "BRGHOSTILETESTS00000000000000000"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sklearn:1"

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from bridge.live import diff_dags
+from bridge.parse.live import diff_dags
 from tests.conftest import dagbag_summaries, static_summaries
 
 HEAD = """

@@ -1,4 +1,4 @@
-"""Airflow Jinja templates -> pipeline values (bridge.templates)."""
+"""Airflow Jinja templates -> pipeline values (bridge.translate.templates)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.expressions import ExecVar, Join, Param, StepOutput
-from bridge.pipeline_values import follow
-from bridge.templates import CONTEXT_PARAMETERS, TemplateResult, translate_template
+from bridge.run.values import follow
+from bridge.translate.expressions import ExecVar, Join, Param, StepOutput
+from bridge.translate.templates import CONTEXT_PARAMETERS, TemplateResult, translate_template
 
 TASKS = {"extract", "load"}
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bridge.config import BridgeConfig
-from bridge.parse import parse_source
-from bridge.translate import translate_dag
-from bridge.translate_files import translate_file
+from bridge.emit.translate_files import translate_file
+from bridge.parse.dag_file import parse_source
+from bridge.translate.engine import translate_dag
 from translators.registry import Registry
 
 BRIDGE = [sys.executable, "-m", "bridge.cli"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from bridge.parse import parse_file, parse_source
-from bridge.pipeline_model import STEP_NAME_MAX, step_name
-from bridge.translate import pipeline_name, translate_dag
-from bridge.validate import order_differences
+from bridge.emit.validate import order_differences
+from bridge.parse.dag_file import parse_file, parse_source
+from bridge.translate.engine import pipeline_name, translate_dag
+from bridge.translate.pipeline_model import STEP_NAME_MAX, step_name
 from tests.conftest import SAMPLE_DAGS, airflow_example_files
 from translators.registry import Registry, Rule, StepDraft, Translation, rule
 
@@ -141,8 +141,8 @@ def test_rules_reference_is_in_step_with_the_registry():
 
 def test_not_equal_branch_compiles_to_a_negated_equality():
     from bridge.config import BridgeConfig
-    from bridge.emit import pipeline_source
-    from bridge.step_scripts import assign_files
+    from bridge.emit.folder import pipeline_source
+    from bridge.emit.step_scripts import assign_files
 
     src = (
         "from airflow.sdk import DAG, task\nwith DAG('d'):\n"

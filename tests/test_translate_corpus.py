@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bridge.config import BridgeConfig
-from bridge.coverage import coverage_table
-from bridge.translate_files import translate_file
-from bridge.validate import validate_folders
+from bridge.emit.translate_files import translate_file
+from bridge.emit.validate import validate_folders
+from bridge.translate.coverage import coverage_table
 from tests.conftest import airflow_example_files
 from translators.registry import Registry
 

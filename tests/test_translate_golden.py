@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bridge.config import BridgeConfig
-from bridge.translate_files import translate_file
-from bridge.validate import validate_folders
+from bridge.emit.translate_files import translate_file
+from bridge.emit.validate import validate_folders
 from tests.conftest import ROOT, SAMPLE_DAGS
 from translators.registry import Registry
 
@@ -112,7 +112,7 @@ def test_translation_is_deterministic(translated, tmp_path):
 def test_every_sample_task_is_in_its_manifest(translated):
     import json
 
-    from bridge.parse import parse_file
+    from bridge.parse.dag_file import parse_file
 
     for path in SAMPLES:
         for dag in parse_file(path).dags:

@@ -3,7 +3,7 @@
 The DAGs mix Python, bash and empty tasks, branches and joins with every trigger rule, so the
 contraction, gating and join-copy paths all run. For each: every task is accounted for, the step
 graph is acyclic, every branch target sits in exactly one condition list, and "must run before"
-between tasks with steps is the DAG's (bridge.validate.order_differences).
+between tasks with steps is the DAG's (bridge.emit.validate.order_differences).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.parse import parse_source
-from bridge.translate import translate_dag
-from bridge.validate import order_differences
+from bridge.emit.validate import order_differences
+from bridge.parse.dag_file import parse_source
+from bridge.translate.engine import translate_dag
 from translators.registry import Registry
 
 REGISTRY = Registry.default()

@@ -8,10 +8,10 @@ import ast
 import json
 from typing import Any
 
-from bridge.expressions import ExecVar, Join, is_dynamic
-from bridge.model import TaskModel
+from bridge.parse.model import TaskModel
 from bridge.quoting import docstring, file_stem
-from bridge.rule_context import RuleContext
+from bridge.translate.expressions import ExecVar, Join, is_dynamic
+from bridge.translate.rule_context import RuleContext
 from translators.aws_lambda import json_argument, step_limits, xcom_readers
 from translators.registry import Example, StepDraft, Translation, rule
 from translators.sensors import literal, manual, poll_draft, seconds
@@ -42,13 +42,13 @@ import boto3
 
 
 def pipeline_name(dag_id):
-    """The bridge's pipeline name for a DAG id (as bridge.translate.pipeline_name)."""
+    """The bridge's pipeline name for a DAG id (as bridge.translate.engine.pipeline_name)."""
     name = re.sub(r"[^A-Za-z0-9]+", "-", str(dag_id)).strip("-")
     return (name or "pipeline")[:256]
 
 
 def parameter_name(key):
-    """The bridge's parameter name for a conf key (as bridge.params.parameter_name)."""
+    """The bridge's parameter name for a conf key (as bridge.translate.params.parameter_name)."""
     name = "".join(c if (c.isascii() and c.isalnum()) or c == "_" else "_" for c in str(key))
     return name[:256] or "param"
 
@@ -237,7 +237,7 @@ def trigger_dag_run(task: TaskModel, ctx: RuleContext) -> Translation:
 
 
 def _child_name(dag_id: Any) -> str | None:
-    from bridge.translate import pipeline_name
+    from bridge.translate.engine import pipeline_name
 
     return pipeline_name(dag_id) if isinstance(dag_id, str) else None
 

@@ -12,9 +12,9 @@ import json
 import re
 from typing import Any
 
-from bridge.model import ArgValue, TaskModel
-from bridge.rule_context import RuleContext
-from bridge.task_settings import task_settings
+from bridge.parse.model import ArgValue, TaskModel
+from bridge.translate.rule_context import RuleContext
+from bridge.translate.task_settings import task_settings
 from translators.registry import Example, StepDraft, Translation, rule
 from translators.sensors import literal, manual
 

@@ -7,7 +7,7 @@ per downstream task (a "gate") lets that task run only if it was chosen.
 
 SageMaker does not run a step whose dependency did not run, which is Airflow's skip propagation
 for `all_success`; joins with other trigger rules are copied into each branch by the engine
-(`bridge.translate.plan_copies`).
+(`bridge.translate.engine.plan_copies`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.expressions import Expr, Param, StepOutput, json_path_suffix
-from bridge.model import TaskModel
-from bridge.rule_context import RuleContext
+from bridge.parse.model import TaskModel
+from bridge.translate.expressions import Expr, Param, StepOutput, json_path_suffix
+from bridge.translate.rule_context import RuleContext
 from translators.python import script_step
 from translators.registry import Example, StepDraft, Translation, rule
 

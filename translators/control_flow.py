@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bridge.model import TaskModel
-from bridge.rule_context import RuleContext
+from bridge.parse.model import TaskModel
+from bridge.translate.rule_context import RuleContext
 from translators.registry import Example, Translation, rule
 
 _EMPTY = "airflow.providers.standard.operators.empty.EmptyOperator"

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.expressions import Join, StepOutput
-from bridge.model import TaskModel
-from bridge.rule_context import RuleContext
+from bridge.parse.model import TaskModel
+from bridge.translate.expressions import Join, StepOutput
+from bridge.translate.rule_context import RuleContext
 from translators.aws_lambda import referenced_tasks, step_limits, xcom_readers
 from translators.registry import Example, StepDraft, Translation, rule
 from translators.sensors import literal, manual

@@ -12,11 +12,11 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from bridge.expressions import StepOutput
-from bridge.extract import ExtractError, extract_callable
-from bridge.model import ArgValue, TaskModel
+from bridge.parse.model import ArgValue, TaskModel
 from bridge.quoting import is_dotted_name
-from bridge.rule_context import RuleContext
+from bridge.translate.expressions import StepOutput
+from bridge.translate.extract import ExtractError, extract_callable
+from bridge.translate.rule_context import RuleContext
 from translators.registry import Example, StepDraft, Translation, rule
 
 _PY = "airflow.providers.standard.operators.python"

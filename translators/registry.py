@@ -15,9 +15,9 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
-from bridge.model import TaskModel
-from bridge.pipeline_model import Fate, Fidelity
-from bridge.rule_context import RuleContext
+from bridge.parse.model import TaskModel
+from bridge.translate.pipeline_model import Fate, Fidelity
+from bridge.translate.rule_context import RuleContext
 
 BUILTIN_MODULES = (
     "translators.control_flow",

@@ -29,10 +29,10 @@ import ast
 import re
 from typing import Any
 
-from bridge.expressions import ExecVar, Join, StepOutput
-from bridge.model import ArgValue, TaskModel
-from bridge.rule_context import RuleContext
-from bridge.task_settings import duration_seconds
+from bridge.parse.model import ArgValue, TaskModel
+from bridge.translate.expressions import ExecVar, Join, StepOutput
+from bridge.translate.rule_context import RuleContext
+from bridge.translate.task_settings import duration_seconds
 from translators.registry import Example, StepDraft, Translation, rule
 
 _STD = "airflow.providers.standard.sensors"

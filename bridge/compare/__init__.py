@@ -1,0 +1,1 @@
+"""Airflow run + pipeline run -> comparison (compare.json, compare.html)."""

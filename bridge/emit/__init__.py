@@ -1,0 +1,1 @@
+"""PipelineModel -> output folder (pipeline.py, steps/, manifest, report), and validate."""

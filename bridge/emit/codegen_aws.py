@@ -1,0 +1,113 @@
+"""Renderers for the AWS service steps: Lambda, EMR (registered into names.RENDERERS).
+
+Each returns the statements defining the step's variable, ending in the open constructor call;
+`pipeline_body.render_steps` appends depends_on and closes it. LambdaStep and EMRStep take no retry policy:
+the renderers drop the task's retries from the step settings (the rules list that difference).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from bridge.config import BridgeConfig
+from bridge.emit.names import Names, Untranslatable, renderer
+from bridge.translate.pipeline_model import StepModel
+
+LAMBDA_RUNTIME = "python3.12"  # the SDK's default (python3.8) is deprecated by Lambda
+LAMBDA_MAX_TIMEOUT = 900
+_OUTPUT_TYPES = ("String", "Integer", "Boolean", "Float")
+
+
+def _no_retry_policy(step: StepModel) -> None:
+    """LambdaStep / EMRStep / CallbackStep have no `retry_policies` argument."""
+    step.settings = {k: v for k, v in step.settings.items() if k not in ("retries",)}
+
+
+def lambda_function_name(pipeline_name: str, step_name: str) -> str:
+    """A Lambda function name (<= 64 of [A-Za-z0-9_-]) for a step's created function, stable
+    for the same pipeline and step."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{pipeline_name}-{step_name}").strip("-")
+    if len(base) <= 64:
+        return base
+    digest = hashlib.sha1(base.encode()).hexdigest()[:8]
+    return f"{base[:55]}-{digest}"
+
+
+@renderer("Lambda")
+def render_lambda(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
+    spec = step.spec
+    function = spec.get("function")
+    if not isinstance(function, dict):
+        # e.g. the python rule's `step = "lambda"` override: no function to call yet.
+        raise Untranslatable(f"task {step.tasks[0]}: no Lambda function to render")
+    names.need(
+        "from sagemaker.core.lambda_helper import Lambda",
+        "from sagemaker.mlops.workflow import LambdaStep",
+    )
+    fn_var = names.var(f"{var}_function")
+    if "arn" in function:
+        fn = f"Lambda(function_arn={function['arn']!r}, session=session)"
+    elif "name" in function:
+        region = repr(function["region"]) if function.get("region") else "session.boto_region_name"
+        qualifier = f", {function['qualifier']!r}" if function.get("qualifier") else ""
+        arn = (
+            f'":".join(["arn", "aws", "lambda", {region}, session.account_id(), "function", '
+            f"{function['name']!r}{qualifier}])"
+        )
+        fn = f"Lambda(function_arn={arn}, session=session)"
+    elif "create" in function:
+        create = function["create"]
+        timeout = min(int(step.settings.get("timeout") or create.get("timeout") or 120), 900)
+        name = lambda_function_name(names.pipeline.name, step.name)
+        role = f"{config.lambda_role!r} or role" if config.lambda_role else "role"
+        fn = (
+            f"Lambda(function_name={name!r}, execution_role_arn={role}, "
+            f"script=step_file({create['file']!r}), handler={create['handler']!r}, "
+            f"runtime={LAMBDA_RUNTIME!r}, timeout={timeout}, session=session)"
+        )
+    else:
+        raise Untranslatable(f"task {step.tasks[0]}: unknown Lambda function spec {function}")
+    outputs = []
+    for out in spec.get("outputs") or []:
+        kind = out.get("type", "String")
+        if kind not in _OUTPUT_TYPES:
+            raise Untranslatable(f"Lambda output type {kind}")
+        names.need(
+            "from sagemaker.mlops.workflow import LambdaOutput",
+            "from sagemaker.mlops.workflow.lambda_step import LambdaOutputTypeEnum",
+        )
+        outputs.append(
+            f"LambdaOutput(output_name={out['name']!r}, output_type=LambdaOutputTypeEnum.{kind})"
+        )
+    inputs = names.value(spec.get("inputs") or {}, step)
+    _no_retry_policy(step)
+    return (
+        f"{fn_var} = {fn}\n"
+        f"{var} = LambdaStep(name={step.name!r}, lambda_func={fn_var}, inputs={inputs}, "
+        f"outputs=[{', '.join(outputs)}]"
+    )
+
+
+@renderer("EMR")
+def render_emr(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
+    spec = step.spec
+    names.need("from sagemaker.mlops.workflow import EMRStep, EMRStepConfig")
+    conf = spec["step"]
+    parts = [f"jar={names.value(conf['jar'], step)}"]
+    for key in ("args", "main_class", "properties"):
+        if conf.get(key) is not None:
+            parts.append(f"{key}={names.value(conf[key], step)}")
+    if spec.get("cluster_config") is not None:
+        cluster = f"cluster_id=None, cluster_config={names.value(spec['cluster_config'], step)}"
+    else:
+        cluster = f"cluster_id={names.value(spec['cluster_id'], step)}"
+        if spec.get("execution_role_arn") is not None:
+            cluster += f", execution_role_arn={names.value(spec['execution_role_arn'], step)}"
+    description = spec.get("description") or f"Airflow task {step.tasks[0]}"
+    _no_retry_policy(step)
+    return (
+        f"{var} = EMRStep(name={step.name!r}, display_name={step.name!r}, "
+        f"description={description!r}, {cluster}, "
+        f"step_config=EMRStepConfig({', '.join(parts)})"
+    )

@@ -1,0 +1,94 @@
+"""manifest.json: the task-by-task record of a translation (schema: docs/manifest.md).
+
+The Airflow operator (issue 5) and the comparison runs (issue 4) read it: every task with its
+fate, fidelity, rule and steps; every step with the task it came from; the pipeline parameters and
+which Airflow context value fills each.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from bridge.config import BridgeConfig
+from bridge.parse.model import DagModel
+from bridge.quoting import one_line
+from bridge.translate.pipeline_model import PipelineModel
+
+SCHEMA_VERSION = 1
+
+
+def build_manifest(
+    pipeline: PipelineModel, dag: DagModel, config: BridgeConfig, source_path: str
+) -> dict[str, Any]:
+    by_line: dict[int, list[dict]] = {}
+    for d in pipeline.diagnostics:
+        by_line.setdefault(d.line, []).append(d.to_dict())
+    tasks = {}
+    for task_id, outcome in pipeline.outcomes.items():
+        task = dag.tasks[task_id]
+        tasks[task_id] = {
+            "operator": outcome.operator,
+            "line": outcome.line,
+            "group": task.group,
+            "fate": outcome.fate,
+            "fidelity": outcome.fidelity,
+            "rule": outcome.rule,
+            "steps": outcome.steps,
+            "differences": outcome.differences,
+            "notes": outcome.notes,
+            "diagnostics": [
+                d for d in by_line.get(outcome.line, []) if f"`{one_line(task_id)}`" in d["message"]
+            ],
+        }
+    steps = {
+        s.name: {
+            "kind": s.kind,
+            "task_id": s.tasks[0],
+            "copy": s.copy or None,
+            "rule": s.rule,
+            "line": s.line,
+            "script": (s.spec.get("script") or {}).get("file") or _lambda(s).get("file"),
+            "handler": _lambda(s).get("handler"),
+            "job": {"job": s.spec["job"], "config": s.spec["raw_config"]}
+            if "job" in s.spec
+            else None,
+        }
+        for s in pipeline.steps.values()
+    }
+    parameters = [p.to_dict() for p in sorted(pipeline.parameters.values(), key=lambda p: p.name)]
+    fidelity = Counter(o.fidelity for o in pipeline.outcomes.values())
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "dag_id": dag.dag_id,
+        "source": {"path": source_path, "line": dag.line},
+        "pipeline": {
+            "name": pipeline.name,
+            "schedule": pipeline.schedule,
+            "tags": pipeline.tags,
+            "max_parallel_steps": pipeline.max_parallel,
+            "region": config.region,
+        },
+        "parameters": parameters,
+        "context_parameters": {
+            p["airflow"]: p["name"] for p in parameters if p["source"] == "context"
+        },
+        "tasks": tasks,
+        "steps": steps,
+        "edges": [list(e) for e in pipeline.edges],
+        "dag_edges": dag.edge_pairs(),
+        "diagnostics": [d.to_dict() for d in pipeline.diagnostics],
+        "summary": {
+            "tasks": len(tasks),
+            "steps": len(steps),
+            "exact": fidelity["exact"],
+            "approximate": fidelity["approximate"],
+            "manual": fidelity["manual"],
+        },
+    }
+
+
+def _lambda(step) -> dict:
+    """The Lambda function the bridge writes for a step (file under steps/, handler), if any."""
+    function = step.spec.get("function")
+    return (function.get("create") or {}) if isinstance(function, dict) else {}

@@ -1,0 +1,162 @@
+"""What the step renderers share: `Names` (the variables, imports and values of pipeline.py),
+the `RENDERERS` registry, and `Untranslatable`. The renderers themselves live in codegen.py and
+codegen_aws.py; pipeline_body.py puts their output together."""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge import quoting
+from bridge.config import BridgeConfig
+from bridge.translate.expressions import (
+    ExecVar,
+    Join,
+    Param,
+    StepOutput,
+    StepProperty,
+    json_path_suffix,
+)
+from bridge.translate.pipeline_model import PipelineModel, StepModel
+
+_PROPERTY_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*")
+
+
+class Untranslatable(ValueError):
+    """A value the emitter cannot express; the step falls back to a placeholder."""
+
+
+@dataclass
+class Names:
+    """Python names in the generated module: parameters, steps, their XCom property files."""
+
+    pipeline: PipelineModel
+    step_vars: dict[str, str] = field(default_factory=dict)  # step name -> variable
+    taken: set[str] = field(default_factory=set)
+    imports: set[str] = field(default_factory=set)
+
+    def var(self, base: str) -> str:
+        """A fresh ASCII identifier for a step (non-ASCII letters would be NFKC-folded by
+        Python, so two distinct names could be one variable)."""
+        name = re.sub(r"[^A-Za-z0-9_]+", "_", base).strip("_").lower() or "step"
+        if name[0].isdigit() or keyword.iskeyword(name):
+            name = f"s_{name}"
+        candidate, n = name, 2
+        while candidate in self.taken:
+            candidate, n = f"{name}_{n}", n + 1
+        self.taken.add(candidate)
+        return candidate
+
+    def param(self, name: str) -> str:
+        return f"param_{name}"
+
+    def need(self, *lines: str) -> None:
+        self.imports.update(lines)
+
+    def producer(self, task_id: str, consumer: StepModel | None) -> list[StepModel]:
+        """The script steps whose XCom output holds `task_id`'s value for this consumer."""
+        outcome = self.pipeline.outcomes.get(task_id)
+        if outcome is None or (consumer is not None and task_id in consumer.dropped):
+            return []
+        steps = [self.pipeline.steps[n] for n in outcome.steps]
+        steps = [s for s in steps if s.kind == "Processing" and "script" in s.spec]
+        if consumer is not None and consumer.copy:
+            same = [s for s in steps if consumer.copy.endswith(s.copy) and s.copy]
+            steps = same or [s for s in steps if not s.copy]
+        else:
+            steps = [s for s in steps if not s.copy] or steps
+        return [s for s in steps if s.name in self.step_vars]
+
+    def value(self, value: Any, consumer: StepModel | None = None) -> str:
+        if isinstance(value, Param):
+            return self.param(value.name)
+        if isinstance(value, ExecVar):
+            self.need("from sagemaker.core.workflow.execution_variables import ExecutionVariables")
+            return f"ExecutionVariables.{value.name}"
+        if isinstance(value, Join):
+            self.need("from sagemaker.core.workflow.functions import Join")
+            parts = ", ".join(self.as_string(p, consumer) for p in value.parts)
+            return f'Join(on="", values=[{parts}])'
+        if isinstance(value, StepOutput):
+            return self.json_get(value, consumer)
+        if isinstance(value, StepProperty):
+            return self.property(value.task_id, value.path, value.index)
+        if isinstance(value, dict):
+            items = (f"{_literal(k)}: {self.value(v, consumer)}" for k, v in value.items())
+            return "{" + ", ".join(items) + "}"
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(self.value(v, consumer) for v in value) + "]"
+        return _literal(value)
+
+    def as_string(self, value: Any, consumer: StepModel | None = None) -> str:
+        """A value inside a string context (Join parts, job arguments): typed params to_string()."""
+        if isinstance(value, Param) and self.param_type(value.name) != "String":
+            return f"{self.param(value.name)}.to_string()"
+        if isinstance(value, (Param, ExecVar, Join, StepOutput, StepProperty)):
+            return self.value(value, consumer)
+        return repr(value if isinstance(value, str) else json.dumps(value))
+
+    def param_type(self, name: str) -> str:
+        spec = self.pipeline.parameters.get(name)
+        return getattr(spec, "type", "String")
+
+    def property(self, task_id: str, path: str, index: int = -1) -> str:
+        """`<step>.properties.<path>` of one of the job steps a task became (the last: -1)."""
+        outcome = self.pipeline.outcomes.get(task_id)
+        names = outcome.steps if outcome else []
+        if not names or names[index] not in self.step_vars:
+            raise Untranslatable(f"`{task_id}` has no step whose properties could be read")
+        if not _PROPERTY_PATH.fullmatch(path):
+            raise Untranslatable(f"`{task_id}`: {path!r} is not a step property path")
+        return f"{self.step_vars[names[index]]}.properties.{path}"
+
+    def json_get(self, out: StepOutput, consumer: StepModel | None) -> str:
+        if consumer is not None and out.task_id in consumer.dropped:
+            return repr("None")  # that branch did not run: Airflow renders the missing XCom so
+        job = self._job_output(out)
+        if job is not None:
+            return job
+        producers = self.producer(out.task_id, consumer)
+        if len(producers) != 1:
+            raise Untranslatable(f"the XCom of `{out.task_id}` has no single step output to read")
+        var = self.step_vars[producers[0].name]
+        self.need("from sagemaker.core.workflow.functions import JsonGet")
+        return (
+            f"JsonGet(step_name={var}.name, property_file={var}_xcom, "
+            f"json_path={(out.key + out.path if out.key.isidentifier() else json_path_suffix(out.key)[1:] + out.path)!r})"
+        )
+
+    def _job_output(self, out: StepOutput) -> str | None:
+        """A SageMaker operator's XCom is its Describe*Job response ({"Training": {...}}): the
+        step's properties hold the same fields."""
+        outcome = self.pipeline.outcomes.get(out.task_id)
+        steps = [self.pipeline.steps[n] for n in (outcome.steps if outcome else [])]
+        if not steps or "job" not in steps[-1].spec or out.key != "return_value":
+            return None
+        parts = [p for p in out.path.replace("['", ".").replace("']", "").split(".") if p]
+        if len(parts) < 2:
+            raise Untranslatable(f"`{out.task_id}`'s whole job description is not a step value")
+        return self.property(out.task_id, ".".join(parts[1:]))
+
+
+def _literal(value: Any) -> str:
+    try:
+        return quoting.py_literal(value)
+    except ValueError as exc:
+        raise Untranslatable(str(exc)) from None
+
+
+Renderer = Callable[[StepModel, str, Names, BridgeConfig], str]
+RENDERERS: dict[str, Renderer] = {}
+
+
+def renderer(kind: str):
+    def wrap(fn: Renderer) -> Renderer:
+        RENDERERS[kind] = fn
+        return fn
+
+    return wrap

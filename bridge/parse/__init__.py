@@ -1,0 +1,1 @@
+"""DAG file -> DagModel: read, check, parse with libcst, interpret statically."""

@@ -1,0 +1,703 @@
+"""Airflow's constructs, modelled: DAGs, task groups, operators, TaskFlow functions, params,
+decorators, and the methods of tasks, XComArgs and groups. A mixin of the Interpreter."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+import libcst as cst
+
+from bridge.parse import dependencies as deps
+from bridge.parse.names import looks_like_operator, taskflow_operator
+from bridge.parse.scope import (
+    BreakSignal,
+    ContinueSignal,
+    ReturnSignal,
+    Scope,
+    iter_refs,
+    trigger_rule,
+)
+from bridge.parse.values import (
+    ClassValue,
+    DagFuncValue,
+    DagNode,
+    DagParamRef,
+    DecoratorFactory,
+    FunctionValue,
+    GroupFuncValue,
+    GroupNode,
+    LabelNode,
+    MappedArg,
+    Method,
+    ParamValue,
+    PartialValue,
+    Symbol,
+    TaskFuncValue,
+    TaskNode,
+    Unknown,
+    XComRef,
+    attach_to_dag,
+    unique_group_id,
+    unique_task_id,
+)
+
+# Airflow's validate_key / validate_group_key (airflow.sdk.definitions._internal.node).
+_KEY = re.compile(r"^[\w.-]+$")
+_GROUP_KEY = re.compile(r"^[\w-]+$")
+# Pure path arithmetic on strings: no file system access, so safe to evaluate.
+_PURE_PATH_FUNCS = {
+    "pathlib.Path": PurePosixPath,
+    "pathlib.PurePath": PurePosixPath,
+    "pathlib.PurePosixPath": PurePosixPath,
+    "os.path.join": lambda *a: posixpath.join(*map(str, a)),
+    "os.path.dirname": lambda a: posixpath.dirname(str(a)),
+    "os.path.basename": lambda a: posixpath.basename(str(a)),
+    "os.path.splitext": lambda a: posixpath.splitext(str(a)),
+}
+# Arguments Airflow 3 refuses (TypeError at import), with what to use instead (BRG114).
+_REMOVED_DAG_KWARGS = {
+    "schedule_interval": "use `schedule=`",
+    "timetable": "use `schedule=`",
+    "concurrency": "use `max_active_tasks=`",
+}
+_REMOVED_TASK_KWARGS = {
+    "provide_context": "callables receive the context through `**context`; drop it",
+    "task_concurrency": "use `max_active_tis_per_dag=`",
+}
+
+
+class AirflowConstructs:
+    """What Airflow does when the file calls into it. Needs the Interpreter's eval/diag/line helpers."""
+
+    # ---- decorators --------------------------------------------------------------------------
+
+    def apply_decorator(self, deco, func, node: cst.Decorator):
+        if isinstance(deco, Symbol):
+            name = deco.name
+            if name == "airflow.sdk.task" or name.startswith("airflow.sdk.task."):
+                flavour = name[len("airflow.sdk.task.") :] if name != "airflow.sdk.task" else None
+                return self.make_taskfunc(func, flavour, {})
+            if name in ("airflow.sdk.setup", "airflow.sdk.teardown"):
+                tf = func if isinstance(func, TaskFuncValue) else self.make_taskfunc(func, None, {})
+                if not isinstance(tf, TaskFuncValue):
+                    return func
+                if name.endswith("setup"):
+                    tf.is_setup = True
+                else:
+                    tf.is_teardown = True
+                return tf
+            if name == "airflow.sdk.dag" and isinstance(func, FunctionValue):
+                return DagFuncValue(func, {})
+            if name == "airflow.sdk.task_group" and isinstance(func, FunctionValue):
+                return GroupFuncValue(func, {})
+            if name in ("airflow.sdk.asset", "airflow.sdk.asset.multi") and isinstance(
+                func, FunctionValue
+            ):
+                return self.make_asset(func, {}, node)
+        if isinstance(deco, DecoratorFactory):
+            if deco.kind == "task":
+                return self.make_taskfunc(func, deco.flavour, deco.kwargs)
+            if isinstance(func, FunctionValue):
+                if deco.kind == "dag":
+                    return DagFuncValue(func, deco.kwargs)
+                if deco.kind == "task_group":
+                    return GroupFuncValue(func, deco.kwargs)
+                if deco.kind == "asset":
+                    return self.make_asset(func, deco.kwargs, node)
+        # Unknown decorators (functools.wraps, the user's own) leave the function as it was.
+        return func
+
+    def make_taskfunc(self, func, flavour, kwargs):
+        if isinstance(func, TaskFuncValue):
+            return func
+        if not isinstance(func, FunctionValue):
+            return func
+        return TaskFuncValue(func, flavour, dict(kwargs))
+
+    def make_asset(self, func: FunctionValue, kwargs: dict, node: cst.CSTNode):
+        """`@asset` creates a DAG named after the asset with one task named after the function."""
+        name = kwargs.get("name", (func.name, ""))[0]
+        dag_id = name if isinstance(name, str) else func.name
+        dag = self.new_dag(
+            dag_id, True, self.line(node), {k: v for k, v in kwargs.items() if k == "schedule"}
+        )
+        self.dag_stack.append(dag)
+        try:
+            task = self.new_task(func.name, "airflow.sdk.asset", self.line(node), {}, dag=dag)
+            task.callable = func
+        finally:
+            self.dag_stack.pop()
+        self.registered.append(dag)
+        return Symbol(f"asset:{dag_id}")
+
+    def method(self, obj, name: str, node: cst.CSTNode):
+        fn = _METHODS.get((type(obj), name))
+        if fn is None:
+            return self.unknown(node)
+        return Method(fn, obj)
+
+    # ---- Airflow constructs ------------------------------------------------------------------
+
+    def call_symbol(self, sym: Symbol, args, kwargs, node, scope):
+        name = sym.name
+        plain = {k: v for k, (v, _) in kwargs.items()}
+        if name.startswith("builtins."):
+            return self.call_builtin(name[len("builtins.") :], args, plain, node)
+        handler = _SYMBOL_CALLS.get(name)
+        if handler is not None:
+            return handler(self, args, kwargs, node)
+        if name == "airflow.sdk.task" or name.startswith("airflow.sdk.task."):
+            flavour = name[len("airflow.sdk.task.") :] if name != "airflow.sdk.task" else None
+            if len(args) == 1 and isinstance(args[0], FunctionValue) and not kwargs:
+                return self.make_taskfunc(args[0], flavour, {})
+            return DecoratorFactory("task", flavour, kwargs)
+        if name.endswith(".partial") and looks_like_operator(name[: -len(".partial")]):
+            return PartialValue(name[: -len(".partial")], kwargs)
+        if looks_like_operator(name) or ("task_id" in kwargs and name[:1] != "<"):
+            return self.make_operator(name, args, kwargs, node)
+        if (
+            name in _PURE_PATH_FUNCS
+            and args
+            and all(isinstance(a, (str, PurePosixPath)) for a in args)
+        ):
+            if not self.afford(sum(len(str(a)) + 1 for a in args), node):
+                return self.unknown(node, "call")
+            return _PURE_PATH_FUNCS[name](*args)
+        return self.unknown(node, "call")
+
+    def note_removed_kwargs(self, kwargs: dict, node, removed: dict[str, str]) -> None:
+        for name, instead in removed.items():
+            if name in kwargs:
+                self.diag("BRG114", node, f"`{name}=` was removed in Airflow 3; {instead}")
+
+    def new_dag(self, dag_id, static: bool, line: int, kwargs: dict) -> DagNode:
+        dag = DagNode(dag_id=dag_id, line=line, kwargs=kwargs, dag_id_static=static)
+        auto = kwargs.get("auto_register", (True, ""))[0]
+        dag.auto_register = auto is not False
+        params = kwargs.get("params", ({}, ""))[0]
+        if isinstance(params, dict):
+            dag.params.update(params)
+        self.dags.append(dag)
+        return dag
+
+    def make_dag(self, args, kwargs, node):
+        self.note_removed_kwargs(kwargs, node, _REMOVED_DAG_KWARGS)
+        raw = kwargs.get("dag_id", (args[0], self.src(node.args[0].value)) if args else (None, ""))
+        dag_id, static = self.static_id(raw, node, "BRG109", "dag_id")
+        return self.new_dag(dag_id, static, self.line(node), kwargs)
+
+    def static_id(self, raw: tuple[Any, str], node, code: str, what: str) -> tuple[str, bool]:
+        value, source = raw
+        if isinstance(value, str):
+            self.check_key(value, node, what)
+            return value, True
+        self.diag(code, node, f"{what} `{source or '?'}` is not statically known")
+        return (str(source) if source else f"<unknown@{self.line(node)}>"), False
+
+    def check_key(self, key: str, node, what: str) -> None:
+        """BRG115 when Airflow would refuse the id (its validate_key / validate_group_key)."""
+        group = what == "group_id"
+        limit = 200 if group else 250
+        pattern = _GROUP_KEY if group else _KEY
+        if len(key) <= limit and pattern.match(key):
+            return
+        shown = key if len(key) <= 60 else key[:40] + "..." + key[-10:]
+        shown = shown.encode("unicode_escape").decode("ascii").replace("`", "\\x60")
+        if len(key) > limit:
+            why = f"is {len(key):,} characters long; Airflow allows at most {limit}"
+        else:
+            allowed = (
+                "letters, digits, `_` and `-`" if group else "letters, digits, `_`, `-` and `.`"
+            )
+            why = f"may only contain {allowed}"
+        self.diag("BRG115", node, f"{what} `{shown}` {why}: Airflow refuses this id")
+
+    def make_group(self, args, kwargs, node, suffix: bool = False, mapped: bool = False):
+        raw = kwargs.get(
+            "group_id", (args[0], self.src(node.args[0].value)) if args else (None, "")
+        )
+        group_id, _ = self.static_id(raw, node, "BRG103", "group_id")
+        dag = kwargs.get("dag", (None, ""))[0]
+        parent = kwargs.get("parent_group", (None, ""))[0]
+        if not isinstance(dag, DagNode):
+            dag = parent.dag if isinstance(parent, GroupNode) else self.current_dag
+        if dag is None:
+            self.diag("BRG108", node, f"task group `{group_id}` is not inside any DAG")
+            dag = self.new_dag(f"<no dag@{self.line(node)}>", False, self.line(node), {})
+            self.dags.remove(dag)
+        if not isinstance(parent, GroupNode):
+            parent = self.current_group(dag)
+        prefix = kwargs.get("prefix_group_id", (True, ""))[0]
+        default_args = kwargs.get("default_args", ({}, ""))[0]
+        group = GroupNode(
+            group_id,
+            dag,
+            parent,
+            prefix is not False,
+            dict(default_args) if isinstance(default_args, dict) else {},
+            mapped,
+        )
+        if group.group_id in dag.used_group_ids:
+            if suffix:
+                group.raw_id = unique_group_id(group_id, dag.used_group_ids)
+            else:
+                self.diag(
+                    "BRG107",
+                    node,
+                    f"group_id `{group.group_id}` is used twice in DAG `{dag.dag_id}`",
+                )
+        if parent is not None:
+            if parent.default_args:
+                group.default_args = {**parent.default_args, **group.default_args}
+            parent.children[group.group_id] = group
+        dag.used_group_ids.update(
+            {
+                group.group_id,
+                f"{group.group_id}.upstream_join_id",
+                f"{group.group_id}.downstream_join_id",
+            }
+        )
+        return group
+
+    def new_task(
+        self,
+        task_id: str,
+        operator: str,
+        line: int,
+        kwargs: dict,
+        *,
+        dag=None,
+        group=None,
+        static: bool = True,
+        flavour: str | None = None,
+        node=None,
+    ) -> TaskNode:
+        explicit_dag = kwargs.get("dag", (None, ""))[0]
+        explicit_group = kwargs.get("task_group", (None, ""))[0]
+        dag = dag or (explicit_dag if isinstance(explicit_dag, DagNode) else None)
+        if isinstance(explicit_group, GroupNode):
+            group = explicit_group
+            dag = dag or explicit_group.dag
+        dag = dag or self.current_dag
+        if group is None and dag is not None:
+            group = self.current_group(dag)
+            if group is not None and group.dag is not dag:
+                group = dag.root
+        full_id = group.child_id(task_id) if group is not None else task_id
+        default_args: dict = {}
+        if dag is not None:
+            default_args.update(dag.default_args)
+        if group is not None:
+            default_args.update(group.default_args)
+        own_defaults = kwargs.get("default_args", ({}, ""))[0]
+        if isinstance(own_defaults, dict):
+            default_args.update(own_defaults)
+        rule = (
+            kwargs["trigger_rule"][0]
+            if "trigger_rule" in kwargs
+            else default_args.get("trigger_rule", "all_success")
+        )
+        retries = kwargs["retries"][0] if "retries" in kwargs else default_args.get("retries", 0)
+        task = TaskNode(
+            task_id=full_id,
+            operator=operator,
+            line=line,
+            dag=None,
+            group=group,
+            flavour=flavour,
+            trigger_rule=trigger_rule(rule),
+            retries=retries if isinstance(retries, int) else None,
+            task_id_static=static,
+            kwargs=kwargs,
+        )
+        task.mapped = bool(group and group.in_mapped_group())
+        if dag is not None and not static and full_id in dag.tasks:
+            # Unknown ids (one factory called with unknown arguments) stand for distinct tasks in
+            # Airflow; keep each one, numbered, rather than report a duplicate that may not exist.
+            n = 2
+            while f"{full_id}#{n}" in dag.tasks:
+                n += 1
+            task.task_id = full_id = f"{full_id}#{n}"
+        if dag is not None:
+            if full_id in dag.tasks:
+                self.diag(
+                    "BRG107",
+                    line,
+                    f"task id `{full_id}` is used twice in DAG `{dag.dag_id}`; the second is ignored",
+                )
+                task.dag = dag
+                return task
+            attach_to_dag(task, dag)
+        else:
+            self.floating.append(task)
+        self.setup_teardown.add_task(task)
+        return task
+
+    def link_data(self, task: TaskNode, values, node) -> None:
+        refs = {id(t): t for v in values for t in iter_refs(v)}
+        for up in refs.values():
+            if up is task:
+                continue
+            try:
+                deps.set_upstream(task, up, kind="data")
+            except deps.DependencyError as exc:
+                self.diag("BRG104", node, f"XCom reference from `{task.task_id}`: {exc}")
+
+    def make_operator(self, operator: str, args, kwargs, node, *, mapped: dict | None = None):
+        self.note_removed_kwargs(kwargs, node, _REMOVED_TASK_KWARGS)
+        raw = kwargs.get("task_id", (None, ""))
+        if raw[0] is None and not raw[1]:
+            self.diag("BRG103", node, f"`{self.src(node.func)}(...)` has no task_id")
+        task_id, static = self.static_id(raw, node, "BRG103", "task_id")
+        task = self.new_task(
+            task_id, operator, self.line(node), dict(kwargs), static=static, node=node
+        )
+        if mapped is not None:
+            task.mapped = True
+            task.mapping = mapped
+        callable_value = kwargs.get("python_callable", (None, ""))[0]
+        if isinstance(callable_value, FunctionValue):
+            task.callable = callable_value
+        elif isinstance(callable_value, TaskFuncValue):
+            task.callable = callable_value.func
+        self.link_data(task, [v for v, _ in kwargs.values()], node)
+        return task
+
+    def call_taskfunc(self, tf: TaskFuncValue, args, kwargs, node, *, mapped: dict | None = None):
+        deco = {**tf.kwargs}
+        dag = deco.get("dag", (None, ""))[0]
+        dag = dag if isinstance(dag, DagNode) else self.current_dag
+        group = deco.get("task_group", (None, ""))[0]
+        group = group if isinstance(group, GroupNode) else self.current_group(dag)
+        raw = deco.get("task_id", (tf.func.name, ""))
+        base_id, static = self.static_id(raw, node, "BRG103", "task_id")
+        task_id = unique_task_id(base_id, dag, group)
+        call_kwargs = {k: v for k, (v, _) in kwargs.items()}
+        bound = self.bind_params(
+            tf.func, list(args), dict(call_kwargs), Scope(), lambda name, default: default
+        )
+        sources = self.arg_sources(tf.func, node, kwargs)
+        op_kwargs = {name: (value, sources.get(name, "")) for name, value in bound.items()}
+        all_kwargs = {**deco, **({"op_kwargs": (op_kwargs, "")} if op_kwargs else {})}
+        task = self.new_task(
+            task_id,
+            taskflow_operator(tf.flavour),
+            self.line(node),
+            all_kwargs,
+            dag=dag,
+            group=group if group is not None and (dag is None or group.dag is dag) else None,
+            static=static,
+            flavour=f"@task.{tf.flavour}" if tf.flavour else "@task",
+        )
+        task.callable = tf.func
+        if tf.is_setup:
+            task.is_setup = True
+        if tf.is_teardown:
+            task.is_teardown = True
+            task.trigger_rule = "all_done_setup_success"
+        if mapped is not None:
+            task.mapped = True
+            task.mapping = mapped
+        self.link_data(task, [*args, *call_kwargs.values(), *[v for v, _ in deco.values()]], node)
+        return XComRef([task])
+
+    def arg_sources(self, func: FunctionValue, node, kwargs: dict) -> dict[str, Any]:
+        """Source text of each bound argument, bound to parameter names the way the values were."""
+        if not isinstance(node, cst.Call) or any(a.star for a in node.args):
+            return {k: s for k, (_, s) in kwargs.items()}
+        positional = [self.lazy_source(a.value) for a in node.args if a.keyword is None]
+        named = {k: s for k, (_, s) in kwargs.items()}
+        return self.bind_params(func, positional, named, Scope(), lambda name, default: "")
+
+    def call_dagfunc(self, df: DagFuncValue, args, kwargs, node):
+        self.note_removed_kwargs(df.kwargs, node, _REMOVED_DAG_KWARGS)
+        raw = df.kwargs.get("dag_id", (df.func.name, ""))
+        dag_id, static = self.static_id(raw, node, "BRG109", "dag_id")
+        dag = self.new_dag(dag_id, static, df.func.line, dict(df.kwargs))
+        local = Scope(df.func.closure, df.func.closure.module)
+
+        def as_param(name, default):
+            if not isinstance(default, Unknown) or default.source != name:
+                dag.params.setdefault(name, default)
+            return DagParamRef(name, default)
+
+        bound = self.bind_params(df.func, list(args), dict(kwargs), local, as_param)
+        for name, value in bound.items():
+            if not isinstance(value, DagParamRef):
+                dag.params[name] = value
+                local.vars[name] = DagParamRef(name, value)
+        self.dag_stack.append(dag)
+        try:
+            self.exec_block(df.func.node.body.body, local)
+        except ReturnSignal:
+            pass
+        except (BreakSignal, ContinueSignal):
+            pass
+        finally:
+            if self.dag_stack and self.dag_stack[-1] is dag:
+                self.dag_stack.pop()
+        if dag.auto_register:
+            self.registered.append(dag)
+        return dag
+
+    def call_groupfunc(self, gf: GroupFuncValue, args, kwargs, node, *, expand: dict | None = None):
+        tg_kwargs = dict(gf.kwargs)
+        tg_kwargs.setdefault("group_id", (gf.func.name, ""))
+        group = self.make_group([], tg_kwargs, node, suffix=True, mapped=expand is not None)
+        local = Scope(gf.func.closure, gf.func.closure.module)
+        call_kwargs = {
+            **{k: v for k, (v, _) in gf.partial.items()},
+            **{k: v for k, (v, _) in kwargs.items()},
+        }
+        if expand is not None:
+            for key, (value, source) in expand.items():
+                call_kwargs[key] = MappedArg(list(iter_refs(value)), source)
+        self.bind_params(gf.func, list(args), call_kwargs, local, lambda name, default: default)
+        self.group_stack.append(group)
+        retval = None
+        try:
+            self.exec_block(gf.func.node.body.body, local)
+        except ReturnSignal as ret:
+            retval = ret.value
+        except (BreakSignal, ContinueSignal):
+            pass
+        finally:
+            if self.group_stack and self.group_stack[-1] is group:
+                self.group_stack.pop()
+        return retval if retval is not None else group
+
+    def make_param(self, args, kwargs, node):
+        default = args[0] if args else kwargs.get("default", (None, ""))[0]
+        schema = {k: v for k, (v, _) in kwargs.items() if k != "default"}
+        return ParamValue(default, schema)
+
+
+# ---- methods of our objects (fn(interp, self, args, kwargs, node)) --------------------------
+
+
+def _m_relate(setter):
+    """`x.set_downstream(y, edge_modifier=Label(...))` and `x.set_upstream(...)`."""
+
+    def method(it, obj, args, kwargs, node):
+        label = kwargs.get("edge_modifier", (None, ""))[0]
+        for other in args[:1]:
+            try:
+                setter(obj, other, label=label if isinstance(label, LabelNode) else None)
+            except deps.DependencyError as exc:
+                it.diag("BRG104", node, f"`{it.src(node)}`: {exc}")
+        return None
+
+    return method
+
+
+def _tasks_of(obj) -> list[TaskNode]:
+    return obj.tasks if isinstance(obj, XComRef) else [obj]
+
+
+def _m_as_setup(it, obj, args, kwargs, node):
+    for t in _tasks_of(obj):
+        t.is_setup = True
+    return obj
+
+
+def _m_as_teardown(it, obj, args, kwargs, node):
+    setups = kwargs.get("setups", (None, ""))[0]
+    for t in _tasks_of(obj):
+        t.is_teardown = True
+        t.trigger_rule = "all_done_setup_success"
+        if setups is not None:
+            for s in setups if isinstance(setups, (list, tuple)) else [setups]:
+                for st in _tasks_of(s) if isinstance(s, (TaskNode, XComRef)) else []:
+                    st.is_setup = True
+                it.dependency(deps.rshift, s, t, node)
+    return obj
+
+
+def _m_xcom_same(it, obj: XComRef, args, kwargs, node):
+    tasks = list(obj.tasks)
+    for a in args:
+        if isinstance(a, XComRef):
+            tasks.extend(a.tasks)
+    return XComRef(tasks, obj.key)
+
+
+def _m_none(it, obj, args, kwargs, node):
+    return None
+
+
+def _m_override(it, obj: TaskFuncValue, args, kwargs, node):
+    return TaskFuncValue(
+        obj.func, obj.flavour, {**obj.kwargs, **kwargs}, obj.is_setup, obj.is_teardown, obj.partial
+    )
+
+
+def _m_tf_partial(it, obj: TaskFuncValue, args, kwargs, node):
+    return TaskFuncValue(
+        obj.func, obj.flavour, obj.kwargs, obj.is_setup, obj.is_teardown, {**obj.partial, **kwargs}
+    )
+
+
+def _mapping(kind: str, keys) -> dict:
+    return {"kind": kind, "keys": sorted(keys)}
+
+
+def _m_tf_expand(it, obj: TaskFuncValue, args, kwargs, node):
+    merged = {**obj.partial, **kwargs}
+    return it.call_taskfunc(obj, [], merged, node, mapped=_mapping("expand", kwargs))
+
+
+def _m_tf_expand_kwargs(it, obj: TaskFuncValue, args, kwargs, node):
+    source = it.src(node.args[0].value) if node.args else ""
+    xref = XComRef([t for a in args for t in iter_refs(a)]) if args else None
+    task_ref = it.call_taskfunc(
+        obj, [], dict(obj.partial), node, mapped=_mapping("expand_kwargs", [])
+    )
+    task = task_ref.operator
+    task.kwargs["expand_kwargs"] = (args[0] if args else None, source)
+    if xref and xref.tasks:
+        it.link_data(task, [xref], node)
+    return task_ref
+
+
+def _m_partial_expand(it, obj: PartialValue, args, kwargs, node):
+    return it.make_operator(
+        obj.operator, [], {**obj.kwargs, **kwargs}, node, mapped=_mapping("expand", kwargs)
+    )
+
+
+def _m_partial_expand_kwargs(it, obj: PartialValue, args, kwargs, node):
+    source = it.src(node.args[0].value) if node.args else ""
+    merged = {**obj.kwargs, "expand_kwargs": (args[0] if args else None, source)}
+    return it.make_operator(obj.operator, [], merged, node, mapped=_mapping("expand_kwargs", []))
+
+
+def _m_class_partial(it, obj: ClassValue, args, kwargs, node):
+    return PartialValue(obj.qualname, kwargs) if obj.is_operator else it.unknown(node)
+
+
+def _m_group_override(it, obj: GroupFuncValue, args, kwargs, node):
+    return GroupFuncValue(obj.func, {**obj.kwargs, **kwargs}, obj.partial)
+
+
+def _m_group_partial(it, obj: GroupFuncValue, args, kwargs, node):
+    return GroupFuncValue(obj.func, obj.kwargs, {**obj.partial, **kwargs})
+
+
+def _m_group_expand(it, obj: GroupFuncValue, args, kwargs, node):
+    return it.call_groupfunc(obj, [], {}, node, expand=kwargs)
+
+
+def _m_group_expand_kwargs(it, obj: GroupFuncValue, args, kwargs, node):
+    source = it.src(node.args[0].value) if node.args else ""
+    expand = {
+        p.name.value: (args[0] if args else None, source)
+        for p in obj.func.node.params.params
+        if p.name.value not in obj.partial
+    }
+    return it.call_groupfunc(obj, [], {}, node, expand=expand)
+
+
+_DEP_METHODS = {
+    "set_downstream": _m_relate(deps.set_downstream),
+    "set_upstream": _m_relate(deps.set_upstream),
+}
+_METHODS: dict[tuple[type, str], Any] = {}
+for _cls in (TaskNode, XComRef, GroupNode, LabelNode):
+    for _name, _fn in _DEP_METHODS.items():
+        _METHODS[(_cls, _name)] = _fn
+for _cls in (TaskNode, XComRef):
+    _METHODS[(_cls, "as_setup")] = _m_as_setup
+    _METHODS[(_cls, "as_teardown")] = _m_as_teardown
+for _name in ("map", "zip", "concat", "resolve", "filter"):
+    _METHODS[(XComRef, _name)] = _m_xcom_same
+for _name in ("test", "cli", "doc_md", "run", "clear"):
+    _METHODS[(DagNode, _name)] = _m_none
+_METHODS.update(
+    {
+        (TaskFuncValue, "override"): _m_override,
+        (TaskFuncValue, "partial"): _m_tf_partial,
+        (TaskFuncValue, "expand"): _m_tf_expand,
+        (TaskFuncValue, "expand_kwargs"): _m_tf_expand_kwargs,
+        (PartialValue, "expand"): _m_partial_expand,
+        (PartialValue, "expand_kwargs"): _m_partial_expand_kwargs,
+        (ClassValue, "partial"): _m_class_partial,
+        (GroupFuncValue, "override"): _m_group_override,
+        (GroupFuncValue, "partial"): _m_group_partial,
+        (GroupFuncValue, "expand"): _m_group_expand,
+        (GroupFuncValue, "expand_kwargs"): _m_group_expand_kwargs,
+    }
+)
+
+
+# ---- calls to Airflow names (canonical) ---------------------------------------------------
+
+
+def _c_dag(it, args, kwargs, node):
+    if len(args) == 1 and isinstance(args[0], FunctionValue) and not kwargs:
+        return DagFuncValue(args[0], {})
+    return DecoratorFactory("dag", None, kwargs)
+
+
+def _c_task_group(it, args, kwargs, node):
+    if len(args) == 1 and isinstance(args[0], FunctionValue) and not kwargs:
+        return GroupFuncValue(args[0], {})
+    if args and isinstance(args[0], str):
+        kwargs = {"group_id": (args[0], ""), **kwargs}
+    return DecoratorFactory("task_group", None, kwargs)
+
+
+def _c_asset(it, args, kwargs, node):
+    return DecoratorFactory("asset", None, kwargs)
+
+
+def _c_label(it, args, kwargs, node):
+    label = args[0] if args else kwargs.get("label", (None, ""))[0]
+    return LabelNode(label if isinstance(label, str) else None)
+
+
+def _c_chain(fn):
+    def call(it, args, kwargs, node):
+        try:
+            fn(*args)
+        except deps.DependencyError as exc:
+            it.diag("BRG104", node, f"`{it.src(node.func)}(...)`: {exc}")
+        return None
+
+    return call
+
+
+def _c_xcomarg(it, args, kwargs, node):
+    if args and isinstance(args[0], TaskNode):
+        key = kwargs.get("key", ("return_value", ""))[0]
+        return XComRef([args[0]], key if isinstance(key, str) else "return_value")
+    return it.unknown(node)
+
+
+def _c_setup_teardown(kind):
+    def call(it, args, kwargs, node):
+        if len(args) == 1 and isinstance(args[0], (FunctionValue, TaskFuncValue)):
+            return it.apply_decorator(Symbol(f"airflow.sdk.{kind}"), args[0], node)
+        return it.unknown(node)
+
+    return call
+
+
+_SYMBOL_CALLS = {
+    "airflow.sdk.DAG": lambda it, a, k, n: it.make_dag(a, k, n),
+    "airflow.sdk.dag": _c_dag,
+    "airflow.sdk.TaskGroup": lambda it, a, k, n: it.make_group(a, k, n),
+    "airflow.sdk.task_group": _c_task_group,
+    "airflow.sdk.asset": _c_asset,
+    "airflow.sdk.asset.multi": _c_asset,
+    "airflow.sdk.Label": _c_label,
+    "airflow.sdk.chain": _c_chain(deps.chain),
+    "airflow.sdk.chain_linear": _c_chain(deps.chain_linear),
+    "airflow.sdk.cross_downstream": _c_chain(deps.cross_downstream),
+    "airflow.sdk.Param": lambda it, a, k, n: it.make_param(a, k, n),
+    "airflow.sdk.XComArg": _c_xcomarg,
+    "airflow.sdk.setup": _c_setup_teardown("setup"),
+    "airflow.sdk.teardown": _c_setup_teardown("teardown"),
+}

@@ -1,0 +1,1 @@
+"""definition.json -> RunRecord: the local engine and the SageMaker engines."""

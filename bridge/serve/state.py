@@ -1,0 +1,717 @@
+"""What `bridge serve` knows: pipelines, their executions and the jobs those ran.
+
+Here are the rules SageMaker applies to pipelines and executions: names and ARNs, versions,
+idempotency tokens, which executions may be stopped, retried or deleted, what a selective
+execution runs and reuses. An execution is a local run (bridge/run/engine.py) in a thread of its
+own (bridge/serve/runs.py), whose step events fill its table of steps (`Execution.steps`, the
+rows of ListPipelineExecutionSteps) and the jobs its steps ran.
+
+Pipelines are staged for the runner as folders `<state>/pipelines/<name>/v<version>/`: the
+definition that runs, plus the code of the `bridge translate` output folder known for that
+pipeline name (artifacts.json and steps/), when there is one. Run folders go to
+`<state>/runs/<execution id>/`, S3 is the object store `<state>/store/`, shared by every
+execution (and by the S3 side of the server).
+
+Everything here is under one lock; the runner's threads only take it to update the tables.
+The request and response shapes live in bridge/serve/api.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import posixpath
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.definition import all_steps, step_dependencies
+
+ACCOUNT = "000000000000"
+LOCAL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/bridge-serve"
+PIPELINE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}")
+STEP_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # SageMaker's; the runner makes folders of them
+PARAMETER_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")  # becomes /opt/ml/input/data/<name>
+OPT_ML = "/opt/ml/"  # every job path (LocalPath) lies under it, as in SageMaker's containers
+MAX_DEPTH = 100  # nesting of a JSON document (request body or pipeline definition)
+MAX_DEFINITION = 1024 * 1024  # characters of an inline PipelineDefinition (SageMaker's limit)
+
+EXECUTING, STOPPING, STOPPED, FAILED, SUCCEEDED = (
+    "Executing",
+    "Stopping",
+    "Stopped",
+    "Failed",
+    "Succeeded",
+)
+
+
+class ApiError(Exception):
+    """An error the client gets as `{"__type": code, "message": ...}` with `status`."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def validation(message: str) -> ApiError:
+    return ApiError("ValidationException", message)
+
+
+def now() -> float:
+    return round(time.time(), 3)
+
+
+@dataclass
+class PipelineVersion:
+    version: int
+    text: str  # the PipelineDefinition as given
+    definition: dict
+    folder: Path  # staged for the runner
+    created: float
+
+
+@dataclass
+class Pipeline:
+    name: str
+    arn: str
+    role_arn: str
+    display_name: str
+    description: str
+    created: float
+    modified: float
+    versions: list[PipelineVersion] = field(default_factory=list)
+    create_token: str = ""
+    parallelism: dict | None = None
+    last_run: float | None = None
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+    @property
+    def current(self) -> PipelineVersion:
+        return self.versions[-1]
+
+
+@dataclass
+class StepEntry:
+    """One row of ListPipelineExecutionSteps."""
+
+    name: str
+    kind: str
+    status: str
+    started: float
+    ended: float | None = None
+    attempts: int = 1
+    failure: str = ""
+    metadata: dict = field(default_factory=dict)
+    cache_source: str = ""  # CacheHitResult
+    selective_source: str = ""  # SelectiveExecutionResult
+    display_name: str = ""
+    description: str = ""
+
+    def to_api(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"StepName": self.name}
+        if self.display_name:
+            row["StepDisplayName"] = self.display_name
+        if self.description:
+            row["StepDescription"] = self.description
+        row["StartTime"] = self.started
+        if self.ended is not None:
+            row["EndTime"] = self.ended
+        row["StepStatus"] = self.status
+        if self.cache_source:
+            row["CacheHitResult"] = {"SourcePipelineExecutionArn": self.cache_source}
+        if self.failure:
+            row["FailureReason"] = self.failure[:1024]
+        if self.metadata:
+            row["Metadata"] = self.metadata
+        row["AttemptCount"] = self.attempts
+        if self.selective_source:
+            row["SelectiveExecutionResult"] = {"SourcePipelineExecutionArn": self.selective_source}
+        return row
+
+
+@dataclass
+class Job:
+    """A Processing or Training job a step ran, as Describe*Job shows it."""
+
+    kind: str  # Processing | Training
+    name: str
+    arn: str
+    step: str
+    execution_arn: str
+    arguments: dict  # the step's Arguments, resolved for the execution
+    created: float
+    status: str = "InProgress"
+    failure: str = ""
+    ended: float | None = None
+    details: dict = field(default_factory=dict)  # ModelArtifacts, FinalMetricDataList
+
+
+@dataclass
+class Execution:
+    pipeline: Pipeline
+    id: str
+    arn: str
+    version: PipelineVersion
+    parameters: dict[str, str]  # as given to StartPipelineExecution
+    display_name: str
+    description: str
+    created: float
+    modified: float
+    status: str = EXECUTING
+    failure: str = ""
+    selective: dict | None = None  # SelectiveExecutionConfig as given
+    selected: set[str] | None = None
+    parallelism: dict | None = None
+    retry_tokens: set[str] = field(default_factory=set)
+    steps: dict[str, StepEntry] = field(default_factory=dict)
+    step_runs: dict[str, Any] = field(default_factory=dict)  # name -> StepRun, once ended
+    properties: dict[str, dict] = field(default_factory=dict)  # succeeded steps' properties
+    job_names: dict[str, str] = field(default_factory=dict)  # step -> job name
+    stop: threading.Event | None = None
+    thread: threading.Thread | None = None
+
+
+def job_name(execution_id: str, step: str) -> str:
+    """A valid job name ([a-zA-Z0-9-], at most 63) for a step of an execution, as SageMaker
+    names pipeline jobs: `pipelines-<execution id>-<step>`, the step part shortened with a
+    hash of the full name when it had to change."""
+    part = re.sub(r"[^A-Za-z0-9]+", "-", step).strip("-") or "step"
+    if part != step or len(part) > 40:
+        digest = hashlib.sha1(step.encode()).hexdigest()[:6]
+        part = f"{part[:33].rstrip('-')}-{digest}"
+    return f"pipelines-{execution_id}-{part}"
+
+
+def job_names(execution_id: str, definition: dict) -> dict[str, str]:
+    return {name: job_name(execution_id, name) for name in all_steps(definition["Steps"])}
+
+
+# How an execution is carried out: set by the server (bridge.serve.runs.ExecutionRun), so the
+# state, which the runs module reads, never imports it back.
+Launcher = Callable[["ServeState", "Execution", dict], None]
+
+
+class ServeState:
+    def __init__(
+        self,
+        state: Path,
+        *,
+        region: str = "us-east-1",
+        input_dir: Path | None = None,
+        data_dir: Path | None = None,
+        step_timeout: float = 3600.0,
+        launch: Launcher | None = None,
+    ):
+        self.launch = launch
+        self.root = Path(state).resolve()
+        self.region = region
+        self.input_dir = Path(input_dir).resolve() if input_dir else None
+        self.data_dir = Path(data_dir).resolve() if data_dir else None
+        self.step_timeout = step_timeout
+        self.store_root = self.root / "store"
+        self.run_root = self.root / "runs"
+        self.staging = self.root / "pipelines"
+        shutil.rmtree(self.staging, ignore_errors=True)  # derived; rebuilt from the pipelines
+        self.store_root.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self.pipelines: dict[str, Pipeline] = {}  # lower-case name ->
+        self.folders: dict[str, Path] = {}  # lower-case name -> `bridge translate` output
+        self.executions: dict[str, Execution] = {}  # ARN ->
+        self.tokens: dict[tuple[str, str], str] = {}  # (pipeline, ClientRequestToken) -> ARN
+        self.jobs: dict[str, Job] = {}  # lower-case job name ->
+
+    # -- pipelines ----------------------------------------------------------------------------
+
+    def load(self, out_dirs: list[Path]) -> tuple[list[tuple[str, Path]], list[str]]:
+        """Create a pipeline for every `bridge translate` output folder in `out_dirs` (the
+        folder itself or its sub-folders). Returns (name, folder) loaded and warnings."""
+        loaded, warnings = [], []
+        for folder in (f for out in out_dirs for f in output_folders(Path(out))):
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            name = (manifest.get("pipeline") or {}).get("name") or ""
+            if not PIPELINE_NAME.fullmatch(name):
+                warnings.append(f"{folder}: pipeline name {name!r} is not a valid name; skipped")
+                continue
+            if name.lower() in self.folders:
+                warnings.append(
+                    f"{folder}: pipeline {name} is already loaded from "
+                    f"{self.folders[name.lower()]}; skipped"
+                )
+                continue
+            text = (folder / "definition.json").read_text(encoding="utf-8")
+            dag = manifest.get("dag_id") or folder.name
+            try:
+                definition = parse_definition(text)
+            except ApiError as exc:
+                warnings.append(f"{folder}: {exc.message}; skipped")
+                continue
+            self.folders[name.lower()] = folder.resolve()
+            self.create_pipeline(
+                name,
+                text,
+                role_arn=_first_role(definition) or LOCAL_ROLE,
+                description=f"bridge translate output of Airflow DAG {dag} ({folder})",
+            )
+            loaded.append((name, folder.resolve()))
+        return loaded, warnings
+
+    def pipeline(self, name_or_arn: str) -> Pipeline:
+        name = name_or_arn.rsplit(":pipeline/", 1)[-1] if ":pipeline/" in name_or_arn else None
+        found = self.pipelines.get((name or name_or_arn).lower())
+        if found is None:
+            arn = name_or_arn if name else self.pipeline_arn(name_or_arn)
+            raise ApiError("ResourceNotFound", f"Pipeline '{arn}' does not exist.")
+        return found
+
+    def pipeline_arn(self, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:pipeline/{name.lower()}"
+
+    def create_pipeline(
+        self,
+        name: str,
+        text: str,
+        *,
+        role_arn: str,
+        display_name: str = "",
+        description: str = "",
+        token: str = "",
+        parallelism: dict | None = None,
+    ) -> Pipeline:
+        definition = parse_definition(text)
+        with self.lock:
+            existing = self.pipelines.get(name.lower())
+            if existing is not None:
+                if token and token == existing.create_token:
+                    return existing  # the same request again (a client retry)
+                raise ApiError("ConflictException", f"Pipeline '{existing.arn}' already exists.")
+            created = now()
+            pipeline = Pipeline(
+                name=name,
+                arn=self.pipeline_arn(name),
+                role_arn=role_arn,
+                display_name=display_name or name,
+                description=description,
+                created=created,
+                modified=created,
+                create_token=token,
+                parallelism=parallelism,
+            )
+            self._add_version(pipeline, text, definition)
+            self.pipelines[pipeline.key] = pipeline
+            return pipeline
+
+    def update_pipeline(self, pipeline: Pipeline, text: str | None, **changes: Any) -> Pipeline:
+        definition = parse_definition(text) if text is not None else None
+        with self.lock:
+            for attribute, value in changes.items():
+                if value is not None:
+                    setattr(pipeline, attribute, value)
+            version = pipeline.current
+            self._add_version(
+                pipeline,
+                text if text is not None else version.text,
+                definition if definition is not None else version.definition,
+            )
+            pipeline.modified = now()
+            return pipeline
+
+    def delete_pipeline(self, pipeline: Pipeline) -> None:
+        with self.lock:
+            running = [e.arn for e in self._executions_of(pipeline) if e.status in _ACTIVE]
+            if running:
+                raise ApiError(
+                    "ConflictException",
+                    f"Pipeline '{pipeline.arn}' has running executions ({', '.join(running)}): "
+                    "stop them first",
+                )
+            for execution in self._executions_of(pipeline):
+                del self.executions[execution.arn]
+            self.tokens = {k: v for k, v in self.tokens.items() if k[0] != pipeline.key}
+            del self.pipelines[pipeline.key]
+
+    def _add_version(self, pipeline: Pipeline, text: str, definition: dict) -> None:
+        number = len(pipeline.versions) + 1
+        folder = self.staging / pipeline.key / f"v{number}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        source = self.folders.get(pipeline.key)
+        manifest: dict = {}
+        if source is not None:
+            manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
+            if (source / "artifacts.json").is_file():
+                shutil.copyfile(source / "artifacts.json", folder / "artifacts.json")
+            if (source / "steps").is_dir():
+                # A copy, not a link: the runner keeps every file it reads inside this folder.
+                shutil.copytree(source / "steps", folder / "steps", ignore_dangling_symlinks=True)
+        manifest["pipeline"] = {
+            **(manifest.get("pipeline") or {}),
+            "name": pipeline.name,
+            "region": self.region,
+        }
+        (folder / "definition.json").write_text(json.dumps(definition), encoding="utf-8")
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        pipeline.versions.append(PipelineVersion(number, text, definition, folder, now()))
+
+    def _executions_of(self, pipeline: Pipeline) -> list[Execution]:
+        return [e for e in self.executions.values() if e.pipeline is pipeline]
+
+    # -- executions ---------------------------------------------------------------------------
+
+    def execution(self, arn: str) -> Execution:
+        found = self.executions.get(arn)
+        if found is None:
+            raise ApiError("ResourceNotFound", f"Pipeline execution '{arn}' does not exist.")
+        return found
+
+    def start(
+        self,
+        pipeline: Pipeline,
+        parameters: dict[str, str],
+        *,
+        display_name: str = "",
+        description: str = "",
+        token: str = "",
+        selective: dict | None = None,
+        parallelism: dict | None = None,
+    ) -> Execution:
+        from bridge.run.engine import RunError, typed_parameters
+
+        with self.lock:
+            if token and (pipeline.key, token) in self.tokens:
+                return self.executions[self.tokens[(pipeline.key, token)]]
+            version = pipeline.current
+            try:
+                typed_parameters(version.definition, parameters)
+            except RunError as exc:
+                raise validation(exc.message) from None
+            execution_id = _execution_id()
+            created = now()
+            execution = Execution(
+                pipeline=pipeline,
+                id=execution_id,
+                arn=f"{pipeline.arn}/execution/{execution_id}",
+                version=version,
+                parameters=dict(parameters),
+                display_name=display_name or f"execution-{int(created * 1000)}",
+                description=description,
+                created=created,
+                modified=created,
+                parallelism=parallelism or pipeline.parallelism,
+            )
+            execution.job_names = job_names(execution_id, version.definition)
+            reuse = {}
+            if selective is not None:
+                execution.selective = selective
+                execution.selected, reuse = self._selective(execution, selective)
+            self.executions[execution.arn] = execution
+            if token:
+                self.tokens[(pipeline.key, token)] = execution.arn
+            pipeline.last_run = created
+            self._launch(execution, reuse)
+            return execution
+
+    def _selective(self, execution: Execution, config: dict) -> tuple[set[str], dict]:
+        """The steps a selective execution runs, and those it takes from its source."""
+        from bridge.definition import all_steps
+        from bridge.run.engine import Reused
+
+        steps = all_steps(execution.version.definition.get("Steps") or [])
+        selected = [chosen.get("StepName") for chosen in config.get("SelectedSteps") or []]
+        if not selected:
+            raise validation("SelectiveExecutionConfig.SelectedSteps must name at least one step")
+        unknown = sorted(set(selected) - set(steps))
+        if unknown:
+            raise validation(
+                f"SelectedSteps {', '.join(map(str, unknown))} are not steps of pipeline "
+                f"{execution.pipeline.name}"
+            )
+        source_arn = config.get("SourcePipelineExecutionArn")
+        reuse: dict[str, Any] = {}
+        if source_arn:
+            source = self.executions.get(source_arn)
+            if source is None or source.pipeline is not execution.pipeline:
+                raise validation(
+                    f"SourcePipelineExecutionArn {source_arn} is not an execution of pipeline "
+                    f"{execution.pipeline.name}"
+                )
+            if source.status not in (SUCCEEDED, FAILED):
+                raise validation(
+                    f"the source execution {source_arn} is {source.status}: it must be "
+                    "Succeeded or Failed"
+                )
+            dependencies = step_dependencies(steps)
+            for name in sorted(_ancestors(set(selected), dependencies) - set(selected)):
+                run = source.step_runs.get(name)
+                if run is None or run.status != "Succeeded" or name not in source.properties:
+                    continue
+                reuse[name] = Reused(run, source.properties[name])
+                execution.step_runs[name] = run
+                execution.properties[name] = source.properties[name]
+                if name in source.steps:
+                    execution.steps[name] = dataclasses.replace(
+                        source.steps[name], selective_source=source.arn
+                    )
+        return set(selected), reuse
+
+    def retry(self, execution: Execution, token: str = "") -> Execution:
+        from bridge.run.engine import Reused
+
+        with self.lock:
+            if token and token in execution.retry_tokens:
+                return execution
+            if execution.status not in (FAILED, STOPPED):
+                raise ApiError(
+                    "ConflictException",
+                    f"Pipeline execution '{execution.arn}' is {execution.status}: only a Failed "
+                    "or Stopped execution can be retried",
+                )
+            kept = {n: e for n, e in execution.steps.items() if e.status == SUCCEEDED}
+            reuse = {
+                name: Reused(execution.step_runs[name], execution.properties.get(name, {}))
+                for name in kept
+                if name in execution.step_runs
+            }
+            execution.steps = kept
+            execution.status, execution.failure = EXECUTING, ""
+            execution.modified = now()
+            if token:
+                execution.retry_tokens.add(token)
+            self._launch(execution, reuse)
+            return execution
+
+    def stop(self, execution: Execution) -> Execution:
+        with self.lock:
+            if execution.status == STOPPING:
+                return execution
+            if execution.status != EXECUTING:
+                raise ApiError(
+                    "ConflictException",
+                    f"Pipeline execution '{execution.arn}' is {execution.status}: only an "
+                    "Executing execution can be stopped",
+                )
+            execution.status = STOPPING
+            execution.modified = now()
+        if execution.stop is not None:
+            execution.stop.set()  # kills the running step's process (outside the lock)
+        return execution
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every execution still running and wait for their threads."""
+        with self.lock:
+            active = [e for e in self.executions.values() if e.status in _ACTIVE]
+        for execution in active:
+            if execution.stop is not None:
+                execution.stop.set()
+        deadline = time.monotonic() + timeout
+        for execution in active:
+            if execution.thread is not None:
+                execution.thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _launch(self, execution: Execution, reuse: dict) -> None:
+        if self.launch is None:
+            raise RuntimeError("this ServeState runs no executions (no launcher given)")
+        self.launch(self, execution, reuse)
+
+    def job(self, name: str, kind: str) -> Job | None:
+        job = self.jobs.get(name.lower())
+        if job is None:  # the name the runner gives the job in its properties
+            for execution in self.executions.values():
+                prefix = f"pipelines-{execution.id}-"
+                if name.startswith(prefix) and name[len(prefix) :] in execution.job_names:
+                    job = self.jobs.get(execution.job_names[name[len(prefix) :]].lower())
+                    break
+        return job if job is not None and job.kind == kind else None
+
+
+_ACTIVE = (EXECUTING, STOPPING)
+
+
+def output_folders(out_dir: Path) -> list[Path]:
+    """`bridge translate` output folders: `out_dir` itself or its sub-folders."""
+    if not out_dir.is_dir():
+        return []
+    candidates = [out_dir, *sorted(p for p in out_dir.iterdir() if p.is_dir())]
+    return [
+        c
+        for c in candidates
+        if (c / "definition.json").is_file() and (c / "manifest.json").is_file()
+    ]
+
+
+def parse_definition(text: str) -> dict:
+    """The definition JSON, checked so that nothing in it can reach outside the job's confines
+    or trip the server: a ValidationException for what SageMaker would refuse, or worse."""
+    if not isinstance(text, str):
+        raise validation("PipelineDefinition must be a string (the definition's JSON text)")
+    if len(text) > MAX_DEFINITION:
+        raise validation(
+            f"PipelineDefinition is longer than {MAX_DEFINITION} characters: SageMaker takes "
+            "larger definitions from S3 only, which bridge serve does not support"
+        )
+    try:
+        definition = json.loads(text, parse_constant=_no_constant)
+    except (TypeError, ValueError, RecursionError) as exc:
+        reason = "too deeply nested" if isinstance(exc, RecursionError) else exc
+        raise validation(f"PipelineDefinition is not valid JSON: {reason}") from None
+    check_document(definition, "PipelineDefinition", "ValidationException")
+    if not isinstance(definition, dict) or not isinstance(definition.get("Steps"), list):
+        raise validation("PipelineDefinition must be a JSON object with a Steps list")
+    parameters = definition.get("Parameters")
+    if parameters is not None:
+        if not isinstance(parameters, list):
+            raise validation("PipelineDefinition: Parameters must be a list")
+        for item in parameters:
+            if not isinstance(item, dict) or not PARAMETER_NAME.fullmatch(str(item.get("Name"))):
+                raise validation(
+                    "PipelineDefinition: every parameter needs a Name of letters, digits, "
+                    "'-' and '_' (at most 256)"
+                )
+            if not isinstance(item.get("Type", "String"), str):
+                raise validation(f"PipelineDefinition: parameter {item['Name']}: Type is a string")
+    _check_steps(definition["Steps"], set())
+    _check_job_paths(definition["Steps"])
+    return definition
+
+
+def _check_steps(steps: list, seen: set[str]) -> None:
+    for step in steps:
+        if not isinstance(step, dict) or not step.get("Name") or not step.get("Type"):
+            raise validation("every step in PipelineDefinition needs a Name and a Type")
+        name = step["Name"]
+        if not isinstance(name, str) or not STEP_NAME.fullmatch(name):
+            raise validation(
+                f"step name {name!r}: letters, digits, '-' and '_' only, at most 64 characters"
+            )
+        if name in seen:
+            raise validation(f"step name {name} is used more than once")
+        seen.add(name)
+        if not isinstance(step["Type"], str):
+            raise validation(f"step {name}: Type must be a string")
+        depends = step.get("DependsOn")
+        if depends is not None and (
+            not isinstance(depends, list) or not all(isinstance(d, str) for d in depends)
+        ):
+            raise validation(f"step {name}: DependsOn must be a list of step names")
+        arguments = step.get("Arguments")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise validation(f"step {name}: Arguments must be an object")
+        if step["Type"] == "Condition":
+            if not isinstance(arguments, dict):
+                raise validation(f"step {name}: a Condition step's Arguments must be an object")
+            for side in ("IfSteps", "ElseSteps"):
+                branch = arguments.get(side)
+                if branch is None:
+                    continue
+                if not isinstance(branch, list):
+                    raise validation(f"step {name}: {side} must be a list of steps")
+                _check_steps(branch, seen)
+
+
+def _check_job_paths(value: Any) -> None:
+    """Every LocalPath a job would read or write lies under /opt/ml (after `..` is resolved),
+    as a SageMaker job sees only its container: anything else names a folder of this host."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            for key, member in item.items():
+                if key == "LocalPath" and not inside_opt_ml(member):
+                    raise validation(
+                        f"LocalPath {member!r} is not under /opt/ml: a job reads and writes "
+                        "only its container's /opt/ml"
+                    )
+                if key == "ChannelName" and (
+                    not isinstance(member, str)
+                    or not CHANNEL_NAME.fullmatch(member)
+                    or member in (".", "..")
+                ):
+                    raise validation(
+                        f"ChannelName {member!r}: letters, digits, '.', '-' and '_' only"
+                    )
+                todo.append(member)
+
+
+def inside_opt_ml(path: Any) -> bool:
+    """Whether `path` is a literal path strictly under /opt/ml once normalised."""
+    if not isinstance(path, str) or "\0" in path or not path.startswith("/"):
+        return False
+    return posixpath.normpath(path).startswith(OPT_ML)
+
+
+def check_document(value: Any, what: str, code: str) -> None:
+    """A parsed JSON document fit for the server: nested at most MAX_DEPTH deep, its strings
+    (keys included) free of NUL and of lone surrogates (which no file or process takes)."""
+    todo = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise ApiError(code, f"{what} is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(item, dict):
+            for key, member in item.items():
+                _check_text(key, what)
+                todo.append((member, depth + 1))
+        elif isinstance(item, list):
+            todo.extend((member, depth + 1) for member in item)
+        elif isinstance(item, str):
+            _check_text(item, what)
+
+
+def _check_text(text: str, what: str) -> None:
+    if "\0" in text:
+        raise validation(f"{what}: strings must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise validation(f"{what}: strings must be valid Unicode (no lone surrogates)") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parameter_text(value: Any) -> str:
+    """A value as the API shows parameters and outputs: strings as they are, JSON otherwise."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _first_role(value: Any) -> str:
+    """The first RoleArn in a definition's step Arguments (the pipeline's role, most likely)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("RoleArn"), str):
+            return value["RoleArn"]
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            if found := _first_role(item):
+                return found
+    return ""
+
+
+def _ancestors(names: set[str], dependencies: dict[str, set[str]]) -> set[str]:
+    found, todo = set(), list(names)
+    while todo:
+        for upstream in dependencies.get(todo.pop(), ()):
+            if upstream not in found:
+                found.add(upstream)
+                todo.append(upstream)
+    return found
+
+
+def _execution_id() -> str:
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(12))

@@ -1,0 +1,1 @@
+"""DagModel -> PipelineModel: the rules' engine and what they share."""
