@@ -26,11 +26,13 @@ demo: sync
 test: sync
 	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks sample_dags
 	$(UV) run --frozen ruff format --check bridge translators airflow_plugins tests benchmarks sample_dags
+	$(UV) run --frozen lint-imports --no-cache
 	$(UV) run --frozen pytest -n 2
 
 lint: sync
 	$(UV) run --frozen ruff check bridge translators airflow_plugins tests benchmarks sample_dags
 	$(UV) run --frozen ruff format --check bridge translators airflow_plugins tests benchmarks sample_dags
+	$(UV) run --frozen lint-imports --no-cache
 
 bench: sync
 	$(UV) run --frozen python benchmarks/bench_graph.py

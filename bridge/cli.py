@@ -10,6 +10,9 @@ from typing import Annotated
 
 import typer
 
+from bridge.console import shown
+from bridge.parse.discover import collect_files
+
 app = typer.Typer(
     help="Translate Apache Airflow DAGs into Amazon SageMaker Pipelines.",
     no_args_is_help=True,
@@ -18,46 +21,12 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain click help: rich help rendering costs ~0.25 s of start-up
 )
 
-_SKIP_DIRS = {"__pycache__", ".venv", "venv", "node_modules", ".git"}
-
 
 class GraphFormat(StrEnum):
     text = "text"
     json = "json"
     mermaid = "mermaid"
     dot = "dot"
-
-
-def collect_files(paths: list[Path]) -> list[Path]:
-    """Files named directly, plus every *.py under folders (recursively, sorted, hidden dirs skipped)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            for f in sorted(path.rglob("*.py")):
-                rel = f.relative_to(path).parts[:-1]
-                if not any(part in _SKIP_DIRS or part.startswith(".") for part in rel):
-                    files.append(f)
-        else:
-            files.append(path)
-    return files
-
-
-def shown(path: str | Path) -> str:
-    """A path as the user would type it: relative when it lies under the working directory.
-    Display only; every path the commands use is absolute (resolved where it was parsed)."""
-    path = Path(path)
-    try:
-        return path.relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def diagnostic_line(path: str, d) -> str:
-    """`file:line: CODE severity: message` on one line; text from a DAG file cannot move the
-    cursor, colour the terminal or forge a line of its own."""
-    from bridge.quoting import one_line
-
-    return one_line(f"{path}:{d.line}: {d.code} {d.severity}: {d.message}")
 
 
 def show_progress(fmt: GraphFormat, n_files: int, *, stdout_tty: bool, stderr_tty: bool) -> bool:
@@ -116,7 +85,11 @@ def graph(
     for f in iterator:
         results.append(parse_file_budgeted(f))  # a time and memory budget per file
 
-    live_info = _live_report(results, timeout) if live else None
+    live_info = None
+    if live:
+        from bridge.parse.live import live_report
+
+        live_info = live_report(results, timeout)
     if fmt is GraphFormat.json:
         output = to_json(results, live_info, full=full)
     elif fmt is GraphFormat.text:
@@ -160,6 +133,7 @@ def translate(
 ) -> None:
     """Translate every DAG in PATHS into OUT/<dag_id>/ (pipeline.py, steps/, manifest.json,
     definition.json, REPORT.md)."""
+    from bridge.console import print_outcomes
     from bridge.emit.folder import OutputClaims
     from bridge.emit.translate_files import translate_file
 
@@ -172,37 +146,7 @@ def translate(
         from bridge.emit.validate import validate_folders
 
         verdicts = validate_folders(folders)
-    failed = False
-    for o in outcomes:
-        for d in o.diagnostics:
-            print(diagnostic_line(o.path, d), file=sys.stderr)
-        failed = failed or any(d.severity == "error" for d in o.diagnostics)
-        for dag in o.dags:
-            for d in dag.diagnostics:
-                if d.severity != "info":
-                    print(diagnostic_line(o.path, d), file=sys.stderr)
-            failed = failed or any(d.severity == "error" for d in dag.diagnostics)
-            if dag.folder is None:
-                continue
-            c = dag.counts
-            verdict = verdicts.get(str(dag.folder))
-            status = ""
-            if verdict is not None and verdict.get("skipped"):
-                # The translation is written; only the offline build is missing (plain install).
-                print(f"{shown(dag.folder)}: BRG215 warning: {verdict['skipped']}", file=sys.stderr)
-                status = " (not validated)"
-            elif verdict is not None:
-                status = (
-                    " valid" if verdict["ok"] else " INVALID: " + "; ".join(verdict["problems"])
-                )
-                failed = failed or not verdict["ok"]
-            strict_fail = strict and c["manual"] > 0
-            failed = failed or strict_fail
-            print(
-                f"{shown(dag.folder)}: {sum(c.values())} tasks, {c['exact']} exact, "
-                f"{c['approximate']} approximate, {c['manual']} manual{status}"
-            )
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(1 if print_outcomes(outcomes, verdicts, strict=strict) else 0)
 
 
 @app.command("validate")
@@ -404,6 +348,7 @@ def serve(
             help="Folder of `bridge translate` outputs (repeatable; default: out, if present).",
             exists=True,
             file_okay=False,
+            resolve_path=True,
         ),
     ] = None,
     host: Annotated[
@@ -411,15 +356,22 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8765,
     state: Annotated[
-        Path, typer.Option(help="Run folders and the object store (S3) go here.")
+        Path,
+        typer.Option(help="Run folders and the object store (S3) go here.", resolve_path=True),
     ] = Path(".bridge-serve"),
     region: Annotated[str, typer.Option(help="Region in the ARNs.")] = "us-east-1",
     input_dir: Annotated[
         Path | None,
-        typer.Option(help="The DAGs' input data folder, placed next to each step's code."),
+        typer.Option(
+            help="The DAGs' input data folder, placed next to each step's code.",
+            resolve_path=True,
+        ),
     ] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="$BRIDGE_DATA_DIR for the steps (where they write files).")
+        Path | None,
+        typer.Option(
+            help="$BRIDGE_DATA_DIR for the steps (where they write files).", resolve_path=True
+        ),
     ] = None,
     step_timeout: Annotated[
         float, typer.Option(help="Seconds a step may run when its job sets no maximum.")
@@ -454,9 +406,8 @@ def serve(
     local runner: point boto3 or the Airflow operator at it. It runs the commands its clients
     submit: only requests with its token (the AWS access key id) addressed to this machine are
     answered. Runs until Ctrl-C."""
-    import signal
-
-    from bridge.serve.server import LOOPBACK, TOKEN
+    from bridge.serve.access import TOKEN
+    from bridge.serve.console import run_until_stopped
     from bridge.serve.server import serve as start_server
 
     if token is not None and not no_auth and not TOKEN.fullmatch(token):
@@ -464,7 +415,7 @@ def serve(
             "16 to 128 letters, digits or '_' (it is sent as an AWS access key id)",
             param_hint="'--token' / $BRIDGE_SERVE_TOKEN",
         )
-    out_dirs = out if out else [p for p in [Path("out")] if p.is_dir()]
+    out_dirs = out if out else [p for p in [Path("out").resolve()] if p.is_dir()]
     try:
         server = start_server(
             out_dirs,
@@ -485,46 +436,7 @@ def serve(
             file=sys.stderr,
         )
         raise typer.Exit(2) from None
-    for warning in server.warnings:
-        print(f"bridge serve: warning: {warning}", file=sys.stderr)
-    if host.strip().lower() not in (*LOOPBACK, "::1") and not host.startswith("127."):
-        print(
-            f"bridge serve: warning: listening on {host}, which other machines may reach; "
-            "it runs the commands its clients submit",
-            file=sys.stderr,
-        )
-    if server.token is None:
-        print(
-            "bridge serve: warning: --no-auth: every program and user that can reach the port "
-            "can run commands as you",
-            file=sys.stderr,
-        )
-    print(f"bridge serve: listening on {server.url}")
-    for name, folder in server.loaded:
-        print(f"  pipeline {name}  ({folder})")
-    if not server.loaded:
-        print("  no pipelines loaded: create them with CreatePipeline, or pass --out OUT")
-    print(f"  state: {server.state.root}")
-    if server.token is not None:
-        print(
-            f"  token: {server.token}  (send it as the AWS access key id, any secret key: "
-            f"AWS_ACCESS_KEY_ID={server.token}, or the login of the Airflow AWS connection)"
-        )
-    print(
-        f"  point clients at it: AWS_ENDPOINT_URL_SAGEMAKER={server.url} "
-        f"AWS_ENDPOINT_URL_S3={server.url} / endpoint_url in the Airflow connection extra"
-    )
-    sys.stdout.flush()
-
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        server.wait()
-    except KeyboardInterrupt:
-        pass
-    server.shutdown()
+    run_until_stopped(server, host)
     print("bridge serve: stopped")
     raise typer.Exit(0)
 
@@ -614,15 +526,12 @@ def cutover(
     """Replace TASKS of a DAG by one MigratedPipelineOperator task that runs their steps of the
     migrated pipeline (the file is rewritten in place; --rollback restores it). Exit 2 when the
     cutover is refused (the file is untouched)."""
-    from rich.console import Console
-    from rich.markup import escape
-
     from bridge.cutover.codemod import CutoverRefused
     from bridge.cutover.codemod import cutover as run_cutover
     from bridge.cutover.codemod import rollback as run_rollback
+    from bridge.cutover.console import report
     from bridge.diagnostics import CODES
 
-    console = Console(highlight=False, soft_wrap=True)
     try:
         if rollback:
             done = run_rollback(dag_file, force=force, dry_run=dry_run)
@@ -643,37 +552,7 @@ def cutover(
     except Exception as exc:  # a bug must not leave a traceback (the file is written last)
         print(f"{dag_file}:0: BRG199 error: {type(exc).__name__}: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
-    if dry_run:
-        sys.stdout.write(done.diff)
-    if rollback:
-        what = {
-            "exact": "restored the original file exactly",
-            "reversed": "reversed the cutover's edits; your later edits are kept",
-            "forced": "restored the original file (forced)",
-            "already": "the file was already back to its original",
-        }[done.mode]
-        console.print(f"[bold]{dag_file}[/]: {what}")
-        console.print(f"  tasks back: {', '.join(done.tasks)} (instead of `{done.task_id}`)")
-        if done.backup is not None:
-            console.print(f"  your edited version: {done.backup}")
-        side = "removed" if done.sidecar_removed else "kept (earlier cutovers remain)"
-        console.print(f"  sidecar {done.sidecar}: {side}")
-    else:
-        console.print(
-            f"[bold]{dag_file}[/]: {len(done.tasks)} task(s) of DAG {done.dag_id} "
-            f"-> [bold]{done.task_id}[/] (pipeline {done.pipeline_name})"
-        )
-        console.print(f"  tasks replaced: {', '.join(done.tasks)}")
-        extra = f"; edges added: {'; '.join(done.explicit_edges)}" if done.explicit_edges else ""
-        console.print(escape(f"  dependency statements rewired: {done.edges_rewired}{extra}"))
-        if done.standins:
-            console.print(
-                escape(f"  kept as MigratedTaskOutput (outputs read): {', '.join(done.standins)}")
-            )
-        console.print(f"  manifest (relative to the DAG): {done.manifest}")
-        console.print(f"  sidecar: {done.sidecar}  (undo: bridge cutover {dag_file} --rollback)")
-    if dry_run:
-        console.print("[dim]dry run: nothing written[/]")
+    report(done, dag_file, rollback=rollback, dry_run=dry_run)
     raise typer.Exit(0)
 
 
@@ -692,23 +571,6 @@ def _setup(config_file: Path | None, rules: list[str] | None, paths: list[Path])
         print(f"BRG210 error: --rules {' '.join(rules or [])}: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
     return config, registry
-
-
-def _live_report(results, timeout: float) -> dict[str, dict]:
-    from bridge.parse.live import diff_dags, load_live
-
-    live = load_live([r.path for r in results], timeout=timeout)
-    report: dict[str, dict] = {}
-    for r in results:
-        if live.error:
-            report[r.path] = {"error": live.error, "differences": []}
-            continue
-        info = live.files.get(r.path, {"dags": [], "error": "not loaded"})
-        report[r.path] = {
-            "error": info.get("error"),
-            "differences": diff_dags([d.summary() for d in r.dags], info["dags"]),
-        }
-    return report
 
 
 def main() -> None:

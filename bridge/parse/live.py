@@ -158,3 +158,18 @@ def diff_dags(static_dags: list[dict], live_dags: list[dict]) -> list[str]:
 
 if __name__ == "__main__":
     _child(sys.argv[1], sys.argv[2:])
+
+
+def live_report(results, timeout: float) -> dict[str, dict]:
+    live = load_live([r.path for r in results], timeout=timeout)
+    report: dict[str, dict] = {}
+    for r in results:
+        if live.error:
+            report[r.path] = {"error": live.error, "differences": []}
+            continue
+        info = live.files.get(r.path, {"dags": [], "error": "not loaded"})
+        report[r.path] = {
+            "error": info.get("error"),
+            "differences": diff_dags([d.summary() for d in r.dags], info["dags"]),
+        }
+    return report

@@ -16,15 +16,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bridge.serve.errors import ApiError, validation
 from bridge.serve.state import (
     LOCAL_ROLE,
     PIPELINE_NAME,
-    ApiError,
     Execution,
     Pipeline,
     ServeState,
     parameter_text,
-    validation,
 )
 
 DEFAULT_PAGE = 10

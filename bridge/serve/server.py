@@ -29,7 +29,7 @@ every request is admitted by the same gate before anything else is looked at (`_
     chunked, is 400/411; more than MAX_JSON_BODY (SageMaker, hooks), MAX_S3_BODY (S3 requests
     other than PutObject) or `max_object_bytes` (PutObject, streamed to a file) is refused
     unread (413 / 400 EntityTooLarge). A refused body is never read: the connection closes.
-Malformed client data (wrong JSON types, NUL, nesting deeper than serve_state.MAX_DEPTH) is a
+Malformed client data (wrong JSON types, NUL, nesting deeper than checks.MAX_DEPTH) is a
 400 in AWS's shape; an exception the request handling still raises on client data is a 400 too,
 and logged with its traceback in case it is a bug; only what is left is a 500.
 
@@ -55,7 +55,6 @@ import contextlib
 import hmac
 import json
 import re
-import secrets
 import socket
 import sys
 import threading
@@ -66,11 +65,14 @@ from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
+from bridge.serve.access import TOKEN, allowed_hosts, new_token, presented_key
 from bridge.serve.api import ACTIONS, check_request
+from bridge.serve.checks import check_document
+from bridge.serve.errors import ApiError
 from bridge.serve.s3 import ClientGone, S3Handler, request_id
-from bridge.serve.state import ApiError, ServeState, check_document
+from bridge.serve.state import ServeState
 
 
 def _launch(state: ServeState, execution, reuse: dict) -> None:
@@ -86,56 +88,7 @@ JSON_TYPE = "application/x-amz-json-1.1"
 MAX_JSON_BODY = 16 * 1024 * 1024  # a SageMaker request (the inline definition is at most 1 MiB)
 MAX_OBJECT = 256 * 1024 * 1024  # a PutObject body, by default (streamed to a file)
 LINGER_SECONDS, LINGER_BYTES = 2.0, 1024 * 1024  # drained after refusing a body, then closed
-LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
-# An AWS access key id: what boto3 and the Airflow connection send as-is (no '/', no ':').
-TOKEN = re.compile(r"[A-Za-z0-9_]{16,128}")
-_TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_SIGV4 = re.compile(r"\bCredential=([^/,\s]+)/")
-_SIGV2 = re.compile(r"^AWS ([^:\s]+):")
-_BEARER = re.compile(r"^Bearer\s+(\S+)\s*$")
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
-
-
-def new_token() -> str:
-    """A fresh token shaped like an AWS access key id: BRG and 29 capitals or digits (~150
-    bits), so every AWS client and the Airflow AWS connection take it unchanged."""
-    return "BRG" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(29))
-
-
-def presented_key(headers: Any, query: str) -> str | None:
-    """The AWS access key id a request presents, however the client signed it; None if none."""
-    authorization = (headers.get("Authorization") or "").strip()
-    for pattern in (_SIGV4, _SIGV2, _BEARER):
-        match = pattern.search(authorization)
-        if match:
-            return match.group(1)
-    if query:
-        try:
-            fields = parse_qs(query, max_num_fields=100)
-        except ValueError:  # too many fields: no credential worth looking for
-            return None
-        credential = (fields.get("X-Amz-Credential") or [""])[0].split("/")[0]
-        return credential or (fields.get("AWSAccessKeyId") or [None])[0]
-    return None
-
-
-def allowed_hosts(host: str, bound: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
-    """The Host header values the server answers: the loopback names, the address it was
-    asked to listen on and the one it bound, and `extra`, each with the port (alone too for
-    port 80, where clients leave it out). A name in `extra` may carry its own port."""
-    names, allowed = set(LOOPBACK), set()
-    for name in (host, bound, *extra):
-        name = name.strip().lower()
-        if not name:
-            continue
-        if re.fullmatch(r"(\[[^\]]+\]|[^:\[\]]+):[0-9]+", name):
-            allowed.add(name)
-            continue
-        names.add(f"[{name}]" if ":" in name and not name.startswith("[") else name)
-    allowed |= {f"{name}:{port}" for name in names}
-    if port == 80:
-        allowed |= names
-    return frozenset(allowed)
 
 
 class BridgeServer:
