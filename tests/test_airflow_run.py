@@ -17,14 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge.compare.airflow_run import (
-    AirflowRunRequest,
-    _prepare_home,
-    import_error_summary,
-    last_error_line,
-    run_dags,
-    snapshot_db,
-)
+from bridge.compare.airflow_home import prepare_home as _prepare_home
+from bridge.compare.airflow_home import snapshot_db
+from bridge.compare.airflow_record import import_error_summary, last_error_line
+from bridge.compare.airflow_run import AirflowRunRequest, run_dags
 from bridge.run.record import FAILED, NOT_EXECUTED, SUCCEEDED, RunRecord
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -347,7 +343,7 @@ def _migrated_db(path: Path) -> None:
 
 def test_home_gets_the_cached_database_or_asks_for_a_migration(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("bridge.compare.airflow_run.airflow_version", lambda: "9.9.9")
+    monkeypatch.setattr("bridge.compare.airflow_home.airflow_version", lambda: "9.9.9")
     home = tmp_path / "home"
     home.mkdir()
     assert _prepare_home(home, {}) is True  # nothing cached: the child must migrate
