@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.emit.sagemaker_jobs import (
+from bridge.emit.jobs.registry import (
     JOBS,
     PIPELINE_VALUE,
     STEP_CLASSES,
@@ -553,7 +553,8 @@ def _sdk_shape_fields() -> dict[str, set[str]]:
     from sagemaker.core import shapes
     from sagemaker.core.training import configs
 
-    from bridge.emit.sagemaker_jobs import _CLASS_MODULES, _SHAPES
+    from bridge.emit.jobs.shapes import CLASS_MODULES as _CLASS_MODULES
+    from bridge.emit.jobs.shapes import SHAPES as _SHAPES
 
     modules = {"sagemaker.core.shapes": shapes, "sagemaker.core.training.configs": configs}
     return {
@@ -673,7 +674,8 @@ def test_sdk_defaults_show_up_where_documented(built):
 
 @sdk_test
 def test_shape_table_matches_the_sdk(built):
-    from bridge.emit.sagemaker_jobs import _SHAPES, _pascal_to_snake
+    from bridge.emit.jobs.shapes import SHAPES as _SHAPES
+    from bridge.emit.jobs.shapes import pascal_to_snake as _pascal_to_snake
 
     for name, fields in _SHAPES.items():
         sdk_fields = built["shapes"][name]

@@ -1,7 +1,7 @@
 """SageMaker operators of the Amazon provider → the native pipeline steps.
 
 The operator's `config` is the Create* request; the step is built with the SDK v3 classes
-(bridge/emit/sagemaker_jobs.py) so that the step's `Arguments` in the definition equal the config
+(bridge/emit/jobs/) so that the step's `Arguments` in the definition equal the config
 field by field (`bridge validate` checks it), except the fields the pipeline owns (job names).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.definition import RUNTIME_VALUE
-from bridge.emit.sagemaker_jobs import OPERATOR_JOBS, request_view, sub_jobs
+from bridge.emit.jobs.registry import OPERATOR_JOBS, request_view, sub_jobs
 from bridge.parse.model import TaskModel
 from bridge.translate.expressions import StepProperty
 from bridge.translate.rule_context import RuleContext
@@ -95,7 +95,7 @@ def sagemaker_job(task: TaskModel, ctx: RuleContext) -> Translation:
         suffix = "" if i == len(parts) - 1 else f"-{part_job.replace('_', '-')}"
         spec: dict[str, Any] = {"job": part_job, "config": part, "raw_config": raw_part}
         drafts.append(StepDraft(KINDS[part_job], spec, suffix=suffix))
-    from bridge.emit.sagemaker_jobs import job_code
+    from bridge.emit.jobs.registry import job_code
 
     for draft in drafts:  # what the SDK classes cannot express, found without importing the SDK
         code = job_code(draft.spec["job"], draft.spec["config"], "x", lambda v: "V")

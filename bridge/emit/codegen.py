@@ -152,8 +152,8 @@ def render_placeholder(step: StepModel, var: str, names: Names, config: BridgeCo
 
 
 def render_job(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
-    """SageMaker operator steps: the job's step_args built by bridge.emit.sagemaker_jobs."""
-    from bridge.emit.sagemaker_jobs import job_code
+    """SageMaker operator steps: the job's step_args built by bridge.emit.jobs."""
+    from bridge.emit.jobs.registry import job_code
 
     job = step.spec["job"]
     code = job_code(job, step.spec["config"], var, lambda v: names.value(v, step))

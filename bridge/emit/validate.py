@@ -284,7 +284,7 @@ def _round_trip(manifest: dict, steps: dict[str, dict]) -> list[str]:
         job = info.get("job")
         if not job or name not in steps:
             continue
-        from bridge.emit.sagemaker_jobs import compare_arguments
+        from bridge.emit.jobs.registry import compare_arguments
 
         config = _mark_templates(job["config"])
         arguments = _mark_variables(steps[name].get("Arguments") or {})
