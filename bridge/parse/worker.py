@@ -76,8 +76,8 @@ class Budget:
 def _limits() -> tuple:
     """The parser's tunable limits as they are now: a worker forked with other values (a test
     that monkeypatches one) is replaced, so the worker always parses as this process would."""
-    from bridge.parse import dag_file as parse
     from bridge.parse import interpreter
+    from bridge.parse import source as parse
 
     return (
         interpreter.MAX_STEPS,
