@@ -24,7 +24,7 @@ from bridge.translate.engine import pipeline_name, translate_dag
 from bridge.translate.params import parameter_name
 from bridge.translate.rule_context import RuleContext
 from tests.conftest import airflow_example_files
-from translators import airflow_ops, sensors
+from translators import airflow_ops, common, python, sensors
 from translators.aws_lambda import lambda_arn
 from translators.registry import Registry
 
@@ -32,6 +32,7 @@ MODULES = [
     "translators.aws_lambda",
     "translators.emr",
     "translators.sensors",
+    "translators.sensors_time",
     "translators.airflow_ops",
 ]
 REGISTRY = Registry.default(extra_modules=MODULES)
@@ -335,8 +336,8 @@ def test_fail_message(body, expected):
     )
     (dag,) = parse_source(source).dags
     ctx = RuleContext(dag, BridgeConfig(), source, "dag.py")
-    assert airflow_ops.fail_message(dag.tasks["f"], ctx) == expected
-    translation = airflow_ops.fail_translation(dag.tasks["f"], ctx)
+    assert python.fail_message(dag.tasks["f"], ctx) == expected
+    translation = python.fail_translation(dag.tasks["f"], ctx)
     if expected is None:
         assert translation is None
     else:
@@ -675,13 +676,13 @@ def test_handler_and_poll_files_exist_and_compile(emitted):
 
 
 def test_sensor_module_constants_are_valid_python():
-    for code in (sensors.POLL_LOOP, sensors.TIME_HELPERS, sensors._S3_CODE, sensors._BASH_CODE):
+    for code in (common.POLL_LOOP, common.TIME_HELPERS, sensors._S3_CODE, sensors._BASH_CODE):
         compile(code, "x", "exec")
 
 
 def test_referenced_tasks_reads_xcom_pulls():
     from bridge.parse.model import ArgValue
-    from translators.aws_lambda import referenced_tasks
+    from translators.common import referenced_tasks
 
     pulls = "{{ ti.xcom_pull(task_ids=['c', \"d\"]) }} {{ task_instance.xcom_pull('b', key='k') }}"
     assert referenced_tasks(ArgValue("template", value={"x": [pulls]})) == {"b", "c", "d"}

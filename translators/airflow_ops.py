@@ -1,10 +1,9 @@
-"""Airflow's own control operators: TriggerDagRunOperator, LatestOnlyOperator, and the helper that
-recognises "fail here" tasks (a callable whose body only raises) for the python rule.
+"""Airflow's own control operators: TriggerDagRunOperator and LatestOnlyOperator. (Tasks whose
+callable only raises become FailSteps in the python rule: translators/python.py.)
 """
 
 from __future__ import annotations
 
-import ast
 import json
 from typing import Any
 
@@ -12,16 +11,20 @@ from bridge.parse.model import TaskModel
 from bridge.quoting import docstring, file_stem
 from bridge.translate.expressions import ExecVar, Join, is_dynamic
 from bridge.translate.rule_context import RuleContext
-from translators.aws_lambda import json_argument, step_limits, xcom_readers
+from translators.common import (
+    json_argument,
+    literal,
+    manual,
+    poll_draft,
+    seconds,
+    step_limits,
+    xcom_readers,
+)
 from translators.registry import Example, StepDraft, Translation, rule
-from translators.sensors import literal, manual, poll_draft, seconds
 
 _STD = "airflow.providers.standard.operators"
-_FAIL_EXCEPTIONS = {"AirflowFailException", "AirflowException", "Exception", "RuntimeError"}
 # Airflow DagRunState -> SageMaker PipelineExecutionStatus
 _STATES = {"success": ["Succeeded"], "failed": ["Failed"], "running": ["Executing"], "queued": []}
-# Trigger rules under which a downstream task runs after this one failed.
-_RUNS_AFTER_FAILURE = {"all_done", "one_failed", "all_failed", "one_done", "always"}
 
 TRIGGER_CODE = '''"""Start the SageMaker pipeline translated from an Airflow DAG (TriggerDagRunOperator).
 
@@ -285,75 +288,4 @@ def latest_only(task: TaskModel, ctx: RuleContext) -> Translation:
             "pipelines have no backfill or catch-up runs: every execution is the latest, so the "
             "downstream tasks always run"
         ],
-    )
-
-
-def fail_message(task: TaskModel, ctx: RuleContext) -> str | None:
-    """The error message of a Python task whose callable only raises: a docstring at most, then
-    `raise AirflowFailException("...")` (or AirflowException, Exception, RuntimeError) with a
-    literal message, or no argument. None for anything else.
-
-    The python rule can turn such a task into a FailStep (kind "Fail", spec {"message": ...})
-    instead of a job that starts only to raise; see `fail_translation`."""
-    ref = task.callable
-    if ref is None or not ref.defined_in_file or task.mapped:
-        return None
-    try:
-        tree = ast.parse(ctx.source)
-    except (SyntaxError, ValueError):
-        return None
-    functions = [
-        n
-        for n in ast.walk(tree)
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == ref.name
-    ]
-    function = next((f for f in functions if f.lineno <= ref.line <= (f.end_lineno or 0)), None)
-    if function is None and len(functions) == 1:
-        function = functions[0]
-    if function is None:
-        return None
-    body = list(function.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # the docstring
-    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
-        return None
-    exc = body[0].exc
-    call = exc if isinstance(exc, ast.Call) else None
-    name_node = call.func if call else exc
-    name = getattr(name_node, "attr", None) or getattr(name_node, "id", None)
-    if name not in _FAIL_EXCEPTIONS:
-        return None
-    if call is None or (not call.args and not call.keywords):
-        return f"{name} raised by task {task.task_id}"
-    if len(call.args) == 1 and not call.keywords:
-        arg = call.args[0]
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            return arg.value
-    return None
-
-
-def fail_translation(task: TaskModel, ctx: RuleContext) -> Translation | None:
-    """`fail_message` as a translation: a FailStep with that message. Exact, except that tasks
-    that Airflow runs after a failure (trigger rules all_done, one_failed, ...) do not run: a
-    FailStep ends the execution."""
-    message = fail_message(task, ctx)
-    if message is None:
-        return None
-    differences = []
-    after = sorted(
-        t
-        for t in ctx.downstream(task.task_id)
-        if ctx.dag.tasks[t].trigger_rule in _RUNS_AFTER_FAILURE
-    )
-    if after:
-        differences.append(
-            "a FailStep ends the execution: "
-            + ", ".join(f"`{t}`" for t in after)
-            + " (run after failures in Airflow) do not run"
-        )
-    return Translation(
-        "step",
-        "approximate" if differences else "exact",
-        [StepDraft("Fail", {"message": message})],
-        differences,
     )

@@ -1,114 +1,21 @@
 """AWS Lambda: LambdaInvokeFunctionOperator → a LambdaStep that invokes the existing function.
 
-Also the helpers other AWS rules share: reading a JSON payload/conf argument (a JSON string, a
-dict, `json.dumps({...})`, with templates inside strings), finding the tasks that read a task's
-XCom, and what a step kind without retry policies loses.
+The helpers it shares with the other AWS rules (reading a JSON payload/conf argument, finding the
+tasks that read a task's XCom, what a step kind without retry policies loses) are in
+translators/common.py.
 """
 
 from __future__ import annotations
 
-import ast
-import json
-import re
 from typing import Any
 
-from bridge.parse.model import ArgValue, TaskModel
+from bridge.parse.model import TaskModel
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.task_settings import task_settings
+from translators.common import json_argument, literal, manual, step_limits, xcom_readers
 from translators.registry import Example, StepDraft, Translation, rule
-from translators.sensors import literal, manual
 
 _LAMBDA = "airflow.providers.amazon.aws.operators.lambda_function.LambdaInvokeFunctionOperator"
-_XCOM_PULL = re.compile(r"xcom_pull\(\s*(?:task_ids\s*=\s*)?(\[[^\]]*\]|['\"][^'\"]+['\"])")
-_QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
-
-
-def json_argument(
-    arg: ArgValue | None, task: TaskModel, ctx: RuleContext
-) -> tuple[Any, list[str], bool]:
-    """A JSON-ish argument (a payload, a conf) as pipeline values: (value, problems, known).
-
-    Accepts a dict literal, a JSON string (templates inside JSON strings become pipeline
-    expressions) and `json.dumps(<literal>)`. `known` is False when the value cannot be read."""
-    if arg is None:
-        return None, [], True
-    if arg.kind == "expr":
-        call = _parse(arg.source or "")
-        if (
-            isinstance(call, ast.Call)
-            and isinstance(call.func, ast.Attribute)
-            and call.func.attr == "dumps"
-            and call.args
-        ):
-            try:
-                return ctx.literal(ast.literal_eval(call.args[0]), task) + (True,)
-            except (ValueError, SyntaxError):
-                pass
-        return None, [f"`{arg.source}` is only known when Airflow runs the task"], False
-    if arg.kind in ("literal", "template") and isinstance(arg.value, str):
-        try:
-            parsed = json.loads(arg.value)
-        except json.JSONDecodeError:
-            return None, [f"`{_short(arg.value)}` is not JSON the bridge can read"], False
-        return ctx.literal(parsed, task) + (True,)
-    if arg.kind in ("literal", "template"):
-        return ctx.literal(arg.value, task) + (True,)
-    value, problems = ctx.value(arg, task)
-    return value, problems, not problems
-
-
-def _parse(source: str) -> ast.AST | None:
-    try:
-        return ast.parse(source.strip(), mode="eval").body
-    except SyntaxError:
-        return None
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def referenced_tasks(arg: ArgValue | None) -> set[str]:
-    """Task ids whose XCom an argument reads (`.output`, XComArg, `xcom_pull` in templates)."""
-    if arg is None:
-        return set()
-    found = set(arg.refs)
-    for text in [arg.source or "", *_strings(arg.value)]:
-        for group in _XCOM_PULL.findall(text):
-            found |= set(_QUOTED.findall(group))
-    return found
-
-
-def _strings(value: Any):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
-
-
-def xcom_readers(ctx: RuleContext, task_id: str) -> list[str]:
-    """Tasks that read `task_id`'s XCom through their arguments (or a data edge)."""
-    readers = {e.downstream for e in ctx.dag.edges if e.upstream == task_id and "data" in e.kinds}
-    for other in ctx.dag.tasks.values():
-        if any(task_id in referenced_tasks(a) for a in other.kwargs.values()):
-            readers.add(other.task_id)
-    readers.discard(task_id)
-    return sorted(readers)
-
-
-def step_limits(task: TaskModel, ctx: RuleContext, kind: str) -> list[str]:
-    """What a LambdaStep / EMRStep / CallbackStep loses of the task's run settings: those steps
-    take no retry policy (the renderer leaves it out)."""
-    settings = task_settings(task, ctx.dag)
-    if settings.get("retries"):
-        return [
-            f"retries={settings['retries']}: a {kind} takes no retry policy, the step runs once"
-        ]
-    return []
 
 
 def lambda_arn(name: str, qualifier: str | None, region: str | None) -> dict[str, Any]:

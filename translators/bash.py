@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bridge.parse.model import TaskModel
 from bridge.translate.rule_context import RuleContext
-from translators.python import script_step
+from translators.common import script_step
 from translators.registry import Example, StepDraft, Translation, rule
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from bridge.parse.model import TaskModel
 from bridge.translate.expressions import Expr, Param, StepOutput, json_path_suffix
 from bridge.translate.rule_context import RuleContext
-from translators.python import script_step
+from translators.common import script_step
 from translators.registry import Example, StepDraft, Translation, rule
 
 _PY = "airflow.providers.standard.operators.python"

@@ -15,9 +15,8 @@ from typing import Any
 from bridge.parse.model import TaskModel
 from bridge.translate.expressions import Join, StepOutput
 from bridge.translate.rule_context import RuleContext
-from translators.aws_lambda import referenced_tasks, step_limits, xcom_readers
+from translators.common import literal, manual, referenced_tasks, step_limits, xcom_readers
 from translators.registry import Example, StepDraft, Translation, rule
-from translators.sensors import literal, manual
 
 _OPS = "airflow.providers.amazon.aws.operators.emr"
 _SENSORS = "airflow.providers.amazon.aws.sensors.emr"

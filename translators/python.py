@@ -3,20 +3,18 @@
 Each becomes a ProcessingStep that runs a generated script (`steps/<task>.py`): the callable and
 what it needs from its module, extracted with libcst, plus the bridge step runtime, which turns
 arguments into the call Airflow would have made and writes the return value as the step's XCom
-(a JSON file declared as a PropertyFile). The branch and short-circuit flavours share this and
-add ConditionSteps (translators/branching.py).
+(a JSON file declared as a PropertyFile). That step (`script_step`) lives in translators/common.py:
+the bash, branch, short-circuit and sensor rules build on it too. A task whose callable only
+raises becomes a FailStep instead (`fail_translation`).
 """
 
 from __future__ import annotations
 
 import ast
-from typing import Any
 
-from bridge.parse.model import ArgValue, TaskModel
-from bridge.quoting import is_dotted_name
-from bridge.translate.expressions import StepOutput
-from bridge.translate.extract import ExtractError, extract_callable
+from bridge.parse.model import TaskModel
 from bridge.translate.rule_context import RuleContext
+from translators.common import script_step
 from translators.registry import Example, StepDraft, Translation, rule
 
 _PY = "airflow.providers.standard.operators.python"
@@ -27,174 +25,80 @@ VENV_OPERATORS = (
     "airflow.sdk.task.virtualenv",
     "airflow.sdk.task.external_python",
 )
-# Context names a callable may ask for by parameter name; they arrive as pipeline values.
-CONTEXT_NAMES = {
-    "ds",
-    "ds_nodash",
-    "ts",
-    "ts_nodash",
-    "logical_date",
-    "data_interval_start",
-    "data_interval_end",
-    "run_id",
-    "dag_run",
-    "ti",
-    "task_instance",
-    "params",
-    "templates_dict",
-    "dag",
-    "task",
-}
+_FAIL_EXCEPTIONS = {"AirflowFailException", "AirflowException", "Exception", "RuntimeError"}
+# Trigger rules under which a downstream task runs after this one failed.
+_RUNS_AFTER_FAILURE = {"all_done", "one_failed", "all_failed", "one_done", "always"}
 
 
-def script_step(
-    task: TaskModel, ctx: RuleContext, mode: str = "python"
-) -> tuple[StepDraft, list[str]]:
-    """The ProcessingStep draft for a Python callable and the differences from Airflow."""
-    differences: list[str] = []
-    script = _script(task, ctx, differences)
-    script["mode"] = mode
-    call, problems = _call(task, ctx, script)
-    differences.extend(problems)
-    if task.mapped:
-        script["map_keys"] = (task.mapping or {}).get("keys", [])
-        differences.append(
-            "mapped over a value known only at run time: the step runs every mapped instance "
-            "in turn inside one job, and returns their results as a list"
-        )
-    spec: dict[str, Any] = {"script": script, "call": call, "image": "python"}
-    requirements = task.kwargs.get("requirements")
-    if requirements is not None:
-        value, more = ctx.value(requirements, task)
-        if isinstance(value, str):
-            value = [line for line in value.splitlines() if line.strip()]
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            script["requirements"] = value
-        else:
-            differences.append(f"requirements `{requirements.source}` are not a literal list")
-        differences.extend(more)
-    return StepDraft("Processing", spec), differences
+def fail_message(task: TaskModel, ctx: RuleContext) -> str | None:
+    """The error message of a Python task whose callable only raises: a docstring at most, then
+    `raise AirflowFailException("...")` (or AirflowException, Exception, RuntimeError) with a
+    literal message, or no argument. None for anything else.
 
-
-def _script(task: TaskModel, ctx: RuleContext, differences: list[str]) -> dict[str, Any]:
+    The python rule can turn such a task into a FailStep (kind "Fail", spec {"message": ...})
+    instead of a job that starts only to raise; see `fail_translation`."""
     ref = task.callable
-    if ref is None or not is_dotted_name(ref.name):
-        differences.append("the python_callable is not a function the bridge can read")
-        return {"entry": None, "body": None}
-    if not ref.defined_in_file:
-        module, _, name = ref.name.rpartition(".")
+    if ref is None or not ref.defined_in_file or task.mapped:
+        return None
+    try:
+        tree = ast.parse(ctx.source)
+    except (SyntaxError, ValueError):
+        return None
+    functions = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == ref.name
+    ]
+    function = next((f for f in functions if f.lineno <= ref.line <= (f.end_lineno or 0)), None)
+    if function is None and len(functions) == 1:
+        function = functions[0]
+    if function is None:
+        return None
+    body = list(function.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return None
+    exc = body[0].exc
+    call = exc if isinstance(exc, ast.Call) else None
+    name_node = call.func if call else exc
+    name = getattr(name_node, "attr", None) or getattr(name_node, "id", None)
+    if name not in _FAIL_EXCEPTIONS:
+        return None
+    if call is None or (not call.args and not call.keywords):
+        return f"{name} raised by task {task.task_id}"
+    if len(call.args) == 1 and not call.keywords:
+        arg = call.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            return arg.value
+    return None
+
+
+def fail_translation(task: TaskModel, ctx: RuleContext) -> Translation | None:
+    """`fail_message` as a translation: a FailStep with that message. Exact, except that tasks
+    that Airflow runs after a failure (trigger rules all_done, one_failed, ...) do not run: a
+    FailStep ends the execution."""
+    message = fail_message(task, ctx)
+    if message is None:
+        return None
+    differences = []
+    after = sorted(
+        t
+        for t in ctx.downstream(task.task_id)
+        if ctx.dag.tasks[t].trigger_rule in _RUNS_AFTER_FAILURE
+    )
+    if after:
         differences.append(
-            f"`{ref.name}` is imported from another module: it must be importable in the step image"
+            "a FailStep ends the execution: "
+            + ", ".join(f"`{t}`" for t in after)
+            + " (run after failures in Airflow) do not run"
         )
-        return {"entry": name, "body": f"from {module} import {name}\n" if module else None}
-    try:
-        extracted = extract_callable(ctx.source, ref.name, ref.line)
-    except (ExtractError, Exception) as exc:  # libcst scope analysis on odd code: report, go on
-        differences.append(f"could not extract `{ref.name}`: {exc}")
-        ctx.diagnose("BRG208", task.line, f"task `{task.task_id}`: cannot extract `{ref.name}`")
-        return {"entry": None, "body": None}
-    for name in extracted.airflow_names:
-        differences.append(f"the callable uses Airflow's `{name}`, which the step image lacks")
-    for name in extracted.unresolved:
-        differences.append(f"the callable reads `{name}`, which is not defined in the file")
-    if extracted.uses_file_path:
-        differences.append(
-            "the callable reads `__file__`: paths next to the DAG file differ in a step"
-        )
-    return {"entry": ref.name, "body": extracted.code, "pulls": _xcom_pulls(extracted.code)}
-
-
-def _call(task: TaskModel, ctx: RuleContext, script: dict) -> tuple[dict[str, Any], list[str]]:
-    """The callable's arguments as pipeline values, and which upstream XComs the step reads."""
-    problems: list[str] = []
-    call: dict[str, Any] = {}
-    for key in ("op_args", "op_kwargs", "templates_dict"):
-        arg: ArgValue | None = task.kwargs.get(key)
-        if arg is None:
-            continue
-        value, more = ctx.value(arg, task)
-        problems.extend(more)
-        call[key] = value
-    wanted = _context_wanted(script.get("body") or "", script.get("entry"))
-    names = set(CONTEXT_NAMES) if wanted == {"**"} else wanted & CONTEXT_NAMES
-    call["context"] = _context_values(names, task, ctx)
-    if "params" in names:
-        call["params"] = {name: ctx.dag_param(name) for name in ctx.dag.params}
-    pulls = set(script.get("pulls", ()))
-    uses_ti = {"ti", "task_instance"} & names
-    reads = {o.task_id for o in _outputs(call)}
-    if uses_ti:
-        ancestors = ctx.ancestors(task.task_id)
-        reads |= {t for t in pulls if t in ancestors} | set(ctx.upstream(task.task_id))
-        unknown = sorted(t for t in pulls if t not in ancestors)
-        if unknown:
-            problems.append(
-                f"xcom_pull from task(s) that do not run before it: {', '.join(unknown)}"
-            )
-        problems.append(
-            "`ti` is a stand-in in the step: xcom_pull reads upstream step outputs, xcom_push adds "
-            "keys to this step's output; other TaskInstance methods are not available"
-        )
-    call["reads"] = sorted(reads)
-    return call, problems
-
-
-def _context_values(names: set[str], task: TaskModel, ctx: RuleContext) -> dict[str, Any]:
-    """Context values the callable asks for by name, as pipeline values (params, ti and
-    templates_dict are built by the step runtime itself)."""
-    values: dict[str, Any] = {}
-    for name in sorted(names - {"params", "ti", "task_instance", "templates_dict", "dag", "task"}):
-        if name == "dag_run":
-            continue  # no DagRun object in a step; the runtime leaves it out
-        value, _ = ctx.template("{{ " + name + " }}", task)
-        values[name] = value
-    return values
-
-
-def _outputs(value: Any):
-    if isinstance(value, StepOutput):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _outputs(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _outputs(v)
-
-
-def _context_wanted(body: str, entry: str | None) -> set[str]:
-    """Parameter names of the callable (Airflow passes context keys by name); {"**"} for **kwargs."""
-    if not entry or not body:
-        return set()
-    try:
-        tree = ast.parse(body)
-    except SyntaxError:
-        return set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == entry:
-            if node.args.kwarg is not None:
-                return {"**"}
-            return {a.arg for a in node.args.args + node.args.kwonlyargs}
-    return set()
-
-
-def _xcom_pulls(code: str) -> list[str]:
-    """Task ids the code pulls XComs from with literal `xcom_pull(task_ids=...)` calls."""
-    found: set[str] = set()
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return []
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "xcom_pull"):
-            continue
-        values = [k.value for k in node.keywords if k.arg == "task_ids"] + node.args[:1]
-        for v in values:
-            items = v.elts if isinstance(v, (ast.List, ast.Tuple)) else [v]
-            found |= {
-                i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)
-            }
-    return sorted(found)
+    return Translation(
+        "step",
+        "approximate" if differences else "exact",
+        [StepDraft("Fail", {"message": message})],
+        differences,
+    )
 
 
 def _fidelity(differences: list[str]) -> str:
@@ -224,8 +128,6 @@ def python(task: TaskModel, ctx: RuleContext) -> Translation:
     and templated values arrive as arguments; upstream XComs as inputs (the upstream step's
     JSON output); the return value is written as this step's XCom. Exact unless the callable
     uses Airflow APIs, `ti`, names the file does not define, or `__file__`."""
-    from translators.airflow_ops import fail_translation
-
     failed = fail_translation(task, ctx)
     if failed is not None:
         return failed

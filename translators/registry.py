@@ -28,6 +28,7 @@ BUILTIN_MODULES = (
     "translators.aws_lambda",
     "translators.emr",
     "translators.sensors",
+    "translators.sensors_time",
     "translators.airflow_ops",
 )
 ENTRY_POINT_GROUP = "bridge.rules"

@@ -19,89 +19,37 @@ gets the most faithful of three honest forms, and every one reports BRG205 with 
   answered with SendPipelineExecutionStepSuccess), but it needs that system: the bridge does not
   invent one.
 
-Sensors the bridge does not know (other BaseSensorOperator subclasses) keep the generic
-placeholder.
+This module holds the S3, command, callable, file and cross-DAG sensors; the clock sensors are in
+translators/sensors_time.py, EMR's in translators/emr.py, and the poll step machinery they share
+(`sensor_poll`, the generated poll loop) in translators/common.py. Sensors the bridge does not
+know (other BaseSensorOperator subclasses) keep the generic placeholder.
 """
 
 from __future__ import annotations
 
 import ast
-import re
-from typing import Any
 
-from bridge.parse.model import ArgValue, TaskModel
-from bridge.translate.expressions import ExecVar, Join, StepOutput
+from bridge.parse.model import TaskModel
 from bridge.translate.rule_context import RuleContext
-from bridge.translate.task_settings import duration_seconds
-from translators.registry import Example, StepDraft, Translation, rule
+from translators.common import (
+    POLL_DIFFERENCE,
+    POLL_LOOP,
+    kwarg_source,
+    kwarg_value,
+    literal,
+    manual,
+    poke_settings,
+    script_step,
+    sensor_poll,
+)
+from translators.registry import Example, Translation, rule
 
 _STD = "airflow.providers.standard.sensors"
 _AWS = "airflow.providers.amazon.aws"
-DEFAULT_TIMEOUT = 7 * 24 * 3600  # BaseSensorOperator's default: seven days
-DEFAULT_POKE_INTERVAL = 60
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-POLL_DIFFERENCE = (
-    "polls inside a processing job, which holds (and bills) an instance while it waits"
-)
 
 # --------------------------------------------------------------------------------------------
-# Generated poll code. Standard library and boto3 only: it runs in the step image (the
-# SageMaker scikit-learn image by default, Python 3.9), so no newer syntax.
+# Generated poll code (see translators/common.py for the loop). Standard library and boto3 only.
 # --------------------------------------------------------------------------------------------
-
-POLL_LOOP = '''
-import time
-
-
-def bridge_poll(check, timeout, poke_interval, exponential_backoff=False, max_wait=None,
-                what="the condition"):
-    """Call `check()` until it is true, as an Airflow sensor in poke mode does; fail the step
-    after `timeout` seconds. A result with `is_done` (PokeReturnValue) gives its `xcom_value`."""
-    started = time.monotonic()
-    pokes = 0
-    while True:
-        pokes += 1
-        result = check()
-        if hasattr(result, "is_done"):
-            if result.is_done:
-                return getattr(result, "xcom_value", None)
-        elif result:
-            return None
-        elapsed = time.monotonic() - started
-        if elapsed >= timeout:
-            raise SystemExit(
-                "sensor timed out after %.0f s (%d pokes) waiting for %s" % (elapsed, pokes, what)
-            )
-        interval = float(poke_interval)
-        if exponential_backoff:
-            interval = interval * 2 ** min(pokes - 1, 30)
-            if max_wait:
-                interval = min(interval, float(max_wait))
-        time.sleep(max(0.0, min(interval, timeout - elapsed)))
-'''
-
-TIME_HELPERS = '''
-import datetime
-import re
-
-
-def bridge_parse_time(text):
-    """An ISO 8601 time stamp (pipeline execution variables, rendered templates) as aware UTC."""
-    text = str(text).strip().replace(" ", "T", 1)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        value = datetime.datetime.fromisoformat(text)
-    except ValueError:  # fractions with other than 3 or 6 digits (Python < 3.11)
-        value = datetime.datetime.fromisoformat(re.sub(r"\\.\\d+", "", text))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc)
-
-
-def bridge_now():
-    return datetime.datetime.now(datetime.timezone.utc)
-'''
 
 _S3_CODE = '''
 
@@ -151,56 +99,6 @@ def wait_for_s3_keys(keys, bucket_name=None, wildcard_match=False, use_regex=Fal
                        exponential_backoff, max_wait, "s3 keys %s" % keys)
 '''
 
-_TIME_CODE = '''
-
-def wait_until(target, timeout=604800, poke_interval=60, exponential_backoff=False,
-               max_wait=None):
-    """DateTimeSensor: wait until the ISO time stamp `target` (UTC unless it says otherwise)."""
-    moment = bridge_parse_time(target)
-    return bridge_poll(lambda: bridge_now() > moment, timeout, poke_interval,
-                       exponential_backoff, max_wait, "%s" % moment.isoformat())
-
-
-def wait_after_start(start, delta, timeout=604800, poke_interval=60, exponential_backoff=False,
-                     max_wait=None):
-    """TimeDeltaSensor: wait until `delta` seconds after the pipeline execution started."""
-    moment = bridge_parse_time(start) + datetime.timedelta(seconds=float(delta))
-    return bridge_poll(lambda: bridge_now() > moment, timeout, poke_interval,
-                       exponential_backoff, max_wait, "%s" % moment.isoformat())
-
-
-def wait_for(seconds, timeout=604800, poke_interval=60, exponential_backoff=False,
-             max_wait=None):
-    """WaitSensor: wait `seconds` from the start of the step."""
-    moment = bridge_now() + datetime.timedelta(seconds=float(seconds))
-    return bridge_poll(lambda: bridge_now() > moment, timeout, min(poke_interval, seconds or 1),
-                       exponential_backoff, max_wait, "%s" % moment.isoformat())
-
-
-def wait_until_time_of_day(target_time, timeout=604800, poke_interval=60,
-                           exponential_backoff=False, max_wait=None):
-    """TimeSensor: wait until `target_time` (HH:MM:SS, UTC) on the day the step starts."""
-    hour, minute, second = (int(float(p)) for p in (target_time.split(":") + ["0", "0"])[:3])
-    moment = bridge_now().replace(hour=hour, minute=minute, second=second, microsecond=0)
-    return bridge_poll(lambda: bridge_now() > moment, timeout, poke_interval,
-                       exponential_backoff, max_wait, "%s" % moment.isoformat())
-
-
-def wait_for_weekday(week_days, logical_date=None, timeout=604800, poke_interval=60,
-                     exponential_backoff=False, max_wait=None):
-    """DayOfWeekSensor: wait until the day (UTC) is one of `week_days`; with a logical date,
-    check that date's day instead (it never changes: the check passes or times out)."""
-    names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-    wanted = set(d.lower() for d in week_days)
-
-    def today():
-        day = bridge_parse_time(logical_date) if logical_date else bridge_now()
-        return names[day.weekday()] in wanted
-
-    return bridge_poll(today, timeout, poke_interval, exponential_backoff, max_wait,
-                       "a day in %s" % sorted(wanted))
-'''
-
 _BASH_CODE = '''
 
 def wait_for_bash(command, env=None, retry_exit_code=None, timeout=604800, poke_interval=60,
@@ -238,129 +136,6 @@ class PokeReturnValue:
 
 
 # --------------------------------------------------------------------------------------------
-# Helpers shared by the sensor rules (and translators.airflow_ops / translators.emr).
-# --------------------------------------------------------------------------------------------
-
-
-def literal(task: TaskModel, name: str, default: Any = None) -> Any:
-    """A keyword argument's literal value, else `default`."""
-    arg = task.kwargs.get(name)
-    if arg is None or arg.kind != "literal":
-        return default
-    return arg.value
-
-
-def seconds(task: TaskModel, name: str, ctx: RuleContext, default: float | None) -> float | None:
-    """A duration argument (number of seconds or timedelta) from the task, else default_args."""
-    arg = task.kwargs.get(name)
-    if arg is not None:
-        value = arg.value if arg.kind == "literal" else {"source": arg.source}
-        return duration_seconds(value)
-    if name in ctx.dag.default_args:
-        return duration_seconds(ctx.dag.default_args[name])
-    return default
-
-
-def poke_settings(task: TaskModel, ctx: RuleContext) -> tuple[dict[str, Any], list[str]]:
-    """timeout, poke_interval, exponential_backoff, max_wait of a sensor, and what differs."""
-    differences = []
-    timeout = seconds(task, "timeout", ctx, DEFAULT_TIMEOUT)
-    interval = seconds(task, "poke_interval", ctx, DEFAULT_POKE_INTERVAL)
-    if timeout is None:
-        differences.append(
-            f"timeout `{_source(task, 'timeout')}` is not a literal: seven days used"
-        )
-        timeout = DEFAULT_TIMEOUT
-    if interval is None:
-        differences.append(
-            f"poke_interval `{_source(task, 'poke_interval')}` is not a literal: 60 s used"
-        )
-        interval = DEFAULT_POKE_INTERVAL
-    settings = {
-        "timeout": timeout,
-        "poke_interval": interval,
-        "exponential_backoff": bool(literal(task, "exponential_backoff", False)),
-        "max_wait": seconds(task, "max_wait", ctx, None),
-    }
-    if literal(task, "soft_fail", False):
-        differences.append(
-            "soft_fail: on timeout Airflow skips the sensor and its downstream tasks; the step "
-            "fails the pipeline execution"
-        )
-    if literal(task, "never_fail", False) or literal(task, "silent_fail", False):
-        differences.append("never_fail / silent_fail: errors while poking fail the step")
-    return settings, differences
-
-
-def _source(task: TaskModel, name: str) -> str:
-    arg = task.kwargs.get(name)
-    return "" if arg is None else (arg.source or repr(arg.value))
-
-
-def poll_draft(
-    task: TaskModel, ctx: RuleContext, entry: str, code: str, kwargs: dict[str, Any]
-) -> StepDraft:
-    """A ProcessingStep running generated poll code: `entry(**kwargs)` through the bridge step
-    runtime (run-time values in kwargs arrive as arguments, its result is the step's XCom)."""
-    return StepDraft(
-        "Processing",
-        {
-            "script": {"mode": "python", "entry": entry, "body": code.strip() + "\n", "pulls": []},
-            "call": {"op_kwargs": kwargs, "context": {}, "reads": sorted(_reads(kwargs))},
-            "image": "python",
-        },
-    )
-
-
-def _reads(value: Any) -> set[str]:
-    if isinstance(value, StepOutput):
-        return {value.task_id}
-    if isinstance(value, Join):
-        return set().union(*(_reads(p) for p in value.parts)) if value.parts else set()
-    if isinstance(value, dict):
-        return set().union(*(_reads(v) for v in value.values())) if value else set()
-    if isinstance(value, (list, tuple)):
-        return set().union(*(_reads(v) for v in value)) if value else set()
-    return set()
-
-
-def manual(task: TaskModel, ctx: RuleContext, reason: str, *more: str) -> Translation:
-    """A known operator the bridge cannot translate: a placeholder step that keeps the task's
-    place (a FailStep stopping the pipeline there), with the reason as its difference."""
-    ctx.diagnose("BRG205", task.line, f"task `{task.task_id}`: {reason}")
-    draft = StepDraft(
-        "Placeholder",
-        {"operator": task.operator, "line": task.line, "source": ctx.task_source(task)},
-    )
-    return Translation("step", "manual", [draft], [reason, *more])
-
-
-def sensor_poll(
-    task: TaskModel,
-    ctx: RuleContext,
-    entry: str,
-    code: str,
-    kwargs: dict[str, Any],
-    differences: list[str],
-    why: str,
-) -> Translation:
-    """The bounded poll translation of a sensor, with its BRG205 diagnostic."""
-    if task.mapped:
-        return manual(task, ctx, "a sensor mapped over a run-time value: no poll step for it")
-    settings, more = poke_settings(task, ctx)
-    body = POLL_LOOP + (TIME_HELPERS if "bridge_parse_time" in code else "") + code
-    draft = poll_draft(task, ctx, entry, body, {**kwargs, **settings})
-    ctx.diagnose("BRG205", task.line, f"task `{task.task_id}`: {why}")
-    return Translation("step", "approximate", [draft], [POLL_DIFFERENCE, *differences, *more])
-
-
-def _value(task: TaskModel, ctx: RuleContext, name: str, problems: list[str]) -> Any:
-    value, more = ctx.value(task.kwargs.get(name), task)
-    problems.extend(more)
-    return value
-
-
-# --------------------------------------------------------------------------------------------
 # Rules
 # --------------------------------------------------------------------------------------------
 
@@ -389,8 +164,8 @@ def s3_key_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
     on a file, an EventBridge rule on the S3 event that starts the pipeline is the cheaper
     design."""
     differences: list[str] = []
-    keys = _value(task, ctx, "bucket_key", differences)
-    bucket = _value(task, ctx, "bucket_name", differences)
+    keys = kwarg_value(task, ctx, "bucket_key", differences)
+    bucket = kwarg_value(task, ctx, "bucket_name", differences)
     if keys is None:
         return manual(task, ctx, "the bucket_key is not known statically: no key to poll for")
     if task.kwargs.get("check_fn") is not None:
@@ -421,221 +196,6 @@ def s3_key_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
 
 
 @rule(
-    f"{_STD}.time_delta.TimeDeltaSensor",
-    f"{_STD}.time_delta.TimeDeltaSensorAsync",
-    examples=[
-        Example(
-            "a TimeDeltaSensor waits for the delta after the execution started",
-            """
-import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
-with DAG("d", schedule="@daily"):
-    TimeDeltaSensor(task_id="wait", delta=datetime.timedelta(minutes=30))
-""",
-            {"wait": {"fate": "step", "fidelity": "approximate"}},
-        )
-    ],
-)
-def time_delta_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
-    """TimeDeltaSensor → a poll step that waits until `delta` after the pipeline execution's
-    start (`ExecutionVariables.START_DATETIME`). Airflow counts from the run's
-    `data_interval_end`; a scheduled execution starts when its schedule fires, which is that
-    moment, so the two agree for scheduled runs and differ for runs started by hand or late.
-    An integer delta is minutes, as in Airflow."""
-    arg = task.kwargs.get("delta")
-    if arg is not None and arg.kind == "literal" and isinstance(arg.value, (int, float)):
-        delta = float(arg.value) * 60
-    else:
-        delta = seconds(task, "delta", ctx, None)
-    if delta is None:
-        return manual(task, ctx, f"the delta `{_source(task, 'delta')}` is not known statically")
-    start = Join((ExecVar("START_DATETIME"),))
-    return sensor_poll(
-        task,
-        ctx,
-        "wait_after_start",
-        _TIME_CODE,
-        {"start": start, "delta": delta},
-        [
-            "the delta counts from the pipeline execution's start; Airflow counts from the "
-            "run's data_interval_end (the same moment for scheduled runs)"
-        ],
-        "TimeDeltaSensor becomes a poll step that waits until the execution start plus delta",
-    )
-
-
-@rule(
-    f"{_STD}.time_delta.WaitSensor",
-    examples=[
-        Example(
-            "a WaitSensor sleeps in a step",
-            """
-import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.sensors.time_delta import WaitSensor
-with DAG("d"):
-    WaitSensor(task_id="pause", time_to_wait=datetime.timedelta(minutes=2))
-""",
-            {"pause": {"fate": "step", "fidelity": "approximate"}},
-        )
-    ],
-)
-def wait_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
-    """WaitSensor → a step that waits `time_to_wait` from its own start (an integer is
-    minutes, as in Airflow). Approximate only in that the wait holds a processing instance."""
-    arg = task.kwargs.get("time_to_wait")
-    if arg is not None and arg.kind == "literal" and isinstance(arg.value, (int, float)):
-        wait = float(arg.value) * 60
-    else:
-        wait = seconds(task, "time_to_wait", ctx, None)
-    if wait is None:
-        return manual(
-            task, ctx, f"time_to_wait `{_source(task, 'time_to_wait')}` is not known statically"
-        )
-    return sensor_poll(
-        task,
-        ctx,
-        "wait_for",
-        _TIME_CODE,
-        {"seconds": wait},
-        [],
-        "WaitSensor becomes a step that sleeps for time_to_wait",
-    )
-
-
-@rule(
-    f"{_STD}.date_time.DateTimeSensor",
-    f"{_STD}.date_time.DateTimeSensorAsync",
-    examples=[
-        Example(
-            "a DateTimeSensor with a literal moment becomes a poll step waiting for it",
-            """
-from airflow.sdk import DAG
-from airflow.providers.standard.sensors.date_time import DateTimeSensor
-with DAG("d"):
-    DateTimeSensor(task_id="until", target_time="2030-01-01T06:00:00+00:00")
-""",
-            {"until": {"fate": "step", "fidelity": "approximate"}},
-        )
-    ],
-)
-def date_time_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
-    """DateTimeSensor → a poll step that waits until `target_time`: an ISO string, a template
-    the bridge translates (`{{ ds }}`, params), or a literal `datetime(...)` call. Naive times are
-    UTC. A template with Airflow macros (`macros.timedelta`, date arithmetic) cannot be evaluated
-    outside Airflow: manual."""
-    differences: list[str] = []
-    arg = task.kwargs.get("target_time")
-    target: Any = None
-    if arg is not None and arg.kind == "expr":
-        target = _datetime_literal(arg.source or "")
-    elif arg is not None:
-        target = _value(task, ctx, "target_time", differences)
-    if target is None or differences:
-        return manual(
-            task,
-            ctx,
-            f"target_time `{_source(task, 'target_time')}` cannot be computed outside Airflow",
-            *differences,
-        )
-    return sensor_poll(
-        task,
-        ctx,
-        "wait_until",
-        _TIME_CODE,
-        {"target": target},
-        ["a target time without a timezone is read as UTC"],
-        "DateTimeSensor becomes a poll step that waits until target_time",
-    )
-
-
-@rule(
-    f"{_STD}.time.TimeSensor",
-    f"{_STD}.time.TimeSensorAsync",
-    examples=[
-        Example(
-            "a TimeSensor with a literal time waits for that time of the day",
-            """
-import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.sensors.time import TimeSensor
-with DAG("d"):
-    TimeSensor(task_id="at_six", target_time=datetime.time(6, 0))
-""",
-            {"at_six": {"fate": "step", "fidelity": "approximate"}},
-        )
-    ],
-)
-def time_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
-    """TimeSensor → a poll step that waits until `target_time` (a literal `time(h, m, s)`) on the
-    day the step starts, in UTC. Airflow combines the time with the date in the DAG's timezone
-    when it parses the file. A target time computed in the DAG file (`datetime.now()...`) is
-    only known when Airflow parses it: manual."""
-    arg = task.kwargs.get("target_time")
-    target = _time_literal(arg.source or "") if arg is not None and arg.kind == "expr" else None
-    if target is None:
-        return manual(
-            task,
-            ctx,
-            f"target_time `{_source(task, 'target_time')}` is computed when Airflow parses the "
-            "file; give a literal datetime.time(...) or replace the placeholder",
-        )
-    return sensor_poll(
-        task,
-        ctx,
-        "wait_until_time_of_day",
-        _TIME_CODE,
-        {"target_time": target},
-        ["the time of day is UTC on the day the step starts; Airflow uses the DAG's timezone"],
-        "TimeSensor becomes a poll step that waits until the time of day",
-    )
-
-
-@rule(
-    f"{_STD}.weekday.DayOfWeekSensor",
-    examples=[
-        Example(
-            "a DayOfWeekSensor polls until the day is one of its week days",
-            """
-from airflow.sdk import DAG
-from airflow.providers.standard.sensors.weekday import DayOfWeekSensor
-from airflow.providers.standard.utils.weekday import WeekDay
-with DAG("d"):
-    DayOfWeekSensor(task_id="weekend", week_day={WeekDay.SATURDAY, WeekDay.SUNDAY})
-""",
-            {"weekend": {"fate": "step", "fidelity": "approximate"}},
-        )
-    ],
-)
-def day_of_week_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
-    """DayOfWeekSensor → a poll step that waits until the current day (UTC) is one of
-    `week_day` (names, `WeekDay.X`, or a set of them). With `use_task_logical_date=True` it
-    checks the `logical_date` pipeline parameter instead (filled by the bridge's Airflow
-    operator; empty when EventBridge starts the pipeline, then today is used)."""
-    days = _week_days(task.kwargs.get("week_day"))
-    if not days:
-        return manual(task, ctx, f"week_day `{_source(task, 'week_day')}` is not known statically")
-    kwargs: dict[str, Any] = {"week_days": days}
-    differences = ["days are UTC days; Airflow uses the DAG's timezone"]
-    if literal(task, "use_task_logical_date", False):
-        kwargs["logical_date"], _ = ctx.template("{{ logical_date }}", task)
-        differences.append(
-            "the logical date is the `logical_date` parameter; a pipeline started by its "
-            "schedule has none and checks today instead"
-        )
-    return sensor_poll(
-        task,
-        ctx,
-        "wait_for_weekday",
-        _TIME_CODE,
-        kwargs,
-        differences,
-        "DayOfWeekSensor becomes a poll step that waits for one of the week days",
-    )
-
-
-@rule(
     f"{_STD}.bash.BashSensor",
     examples=[
         Example(
@@ -656,8 +216,8 @@ def bash_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
     commands become pipeline expressions; `env` replaces the environment. The command runs in
     the step image, not on an Airflow worker: paths and tools it uses must exist there."""
     differences: list[str] = []
-    command = _value(task, ctx, "bash_command", differences)
-    env = _value(task, ctx, "env", differences)
+    command = kwarg_value(task, ctx, "bash_command", differences)
+    env = kwarg_value(task, ctx, "env", differences)
     if command is None:
         return manual(task, ctx, "the bash_command is not known statically", *differences)
     differences.append("the command runs in the step image, not on an Airflow worker")
@@ -697,8 +257,6 @@ def python_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
     or a PokeReturnValue with `is_done`; its `xcom_value` becomes the step's XCom. A stand-in
     PokeReturnValue replaces Airflow's, so the script needs no Airflow. The check runs in the
     step image, not on an Airflow worker."""
-    from translators.python import script_step
-
     draft, differences = script_step(task, ctx)
     script = draft.spec["script"]
     entry, body = script.get("entry"), script.get("body")
@@ -819,7 +377,7 @@ def external_task_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
     own pipeline. Chain the pipelines instead: an EventBridge rule on the other pipeline's
     "execution succeeded" event that starts this one (then drop the sensor), or a CallbackStep
     here that a small Lambda on that event completes with SendPipelineExecutionStepSuccess."""
-    other = literal(task, "external_dag_id") or _source(task, "external_dag_id")
+    other = literal(task, "external_dag_id") or kwarg_source(task, "external_dag_id")
     return manual(
         task,
         ctx,
@@ -854,75 +412,3 @@ def external_task_marker(task: TaskModel, ctx: RuleContext) -> Translation:
         [],
         ["clearing it does not clear the external DAG's task: pipelines have no cross-run clear"],
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Static value readers
-# --------------------------------------------------------------------------------------------
-
-
-def _numbers(call: ast.Call) -> list[int] | None:
-    out = []
-    for node in call.args:
-        if not isinstance(node, ast.Constant) or not isinstance(node.value, int):
-            return None
-        out.append(node.value)
-    return out
-
-
-def _call(source: str) -> ast.Call | None:
-    try:
-        node = ast.parse(source.strip(), mode="eval").body
-    except SyntaxError:
-        return None
-    return node if isinstance(node, ast.Call) else None
-
-
-def _func_name(call: ast.Call) -> str:
-    f = call.func
-    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
-
-
-def _time_literal(source: str) -> str | None:
-    """`datetime.time(6, 30)` -> "06:30:00"."""
-    call = _call(source)
-    if call is None or _func_name(call) != "time" or call.keywords:
-        return None
-    parts = _numbers(call)
-    if not parts or len(parts) > 3:
-        return None
-    parts = (parts + [0, 0])[:3]
-    return f"{parts[0]:02d}:{parts[1]:02d}:{parts[2]:02d}"
-
-
-def _datetime_literal(source: str) -> str | None:
-    """`datetime.datetime(2030, 1, 1, 6)` / `pendulum.datetime(...)` -> an ISO string (UTC)."""
-    call = _call(source)
-    if call is None or _func_name(call) != "datetime":
-        return None
-    parts = _numbers(call)
-    if not parts or len(parts) < 3 or len(parts) > 6:
-        return None
-    for k in call.keywords:
-        if k.arg == "tz" and isinstance(k.value, ast.Constant) and k.value.value in ("UTC", "utc"):
-            continue
-        return None
-    y, mo, d, *rest = parts
-    h, mi, s = (rest + [0, 0, 0])[:3]
-    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}+00:00"
-
-
-def _week_days(arg: ArgValue | None) -> list[str]:
-    """Week day names from "Monday", ["Saturday", "Sunday"], WeekDay.MONDAY, {WeekDay.X, ...}."""
-    if arg is None:
-        return []
-    if arg.kind == "literal":
-        values = arg.value if isinstance(arg.value, list) else [arg.value]
-        days = [str(v).lower() for v in values]
-    else:
-        source = arg.source or ""
-        days = [m.lower() for m in re.findall(r"WeekDay\.([A-Z]+)", source)]
-        days += [m.lower() for m in re.findall(r"['\"](\w+)['\"]", source)]
-    if not days or any(d not in _WEEKDAYS for d in days):
-        return []
-    return sorted(set(days), key=_WEEKDAYS.index)
