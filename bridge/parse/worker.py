@@ -27,8 +27,10 @@ import atexit
 import gc
 import os
 import pickle
+import re
 import select
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -178,11 +180,12 @@ class ParsePool:
 
 
 class _Worker:
-    def __init__(self, pid: int, requests: int, results: int, baseline: int):
+    def __init__(self, pid: int, requests: int, results: int, baseline: int, stderr):
         self.pid = pid
         self.requests = requests
         self.results = results
         self.baseline = baseline  # resident bytes of this process when the worker was forked
+        self.stderr = stderr  # the worker's stderr: read when it dies, never shown
         self.served = 0
         self.limits = _limits()
 
@@ -190,18 +193,28 @@ class _Worker:
     def start(cls, budget: Budget) -> _Worker:
         request_r, request_w = os.pipe()
         result_r, result_w = os.pipe()
+        stderr = tempfile.TemporaryFile()
         baseline = _statm(1)
         try:
             pid = os.fork()
         except OSError:
             for fd in (request_r, request_w, result_r, result_w):
                 os.close(fd)
+            stderr.close()
             raise
         if pid == 0:  # pragma: no cover - the worker; coverage does not follow forks
-            _serve(request_r, result_w, (request_w, result_r), budget)
+            _serve(request_r, result_w, (request_w, result_r), budget, stderr.fileno())
         os.close(request_r)
         os.close(result_w)
-        return cls(pid, request_w, result_r, baseline)
+        return cls(pid, request_w, result_r, baseline, stderr)
+
+    def last_words(self) -> str:
+        """The end of what the worker wrote to stderr (a native library's abort message)."""
+        try:
+            self.stderr.seek(max(self.stderr.seek(0, os.SEEK_END) - 4096, 0))
+            return self.stderr.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
 
     def grown(self) -> int:
         """Resident bytes the worker holds beyond what it shared with this process at fork."""
@@ -235,9 +248,10 @@ class _Worker:
                 return result, ("", "")
             # The worker closed its end: it exited or died.
             _, status, usage = os.wait4(self.pid, 0)
+            last_words = self.last_words()
             self._close_fds()
             done = True
-            return None, _failure(status, usage, self.baseline, budget)
+            return None, _failure(status, usage, self.baseline, budget, last_words)
         finally:
             if not done:  # interrupted (Ctrl-C) or a bug: leave no worker behind
                 self.kill()
@@ -264,9 +278,12 @@ class _Worker:
             except OSError:
                 pass
         self.requests = self.results = -1
+        self.stderr.close()
 
 
-def _serve(requests: int, results: int, parent_ends: tuple[int, int], budget: Budget) -> None:
+def _serve(
+    requests: int, results: int, parent_ends: tuple[int, int], budget: Budget, stderr: int
+) -> None:
     """The worker's loop (in the forked child): path in, pickled FileResult out, until EOF."""
     code = _EXIT_ERROR
     try:  # pragma: no cover - runs in the child
@@ -274,7 +291,7 @@ def _serve(requests: int, results: int, parent_ends: tuple[int, int], budget: Bu
             os.close(fd)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        _quiet()
+        _quiet(stderr)
         _fixed_mmap_threshold()
         gc.freeze()  # what was inherited is never collected: no copy-on-write from the GC
         _limit_memory(budget.memory_mb)
@@ -295,9 +312,10 @@ def _serve(requests: int, results: int, parent_ends: tuple[int, int], budget: Bu
         os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
 
 
-def _quiet() -> None:  # pragma: no cover - runs in the child
+def _quiet(stderr: int) -> None:  # pragma: no cover - runs in the child
     """The worker reports through its results only: native libraries' messages (an allocation
-    failure under the memory limit prints a Rust backtrace) must not reach the terminal."""
+    failure under the memory limit prints a Rust backtrace) go to a file the parent reads when
+    the worker dies, never to the terminal."""
     import faulthandler
 
     faulthandler.disable()  # a crash is reported as BRG120 by the parent
@@ -306,7 +324,7 @@ def _quiet() -> None:  # pragma: no cover - runs in the child
     except OSError:
         return
     os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    os.dup2(stderr, 2)
     os.close(devnull)
 
 
@@ -410,7 +428,13 @@ def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
     return b"".join(chunks)
 
 
-def _failure(status: int, usage, baseline: int, budget: Budget) -> tuple[str, str]:
+# What allocators print when an allocation fails: Rust's (libcst's native parser) and glibc's.
+_OUT_OF_MEMORY = re.compile(
+    r"memory allocation of \d+ bytes failed|Cannot allocate memory|MemoryError"
+)
+
+
+def _failure(status: int, usage, baseline: int, budget: Budget, last_words: str) -> tuple[str, str]:
     if os.WIFEXITED(status):
         code = os.WEXITSTATUS(status)
         if code == _EXIT_MEMORY:
@@ -426,8 +450,9 @@ def _failure(status: int, usage, baseline: int, budget: Budget) -> tuple[str, st
     # Native code (libcst's parser) aborts when an allocation fails under RLIMIT_AS; the kernel's
     # OOM killer sends SIGKILL. Either, with the worker's memory near its budget, is the budget.
     grew = max(usage.ru_maxrss * 1024 - baseline, 0)
-    if number in (signal.SIGABRT, signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS) and (
-        grew >= budget.memory_mb * _MiB // 2
+    if _OUT_OF_MEMORY.search(last_words) or (
+        number in (signal.SIGABRT, signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS)
+        and grew >= budget.memory_mb * _MiB // 2
     ):
         return "BRG119", (
             f"parsing needed more than {budget.memory_mb:,} MiB of memory "
