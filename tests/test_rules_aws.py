@@ -144,11 +144,11 @@ def test_lambda_payload_forms_become_inputs():
         """,
         '"d", params={"fn": "x"}',
     )
-    assert steps(p, "a")[0].spec["inputs"] == {"x": 1}
+    assert steps(p, "a")[0].spec.inputs == {"x": 1}
     assert outcome(p, "a").fidelity == "exact"
-    assert str(steps(p, "b")[0].spec["inputs"]["d"]).startswith("Join(")
-    assert steps(p, "c")[0].spec["inputs"] == {}
-    assert steps(p, "e")[0].spec["inputs"] == {"payload": [1, 2]}
+    assert str(steps(p, "b")[0].spec.inputs["d"]).startswith("Join(")
+    assert steps(p, "c")[0].spec.inputs == {}
+    assert steps(p, "e")[0].spec.inputs == {"payload": [1, 2]}
     assert outcome(p, "e").fidelity == "approximate"
     assert outcome(p, "f").fidelity == "manual" and steps(p, "f")[0].kind == "Placeholder"
     assert outcome(p, "g").fidelity == "manual"
@@ -201,7 +201,7 @@ def test_emr_created_cluster_moves_into_each_step():
     )
     assert [s.name for s in steps(p, "add")] == ["add-1", "add-2"]
     assert ("add-1", "add-2") in p.edges and ("add-2", "after") in p.edges
-    config = steps(p, "add")[0].spec["cluster_config"]
+    config = steps(p, "add")[0].spec.cluster_config
     assert "Name" not in config and "TerminationProtected" not in config["Instances"]
     assert {t: outcome(p, t).fate for t in ("create", "watch", "done", "stop")} == dict.fromkeys(
         ("create", "watch", "done", "stop"), "contracted"
@@ -228,7 +228,7 @@ def test_emr_cluster_ids_and_manual_cases():
         '"d", params={"cluster": "j-2"}',
     )
     assert outcome(p, "a").fidelity == "exact"
-    assert steps(p, "a")[0].spec["execution_role_arn"] == "arn:aws:iam::1:role/r"
+    assert steps(p, "a")[0].spec.execution_role_arn == "arn:aws:iam::1:role/r"
     assert outcome(p, "b").fidelity == "approximate"
     assert "run-time value" in " ".join(outcome(p, "b").differences)
     for t in ("c", "d", "create", "e"):  # create: another task reads its cluster id
@@ -251,19 +251,18 @@ def test_trigger_dag_run_lambda_and_wait():
         """
     )
     (step,) = steps(p, "a")
-    assert step.kind == "Lambda" and step.spec["child_pipeline"] == "child-dag"
-    inputs = step.spec["inputs"]
+    assert step.kind == "Lambda" and step.spec.child_pipeline == "child-dag"
+    inputs = step.spec.inputs
     assert inputs["dag_id"] == "child.dag" and inputs["conf_n"] == 3
     assert inputs["conf_cfg"] == '{"k": [1]}'
-    ((name, code),) = step.spec["files"].items()
+    ((name, code),) = step.spec.files.items()
     assert (
-        name == "_trigger_a.py"
-        and step.spec["function"]["create"]["handler"] == "_trigger_a.handler"
+        name == "_trigger_a.py" and step.spec.function["create"]["handler"] == "_trigger_a.handler"
     )
     compile(code, name, "exec")
     (wait,) = steps(p, "b")
-    assert wait.kind == "Processing" and wait.spec["script"]["entry"] == "trigger_and_wait"
-    kwargs = wait.spec["call"]["op_kwargs"]
+    assert wait.kind == "Processing" and wait.spec.script.entry == "trigger_and_wait"
+    kwargs = wait.spec.call["op_kwargs"]
     assert kwargs["allowed_states"] == ["Succeeded"] and kwargs["poke_interval"] == 10
     assert outcome(p, "c").fidelity == "manual"
 
@@ -342,7 +341,7 @@ def test_fail_message(body, expected):
         assert translation is None
     else:
         assert translation.steps[0].kind == "Fail" and translation.fidelity == "exact"
-        assert translation.steps[0].spec["message"] == expected
+        assert translation.steps[0].spec.message == expected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,20 +388,20 @@ def test_sensor_families_fidelity_and_brg205():
     }
     flagged = {d.message.split("`")[1] for d in codes(p)}
     assert flagged == set(fidelity)
-    s3 = steps(p, "s3")[0].spec["call"]["op_kwargs"]
+    s3 = steps(p, "s3")[0].spec.call["op_kwargs"]
     assert s3["timeout"] == 600 and s3["poke_interval"] == 30 and s3["bucket_name"] == "bk"
-    assert steps(p, "td")[0].spec["call"]["op_kwargs"]["delta"] == 300
-    assert steps(p, "td2")[0].spec["call"]["op_kwargs"]["delta"] == 600  # minutes
-    assert steps(p, "ts")[0].spec["call"]["op_kwargs"]["target_time"] == "06:30:00"
-    assert steps(p, "dt")[0].spec["call"]["op_kwargs"]["target"] == "2030-01-02T03:00:00+00:00"
-    assert steps(p, "dow")[0].spec["call"]["op_kwargs"]["week_days"] == ["saturday", "sunday"]
+    assert steps(p, "td")[0].spec.call["op_kwargs"]["delta"] == 300
+    assert steps(p, "td2")[0].spec.call["op_kwargs"]["delta"] == 600  # minutes
+    assert steps(p, "ts")[0].spec.call["op_kwargs"]["target_time"] == "06:30:00"
+    assert steps(p, "dt")[0].spec.call["op_kwargs"]["target"] == "2030-01-02T03:00:00+00:00"
+    assert steps(p, "dow")[0].spec.call["op_kwargs"]["week_days"] == ["saturday", "sunday"]
     assert "soft_fail" in " ".join(outcome(p, "s3").differences)
     assert steps(p, "fs")[0].kind == "Placeholder"
 
 
 def _poll_namespace(step) -> dict:
     ns: dict = {}
-    exec(compile(step.spec["script"]["body"], "poll", "exec"), ns)
+    exec(compile(step.spec.script.body, "poll", "exec"), ns)
     return ns
 
 
@@ -474,10 +473,10 @@ def test_python_sensor_wrapper_pokes_and_shims_poke_return_value(tmp_path):
     (dag,) = parse_source(source).dags
     pipeline = translate_dag(dag, REGISTRY, BridgeConfig(), source, "dag.py")
     (step,) = pipeline.steps_of("ready")
-    assert "airflow" not in step.spec["script"]["body"]
+    assert "airflow" not in step.spec.script.body
     assert not any("PokeReturnValue" in d for d in pipeline.outcomes["ready"].differences)
     ns = _poll_namespace(step)
-    entry = ns[step.spec["script"]["entry"]]
+    entry = ns[step.spec.script.entry]
     assert entry(x=3, ti=None, params={}, templates_dict=None) == 3
 
 

@@ -60,7 +60,7 @@ def test_unknown_operator_becomes_a_placeholder_with_its_source():
         "placeholder",
     )
     (step,) = pipeline.steps_of("m")
-    assert step.spec["source"] == "Magic(task_id='m', spell='x')"
+    assert step.spec.source == "Magic(task_id='m', spell='x')"
 
 
 def test_rule_examples_run():

@@ -11,6 +11,7 @@ from bridge.parse.model import TaskModel
 from bridge.quoting import docstring, file_stem
 from bridge.translate.expressions import ExecVar, Join, is_dynamic
 from bridge.translate.rule_context import RuleContext
+from bridge.translate.step_specs import LambdaSpec
 from translators.common import (
     json_argument,
     literal,
@@ -223,19 +224,19 @@ def trigger_dag_run(task: TaskModel, ctx: RuleContext) -> Translation:
             value = json.dumps(value)
         inputs[f"conf_{key}"] = value
     differences += step_limits(task, ctx, "LambdaStep")
-    spec = {
-        "function": {
+    spec = LambdaSpec(
+        function={
             "create": {
                 "file": f"_trigger_{base}.py",
                 "handler": f"_trigger_{base}.handler",
                 "timeout": 60,
             }
         },
-        "inputs": inputs,
-        "outputs": [{"name": "pipeline_execution_arn", "type": "String"}],
-        "files": {f"_trigger_{base}.py": code},
-        "child_pipeline": _child_name(dag_id),
-    }
+        inputs=inputs,
+        outputs=[{"name": "pipeline_execution_arn", "type": "String"}],
+        files={f"_trigger_{base}.py": code},
+        child_pipeline=_child_name(dag_id),
+    )
     return Translation("step", "approximate", [StepDraft("Lambda", spec)], differences)
 
 

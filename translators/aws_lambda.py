@@ -11,6 +11,7 @@ from typing import Any
 
 from bridge.parse.model import TaskModel
 from bridge.translate.rule_context import RuleContext
+from bridge.translate.step_specs import LambdaSpec
 from bridge.translate.task_settings import task_settings
 from translators.common import json_argument, literal, manual, step_limits, xcom_readers
 from translators.registry import Example, StepDraft, Translation, rule
@@ -124,6 +125,6 @@ def lambda_invoke(task: TaskModel, ctx: RuleContext) -> Translation:
     differences += step_limits(task, ctx, "LambdaStep")
     if task_settings(task, ctx.dag).get("timeout"):
         differences.append("execution_timeout: the function's own timeout applies")
-    spec = {"function": function, "inputs": inputs, "outputs": []}
+    spec = LambdaSpec(function=function, inputs=inputs, outputs=[])
     fidelity = "approximate" if differences else "exact"
     return Translation("step", fidelity, [StepDraft("Lambda", spec)], differences)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bridge.parse.model import TaskModel
 from bridge.translate.rule_context import RuleContext
+from bridge.translate.step_specs import ProcessingSpec, ScriptSpec
 from translators.common import script_step
 from translators.registry import Example, StepDraft, Translation, rule
 
@@ -45,17 +48,17 @@ def bash(task: TaskModel, ctx: RuleContext) -> Translation:
     cwd = task.kwargs.get("cwd")
     if cwd is not None:
         differences.append("`cwd` refers to the Airflow worker's file system")
-    spec = {
-        "script": {"mode": "bash", "entry": None, "body": None},
-        "call": {
+    spec = ProcessingSpec(
+        script=ScriptSpec(mode="bash", entry=None, body=None),
+        call={
             "command": command,
             "env": env,
             "append_env": bool(append and append.value),
             "reads": [],
             "context": [],
         },
-        "image": "bash",
-    }
+        image="bash",
+    )
     fidelity = "approximate" if differences else "exact"
     return Translation("step", fidelity, [StepDraft("Processing", spec)], differences)
 
@@ -65,6 +68,6 @@ def task_bash(task: TaskModel, ctx: RuleContext) -> Translation:
     """`@task.bash` → a ProcessingStep whose script calls the function (extracted like `@task`)
     and runs the command string it returns with `bash -c`."""
     draft, differences = script_step(task, ctx, mode="bash_callable")
-    draft.spec["image"] = "bash"
+    draft.spec = replace(draft.spec, image="bash")
     fidelity = "approximate" if differences else "exact"
     return Translation("step", fidelity, [draft], differences)

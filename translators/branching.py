@@ -13,12 +13,13 @@ for `all_success`; joins with other trigger rules are copied into each branch by
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bridge.parse.model import TaskModel
 from bridge.translate.expressions import Expr, Param, StepOutput, json_path_suffix
 from bridge.translate.rule_context import RuleContext
+from bridge.translate.step_specs import ConditionSpec
 from translators.common import script_step
 from translators.registry import Example, StepDraft, Translation, rule
 
@@ -85,17 +86,17 @@ def branch(task: TaskModel, ctx: RuleContext) -> Translation:
     targets = ctx.downstream(task.task_id)
     compiled = compile_branch(task, ctx, targets)
     if compiled is not None:
-        draft = StepDraft("Condition", {"conditions": [compiled.spec()]})
+        draft = StepDraft("Condition", ConditionSpec(conditions=[compiled.spec()]))
         exits = {t: (0, "if") for t in compiled.when_true}
         exits |= {t: (0, "else") for t in compiled.when_false}
         return Translation("step", "exact", [draft], [], exits)
     step, differences = script_step(task, ctx, mode="branch")
-    step.spec["script"]["targets"] = targets
+    step.spec = replace(step.spec, script=replace(step.spec.script, targets=targets))
     drafts = [step]
     exits = {}
     for i, target in enumerate(targets):
         flag = StepOutput(task.task_id, "bridge_branch", json_path_suffix(i))
-        gate = {"conditions": [{"op": "==", "left": flag, "right": True}]}
+        gate = ConditionSpec(conditions=[{"op": "==", "left": flag, "right": True}])
         drafts.append(StepDraft("Condition", gate, suffix=f"-to-{target}", after=[0]))
         exits[target] = (len(drafts) - 1, "if")
     fidelity = "approximate" if differences else "exact"
@@ -130,12 +131,14 @@ def short_circuit(task: TaskModel, ctx: RuleContext) -> Translation:
     targets = ctx.downstream(task.task_id)
     compiled = compile_short_circuit(task, ctx)
     if compiled is not None:
-        draft = StepDraft("Condition", {"conditions": [compiled]})
+        draft = StepDraft("Condition", ConditionSpec(conditions=[compiled]))
         return Translation("step", "exact", [draft], [], {t: (0, "if") for t in targets})
     step, differences = script_step(task, ctx, mode="short_circuit")
     flag = StepOutput(task.task_id, "bridge_condition")
     gate = StepDraft(
-        "Condition", {"conditions": [{"op": "==", "left": flag, "right": True}]}, suffix="-gate"
+        "Condition",
+        ConditionSpec(conditions=[{"op": "==", "left": flag, "right": True}]),
+        suffix="-gate",
     )
     ignore = task.kwargs.get("ignore_downstream_trigger_rules")
     if ignore is not None and ignore.value is False:

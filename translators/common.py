@@ -20,6 +20,7 @@ from bridge.quoting import is_dotted_name
 from bridge.translate.expressions import Join, StepOutput
 from bridge.translate.extract import ExtractError, extract_callable
 from bridge.translate.rule_context import RuleContext
+from bridge.translate.step_specs import PlaceholderSpec, ProcessingSpec, ScriptSpec
 from bridge.translate.task_settings import duration_seconds, task_settings
 from translators.registry import StepDraft, Translation
 
@@ -71,7 +72,6 @@ def script_step(
             "mapped over a value known only at run time: the step runs every mapped instance "
             "in turn inside one job, and returns their results as a list"
         )
-    spec: dict[str, Any] = {"script": script, "call": call, "image": "python"}
     requirements = task.kwargs.get("requirements")
     if requirements is not None:
         value, more = ctx.value(requirements, task)
@@ -82,6 +82,7 @@ def script_step(
         else:
             differences.append(f"requirements `{requirements.source}` are not a literal list")
         differences.extend(more)
+    spec = ProcessingSpec(script=ScriptSpec(**script), call=call, image="python")
     return StepDraft("Processing", spec), differences
 
 
@@ -426,11 +427,11 @@ def poll_draft(
     runtime (run-time values in kwargs arrive as arguments, its result is the step's XCom)."""
     return StepDraft(
         "Processing",
-        {
-            "script": {"mode": "python", "entry": entry, "body": code.strip() + "\n", "pulls": []},
-            "call": {"op_kwargs": kwargs, "context": {}, "reads": sorted(_reads(kwargs))},
-            "image": "python",
-        },
+        ProcessingSpec(
+            script=ScriptSpec(mode="python", entry=entry, body=code.strip() + "\n", pulls=[]),
+            call={"op_kwargs": kwargs, "context": {}, "reads": sorted(_reads(kwargs))},
+            image="python",
+        ),
     )
 
 
@@ -452,7 +453,7 @@ def manual(task: TaskModel, ctx: RuleContext, reason: str, *more: str) -> Transl
     ctx.diagnose("BRG205", task.line, f"task `{task.task_id}`: {reason}")
     draft = StepDraft(
         "Placeholder",
-        {"operator": task.operator, "line": task.line, "source": ctx.task_source(task)},
+        PlaceholderSpec(operator=task.operator, line=task.line, source=ctx.task_source(task)),
     )
     return Translation("step", "manual", [draft], [reason, *more])
 

@@ -15,6 +15,7 @@ from typing import Any
 from bridge.parse.model import TaskModel
 from bridge.translate.expressions import Join, StepOutput
 from bridge.translate.rule_context import RuleContext
+from bridge.translate.step_specs import EMRSpec
 from translators.common import literal, manual, referenced_tasks, step_limits, xcom_readers
 from translators.registry import Example, StepDraft, Translation, rule
 
@@ -269,11 +270,11 @@ def emr_add_steps(task: TaskModel, ctx: RuleContext) -> Translation:
             "main_class": jar_step.get("MainClass"),
             "properties": jar_step.get("Properties"),
         }
-        spec = {
+        spec = EMRSpec(
             **cluster,
-            "step": config,
-            "description": f"{step.get('Name', 'step')} (Airflow task {task.task_id})",
-        }
+            step=config,
+            description=f"{step.get('Name', 'step')} (Airflow task {task.task_id})",
+        )
         drafts.append(StepDraft("EMR", spec, suffix=f"-{i + 1}" if len(steps) > 1 else ""))
     fidelity = "approximate" if differences else "exact"
     return Translation("step", fidelity, drafts, differences)

@@ -14,6 +14,7 @@ import ast
 
 from bridge.parse.model import TaskModel
 from bridge.translate.rule_context import RuleContext
+from bridge.translate.step_specs import FailSpec
 from translators.common import script_step
 from translators.registry import Example, StepDraft, Translation, rule
 
@@ -96,7 +97,7 @@ def fail_translation(task: TaskModel, ctx: RuleContext) -> Translation | None:
     return Translation(
         "step",
         "approximate" if differences else "exact",
-        [StepDraft("Fail", {"message": message})],
+        [StepDraft("Fail", FailSpec(message=message))],
         differences,
     )
 

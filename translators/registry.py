@@ -9,7 +9,7 @@ with `--rules my_module` or the `bridge.rules` entry point group, without forkin
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -18,6 +18,7 @@ from typing import Any
 from bridge.parse.model import TaskModel
 from bridge.translate.pipeline_model import Fate, Fidelity
 from bridge.translate.rule_context import RuleContext
+from bridge.translate.step_specs import PlaceholderSpec, StepSpec, spec_from_dict
 
 BUILTIN_MODULES = (
     "translators.control_flow",
@@ -39,10 +40,16 @@ class StepDraft:
     """A step a rule asks for; the engine names it and wires its dependencies."""
 
     kind: str
-    spec: dict[str, Any] = field(default_factory=dict)
+    spec: StepSpec = None  # type: ignore[assignment]  # (None: the kind's empty spec)
     suffix: str = ""  # for a task with several steps: this one's name suffix ("-poll", "-to-x")
     after: list[int] | None = None  # indices of the task's earlier drafts it runs after
     # (None: the previous draft)
+
+    def __post_init__(self) -> None:
+        # A dictionary (a rule written before specs were typed) becomes its typed spec; an
+        # unknown key is a TypeError here rather than a value the emitter ignores.
+        if self.spec is None or isinstance(self.spec, Mapping):
+            self.spec = spec_from_dict(self.kind, self.spec or {})
 
 
 @dataclass
@@ -110,7 +117,9 @@ def placeholder(task: TaskModel, ctx: RuleContext) -> Translation:
         steps=[
             StepDraft(
                 "Placeholder",
-                {"operator": task.operator, "line": task.line, "source": ctx.task_source(task)},
+                PlaceholderSpec(
+                    operator=task.operator, line=task.line, source=ctx.task_source(task)
+                ),
             )
         ],
         differences=[

@@ -14,6 +14,7 @@ from bridge.emit.jobs.registry import OPERATOR_JOBS, request_view, sub_jobs
 from bridge.parse.model import TaskModel
 from bridge.translate.expressions import StepProperty
 from bridge.translate.rule_context import RuleContext
+from bridge.translate.step_specs import JobSpec
 from translators.registry import Example, StepDraft, Translation, placeholder, rule
 
 _MODULE = "airflow.providers.amazon.aws.operators.sagemaker"
@@ -93,12 +94,12 @@ def sagemaker_job(task: TaskModel, ctx: RuleContext) -> Translation:
             return _manual(task, ctx, str(exc))
         differences += notes
         suffix = "" if i == len(parts) - 1 else f"-{part_job.replace('_', '-')}"
-        spec: dict[str, Any] = {"job": part_job, "config": part, "raw_config": raw_part}
+        spec = JobSpec(job=part_job, config=part, raw_config=raw_part)
         drafts.append(StepDraft(KINDS[part_job], spec, suffix=suffix))
     from bridge.emit.jobs.registry import job_code
 
     for draft in drafts:  # what the SDK classes cannot express, found without importing the SDK
-        code = job_code(draft.spec["job"], draft.spec["config"], "x", lambda v: "V")
+        code = job_code(draft.spec.job, draft.spec.config, "x", lambda v: "V")
         differences += code.differences
     differences = list(dict.fromkeys(differences))
     return Translation("step", "approximate" if differences else "exact", drafts, differences)

@@ -28,6 +28,7 @@ know (other BaseSensorOperator subclasses) keep the generic placeholder.
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
 from bridge.parse.model import TaskModel
 from bridge.translate.rule_context import RuleContext
@@ -258,8 +259,8 @@ def python_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
     PokeReturnValue replaces Airflow's, so the script needs no Airflow. The check runs in the
     step image, not on an Airflow worker."""
     draft, differences = script_step(task, ctx)
-    script = draft.spec["script"]
-    entry, body = script.get("entry"), script.get("body")
+    script = draft.spec.script
+    entry, body = script.entry, script.body
     if not entry or not body or task.mapped:
         why = "a mapped sensor" if task.mapped else "the sensor callable cannot be extracted"
         return manual(task, ctx, f"{why}: no poll step is generated", *differences)
@@ -268,14 +269,14 @@ def python_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
         differences = [d for d in differences if "`PokeReturnValue`" not in d]
     settings, more = poke_settings(task, ctx)
     wrapper = f"bridge_sensor_{entry}"
-    script["body"] = (
+    body = (
         POLL_LOOP
         + (_POKE_SHIM if shimmed else "")
         + "\n\n"
         + body
         + _wrapper_code(wrapper, entry, settings, task.task_id)
     )
-    script["entry"] = wrapper
+    draft.spec = replace(draft.spec, script=replace(script, body=body, entry=wrapper))
     ctx.diagnose(
         "BRG205",
         task.line,

@@ -14,6 +14,7 @@ from bridge.config import BridgeConfig
 from bridge.emit.names import RENDERERS, Names, renderer
 from bridge.translate.expressions import ExecVar, Join, Param, StepOutput, StepProperty
 from bridge.translate.pipeline_model import StepModel
+from bridge.translate.step_specs import ConditionSpec, FailSpec, JobSpec, PlaceholderSpec, script_of
 
 XCOM_INPUT = "/opt/ml/processing/input/xcom"
 _COMPARISONS = {
@@ -27,10 +28,10 @@ _COMPARISONS = {
 
 @renderer("Processing")
 def render_processing(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
-    if "script" not in step.spec:
+    script = script_of(step.spec)
+    if script is None:
         return render_job(step, var, names, config)
-    spec = step.spec
-    call = spec.get("call", {})
+    call = step.spec.call or {}
     names.need(
         "from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output",
         "from sagemaker.core.workflow.properties import PropertyFile",
@@ -46,10 +47,10 @@ def render_processing(step: StepModel, var: str, names: Names, config: BridgeCon
     override = config.override_for(step.tasks[0])
     instance = repr(override.instance_type) if override.instance_type else "instance_type"
     image = repr(override.image_uri) if override.image_uri else "python_image"
-    env = call.get("env") if spec["script"]["mode"] == "bash" else None
+    env = call.get("env") if script.mode == "bash" else None
     env_source = names.value(env, step) if isinstance(env, dict) else "None"
     timeout = step.settings.get("timeout")
-    script_file = spec["script"]["file"]
+    script_file = script.file
     return (
         f"{var}_xcom = PropertyFile(name='xcom', output_name='xcom', path='xcom.json')\n"
         f"{var} = ProcessingStep(name={step.name!r}, step_args=script_processor("
@@ -63,8 +64,9 @@ def render_processing(step: StepModel, var: str, names: Names, config: BridgeCon
 def _script_arguments(step: StepModel, call: dict, names: Names) -> list[str]:
     """The runtime's argv: the literal call as JSON, then one --set / --xcom per run-time value."""
     literal, dynamic = _split({k: v for k, v in call.items() if k not in ("reads",)}, [], step)
-    if step.spec["script"].get("targets"):
-        literal["targets"] = step.spec["script"]["targets"]
+    targets = step.spec.script.targets
+    if targets:
+        literal["targets"] = targets
     args = [repr("--call"), repr(json.dumps(literal, sort_keys=True, default=str))]
     for path, value in dynamic:
         path_json = repr(json.dumps(path))
@@ -111,7 +113,9 @@ def _split(value: Any, path: list, step: StepModel) -> tuple[Any, list[tuple[lis
 @renderer("Condition")
 def render_condition(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
     names.need("from sagemaker.mlops.workflow import ConditionStep")
-    conditions = [_condition(c, names, step) for c in step.spec["conditions"]]
+    spec = step.spec
+    assert isinstance(spec, ConditionSpec)
+    conditions = [_condition(c, names, step) for c in spec.conditions]
     sides = {"if": [], "else": []}
     for (source, target), side in sorted(names.pipeline.branch_sides.items()):
         if source == step.name and target in names.step_vars:
@@ -136,7 +140,10 @@ def _condition(cond: dict, names: Names, step: StepModel) -> str:
 @renderer("Fail")
 def render_fail(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
     names.need("from sagemaker.mlops.workflow import FailStep")
-    message = names.value(step.spec.get("message", f"task {step.tasks[0]} failed"), step)
+    message = step.spec.message if isinstance(step.spec, FailSpec) else None
+    if message is None:
+        message = f"task {step.tasks[0]} failed"
+    message = names.value(message, step)
     return f"{var} = FailStep(name={step.name!r}, error_message={message}"
 
 
@@ -145,8 +152,10 @@ def render_placeholder(step: StepModel, var: str, names: Names, config: BridgeCo
     """A FailStep that keeps the task's place: the pipeline builds, and stops here until a person
     replaces it. The original source is in the comment above it."""
     names.need("from sagemaker.mlops.workflow import FailStep")
-    message = f"placeholder for Airflow task {step.tasks[0]} ({step.spec.get('operator')}): translate it by hand"
-    source = step.spec.get("source") or ""
+    spec = step.spec if isinstance(step.spec, PlaceholderSpec) else None
+    operator = spec.operator if spec else None
+    message = f"placeholder for Airflow task {step.tasks[0]} ({operator}): translate it by hand"
+    source = (spec.source if spec else None) or ""
     comment = "".join(f"# | {quoting.comment(line)}\n" for line in source.splitlines())
     return f"{comment}{var} = FailStep(name={step.name!r}, error_message={message!r}"
 
@@ -155,8 +164,9 @@ def render_job(step: StepModel, var: str, names: Names, config: BridgeConfig) ->
     """SageMaker operator steps: the job's step_args built by bridge.emit.jobs."""
     from bridge.emit.jobs.registry import job_code
 
-    job = step.spec["job"]
-    code = job_code(job, step.spec["config"], var, lambda v: names.value(v, step))
+    spec = step.spec
+    assert isinstance(spec, JobSpec), f"step {step.name}: no job to render"
+    code = job_code(spec.job, spec.config, var, lambda v: names.value(v, step))
     names.need(*code.imports, f"from sagemaker.mlops.workflow import {code.step_class}")
     return f"{code.code}\n{var} = {code.step_class}(name={step.name!r}, step_args={var}_args"
 

@@ -13,6 +13,7 @@ import re
 from bridge.config import BridgeConfig
 from bridge.emit.names import Names, Untranslatable, renderer
 from bridge.translate.pipeline_model import StepModel
+from bridge.translate.step_specs import EMRSpec, LambdaSpec
 
 LAMBDA_RUNTIME = "python3.12"  # the SDK's default (python3.8) is deprecated by Lambda
 LAMBDA_MAX_TIMEOUT = 900
@@ -37,7 +38,7 @@ def lambda_function_name(pipeline_name: str, step_name: str) -> str:
 @renderer("Lambda")
 def render_lambda(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
     spec = step.spec
-    function = spec.get("function")
+    function = spec.function if isinstance(spec, LambdaSpec) else None
     if not isinstance(function, dict):
         # e.g. the python rule's `step = "lambda"` override: no function to call yet.
         raise Untranslatable(f"task {step.tasks[0]}: no Lambda function to render")
@@ -69,7 +70,7 @@ def render_lambda(step: StepModel, var: str, names: Names, config: BridgeConfig)
     else:
         raise Untranslatable(f"task {step.tasks[0]}: unknown Lambda function spec {function}")
     outputs = []
-    for out in spec.get("outputs") or []:
+    for out in spec.outputs or []:
         kind = out.get("type", "String")
         if kind not in _OUTPUT_TYPES:
             raise Untranslatable(f"Lambda output type {kind}")
@@ -80,7 +81,7 @@ def render_lambda(step: StepModel, var: str, names: Names, config: BridgeConfig)
         outputs.append(
             f"LambdaOutput(output_name={out['name']!r}, output_type=LambdaOutputTypeEnum.{kind})"
         )
-    inputs = names.value(spec.get("inputs") or {}, step)
+    inputs = names.value(spec.inputs or {}, step)
     _no_retry_policy(step)
     return (
         f"{fn_var} = {fn}\n"
@@ -92,19 +93,20 @@ def render_lambda(step: StepModel, var: str, names: Names, config: BridgeConfig)
 @renderer("EMR")
 def render_emr(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
     spec = step.spec
+    assert isinstance(spec, EMRSpec)
     names.need("from sagemaker.mlops.workflow import EMRStep, EMRStepConfig")
-    conf = spec["step"]
+    conf = spec.step
     parts = [f"jar={names.value(conf['jar'], step)}"]
     for key in ("args", "main_class", "properties"):
         if conf.get(key) is not None:
             parts.append(f"{key}={names.value(conf[key], step)}")
-    if spec.get("cluster_config") is not None:
-        cluster = f"cluster_id=None, cluster_config={names.value(spec['cluster_config'], step)}"
+    if spec.cluster_config is not None:
+        cluster = f"cluster_id=None, cluster_config={names.value(spec.cluster_config, step)}"
     else:
-        cluster = f"cluster_id={names.value(spec['cluster_id'], step)}"
-        if spec.get("execution_role_arn") is not None:
-            cluster += f", execution_role_arn={names.value(spec['execution_role_arn'], step)}"
-    description = spec.get("description") or f"Airflow task {step.tasks[0]}"
+        cluster = f"cluster_id={names.value(spec.cluster_id, step)}"
+        if spec.execution_role_arn is not None:
+            cluster += f", execution_role_arn={names.value(spec.execution_role_arn, step)}"
+    description = spec.description or f"Airflow task {step.tasks[0]}"
     _no_retry_policy(step)
     return (
         f"{var} = EMRStep(name={step.name!r}, display_name={step.name!r}, "

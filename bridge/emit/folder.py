@@ -33,6 +33,7 @@ from bridge.emit.step_scripts import (
 )
 from bridge.parse.model import DagModel
 from bridge.translate.pipeline_model import PipelineModel
+from bridge.translate.step_specs import LambdaSpec, script_of
 
 _py = quoting.py_literal
 _PARAM_CLASSES = {
@@ -187,7 +188,8 @@ def emit(
         python_files.append(steps_dir / name)
     (steps_dir / RUNTIME_FILE).write_text(runtime_source(), encoding="utf-8")
     for step in pipeline.steps.values():  # extra files a rule asks for (Lambda handlers, ...)
-        for name, text in sorted((step.spec.get("files") or {}).items()):
+        extra = step.spec.files if isinstance(step.spec, LambdaSpec) else None
+        for name, text in sorted((extra or {}).items()):
             if name != quoting.path_component(name) or name == RUNTIME_FILE:
                 raise ValueError(f"rule `{step.rule}` asks for an unsafe file name {name!r}")
             (steps_dir / name).write_text(text, encoding="utf-8")
@@ -265,7 +267,7 @@ def pipeline_source(
         version=PYTHON_IMAGE["version"],
     )
 """
-        if any("script" in s.spec for s in pipeline.steps.values())
+        if any(script_of(s.spec) is not None for s in pipeline.steps.values())
         else ""
     )
     imports = "\n".join(sorted(names.imports))

@@ -14,6 +14,7 @@ from bridge.config import BridgeConfig
 from bridge.parse.model import DagModel
 from bridge.quoting import one_line
 from bridge.translate.pipeline_model import PipelineModel
+from bridge.translate.step_specs import JobSpec, LambdaSpec, script_of
 
 SCHEMA_VERSION = 1
 
@@ -48,10 +49,10 @@ def build_manifest(
             "copy": s.copy or None,
             "rule": s.rule,
             "line": s.line,
-            "script": (s.spec.get("script") or {}).get("file") or _lambda(s).get("file"),
+            "script": getattr(script_of(s.spec), "file", None) or _lambda(s).get("file"),
             "handler": _lambda(s).get("handler"),
-            "job": {"job": s.spec["job"], "config": s.spec["raw_config"]}
-            if "job" in s.spec
+            "job": {"job": s.spec.job, "config": s.spec.raw_config}
+            if isinstance(s.spec, JobSpec)
             else None,
         }
         for s in pipeline.steps.values()
@@ -90,5 +91,5 @@ def build_manifest(
 
 def _lambda(step) -> dict:
     """The Lambda function the bridge writes for a step (file under steps/, handler), if any."""
-    function = step.spec.get("function")
+    function = step.spec.function if isinstance(step.spec, LambdaSpec) else None
     return (function.get("create") or {}) if isinstance(function, dict) else {}

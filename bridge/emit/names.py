@@ -22,6 +22,7 @@ from bridge.translate.expressions import (
     json_path_suffix,
 )
 from bridge.translate.pipeline_model import PipelineModel, StepModel
+from bridge.translate.step_specs import JobSpec, script_of
 
 _PROPERTY_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*")
 
@@ -63,7 +64,7 @@ class Names:
         if outcome is None or (consumer is not None and task_id in consumer.dropped):
             return []
         steps = [self.pipeline.steps[n] for n in outcome.steps]
-        steps = [s for s in steps if s.kind == "Processing" and "script" in s.spec]
+        steps = [s for s in steps if s.kind == "Processing" and script_of(s.spec) is not None]
         if consumer is not None and consumer.copy:
             same = [s for s in steps if consumer.copy.endswith(s.copy) and s.copy]
             steps = same or [s for s in steps if not s.copy]
@@ -135,7 +136,7 @@ class Names:
         step's properties hold the same fields."""
         outcome = self.pipeline.outcomes.get(out.task_id)
         steps = [self.pipeline.steps[n] for n in (outcome.steps if outcome else [])]
-        if not steps or "job" not in steps[-1].spec or out.key != "return_value":
+        if not steps or not isinstance(steps[-1].spec, JobSpec) or out.key != "return_value":
             return None
         parts = [p for p in out.path.replace("['", ".").replace("']", "").split(".") if p]
         if len(parts) < 2:

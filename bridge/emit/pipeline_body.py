@@ -11,6 +11,7 @@ from bridge.emit import codegen_aws  # noqa: F401  (registers the Lambda and EMR
 from bridge.emit.codegen import render_placeholder
 from bridge.emit.names import RENDERERS, Names, Untranslatable
 from bridge.translate.pipeline_model import PipelineModel, StepModel
+from bridge.translate.step_specs import PlaceholderSpec
 
 
 def common_kwargs(step: StepModel, names: Names, depends: list[str]) -> str:
@@ -69,7 +70,7 @@ def render_steps(
         try:
             code = render(step, var, names, config)
         except Untranslatable as exc:
-            step.spec = {"operator": step.kind, "source": str(exc)}
+            step.spec = PlaceholderSpec(operator=step.kind, source=str(exc))
             code = render_placeholder(step, var, names, config)
         blocks.append(
             _comment(step, source_path) + code + common_kwargs(step, names, depends) + ")"

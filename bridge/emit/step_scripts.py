@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bridge import quoting
 from bridge.translate.pipeline_model import PipelineModel, StepModel
+from bridge.translate.step_specs import script_of
 
 RUNTIME_FILE = "_bridge_runtime.py"
 RUNTIME_INPUT = "/opt/ml/processing/input/runtime"
@@ -25,7 +27,7 @@ def assign_files(pipeline: PipelineModel) -> dict[str, StepModel]:
     # Names as macOS and Windows see them: `A.py` and `a.py` would be one file there.
     taken = {quoting.fold_key(RUNTIME_FILE)}
     for step in pipeline.steps.values():
-        script = step.spec.get("script")
+        script = script_of(step.spec)
         if script is None:
             continue
         task_id = step.tasks[0]
@@ -37,16 +39,17 @@ def assign_files(pipeline: PipelineModel) -> dict[str, StepModel]:
             taken.add(quoting.fold_key(name))
             by_task[task_id] = name
             files[name] = step
-        script["file"] = by_task[task_id]
+        step.spec = replace(step.spec, script=replace(script, file=by_task[task_id]))
     return files
 
 
 def script_text(step: StepModel, dag_id: str, source_path: str) -> str:
-    script = step.spec["script"]
+    script = script_of(step.spec)
+    assert script is not None, f"step {step.name} has no script"
     task_id = step.tasks[0]
-    body = script.get("body") or ""
-    entry = script.get("entry")
-    requirements = script.get("requirements") or []
+    body = script.body or ""
+    entry = script.entry
+    requirements = script.requirements or []
     about = quoting.docstring(f"`{task_id}` of DAG `{dag_id}` ({source_path}:{step.line})")
     header = (
         f'"""Step script for Airflow task {about}.\n\n'
@@ -65,17 +68,17 @@ def script_text(step: StepModel, dag_id: str, source_path: str) -> str:
     if entry and not quoting.is_dotted_name(entry):  # rules hand a name, never code
         raise ValueError(f"step script entry {entry!r} is not a Python name")
     call = entry if entry and body else "None"
-    map_keys = script.get("map_keys") or None
+    map_keys = script.map_keys or None
     tail = (
         '\n\nif __name__ == "__main__":\n'
         "    import os as _os\n    import sys as _sys\n\n"
         f"    _sys.path[:0] = [_os.path.dirname(_os.path.abspath(__file__)), "
         f"{RUNTIME_PATH.replace('os.', '_os.')}]\n"
         "    from _bridge_runtime import main as bridge_main\n\n"
-        f"    bridge_main({call}, {quoting.py_literal(script['mode'])}, "
+        f"    bridge_main({call}, {quoting.py_literal(script.mode)}, "
         f"{quoting.py_literal(task_id)}, map_keys={quoting.py_literal(map_keys)})\n"
     )
-    if entry and not body and script["mode"] != "bash":
+    if entry and not body and script.mode != "bash":
         message = f"the callable of task {task_id} could not be extracted: see REPORT.md"
         tail = (
             f'\n\nif __name__ == "__main__":\n    raise SystemExit({quoting.py_literal(message)})\n'

@@ -18,6 +18,7 @@ from bridge.config import BridgeConfig
 from bridge.parse.model import DagModel, TaskModel
 from bridge.translate.pipeline_model import PipelineModel, StepModel, TaskOutcome, step_name
 from bridge.translate.rule_context import RuleContext
+from bridge.translate.step_specs import ConditionSpec, script_of
 from bridge.translate.task_settings import task_settings
 from translators.registry import Registry, Translation
 
@@ -134,7 +135,7 @@ def _translate_task(task: TaskModel, chosen, ctx: RuleContext) -> Translation:
         merged.parallel = all(len(r.steps) == 1 for r in results)
         return merged
     result = chosen(task, ctx)
-    scripted = any("script" in d.spec for d in result.steps)
+    scripted = any(script_of(d.spec) is not None for d in result.steps)
     if elements is not None:
         reason = f"mapped over {len(elements)} elements (more than {MAX_MAPPED_STEPS})"
     else:
@@ -303,7 +304,7 @@ def _combine_gates(pipeline: PipelineModel, taken: set[str]) -> None:
         step = pipeline.steps[target]
         conditions = []
         for source, side in sorted(gates):
-            for cond in pipeline.steps[source].spec["conditions"]:
+            for cond in pipeline.steps[source].spec.conditions:
                 conditions.append(cond if side == "if" else {"op": "not", "inner": cond})
             del pipeline.branch_sides[(source, target)]
             pipeline.edges.remove((source, target))
@@ -314,7 +315,7 @@ def _combine_gates(pipeline: PipelineModel, taken: set[str]) -> None:
             list(step.tasks),
             "branch",
             step.line,
-            {"conditions": conditions},
+            ConditionSpec(conditions=conditions),
             copy=step.copy,
         )
         pipeline.edges += [(source, name) for source, _ in sorted(gates)] + [(name, target)]

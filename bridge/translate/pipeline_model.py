@@ -12,6 +12,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from bridge.translate.step_specs import ProcessingSpec, StepSpec
+
 Fidelity = Literal["exact", "approximate", "manual"]
 Fate = Literal["step", "contracted", "placeholder", "merged"]
 
@@ -22,14 +24,14 @@ _INVALID = re.compile(r"[^A-Za-z0-9_-]+")
 
 @dataclass
 class StepModel:
-    """One SageMaker step; `spec` is the rule's JSON-able description for the emitter."""
+    """One SageMaker step; `spec` is the rule's typed description for the emitter."""
 
     name: str
     kind: str  # Processing, Training, Transform, Tuning, Model, Lambda, Condition, Fail, EMR, Placeholder
     tasks: list[str]  # the task ids it came from (provenance)
     rule: str
     line: int
-    spec: dict[str, Any] = field(default_factory=dict)
+    spec: StepSpec = field(default_factory=ProcessingSpec)
     copy: str = ""  # "" or the branch-copy suffix ("-via-register_model")
     dropped: list[str] = field(default_factory=list)  # upstream tasks this copy does not wait for
     settings: dict[str, Any] = field(default_factory=dict)  # retries, timeout (task_settings)
@@ -38,7 +40,7 @@ class StepModel:
         from bridge.translate.expressions import to_json
 
         data = asdict(self)
-        data["spec"] = to_json(self.spec)
+        data["spec"] = to_json(self.spec.to_dict())
         return data
 
 

@@ -1,0 +1,152 @@
+"""Typed step specs: what a rule hands the emitter for each kind of step.
+
+A rule builds one of these per `StepDraft`; the engine copies it into the `StepModel`, and the
+emitter (bridge/emit) reads its attributes. Every class is `kw_only` and `slots`, so a misspelt
+field is a TypeError where the spec is built instead of a key the emitter silently ignores. They
+are frozen: code that changes a spec after a rule made it (the file of a step script, a branch's
+targets) builds a new one with `dataclasses.replace`.
+
+Values may hold pipeline expressions (bridge.translate.expressions); `to_dict` gives the old
+dictionary form, leaving out optional fields that are unset (None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def _optional(default: Any = None) -> Any:
+    """A field left out of `to_dict` while it is None."""
+    return field(default=default, metadata={"optional": True})
+
+
+class _Spec:
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get("optional"):
+                continue
+            data[f.name] = value.to_dict() if isinstance(value, _Spec) else value
+        return data
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ScriptSpec(_Spec):
+    """The generated step script (steps/<file>) of a Processing step and how it calls the code."""
+
+    mode: str  # python | bash | bash_callable | branch | short_circuit
+    entry: str | None = None  # the function the runtime calls (None: bash, or not extractable)
+    body: str | None = None  # the extracted source, or None
+    pulls: list[str] | None = _optional()  # task ids the body xcom_pulls from
+    map_keys: list[str] | None = _optional()  # a run-time mapped task's expanded argument names
+    requirements: list[str] | None = _optional()  # pip requirements installed first
+    targets: list[str] | None = _optional()  # a branch step's candidate task ids
+    file: str | None = _optional()  # the script's file name under steps/ (set by the emitter)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProcessingSpec(_Spec):
+    """A ProcessingStep running a step script through the bridge runtime."""
+
+    script: ScriptSpec | None = _optional()
+    # The call as pipeline values: op_args, op_kwargs, templates_dict, context, params, reads
+    # (upstream task ids whose XCom the step reads); bash: command, env, append_env.
+    call: dict[str, Any] | None = _optional()
+    image: str | None = _optional()  # python | bash
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobSpec(_Spec):
+    """A SageMaker operator's job (Processing, Training, Transform, Tuning, Model, ...)."""
+
+    job: str  # bridge.emit.jobs job name: processing, training, model, register_model, ...
+    config: dict[str, Any]  # the request with pipeline values
+    raw_config: Any  # the request as written in the DAG (the manifest's copy)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConditionSpec(_Spec):
+    """A ConditionStep: the conditions it ANDs ({"op", "left", "right"} or {"op": "not", "inner"})."""
+
+    conditions: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FailSpec(_Spec):
+    message: Any = _optional()  # None: "task <id> failed"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlaceholderSpec(_Spec):
+    """A FailStep keeping an untranslated task's place; its source goes in a comment."""
+
+    operator: str | None
+    source: str | None = ""
+    line: int | None = _optional()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LambdaSpec(_Spec):
+    """A LambdaStep. `function`: {"arn"}, {"name", "region"?, "qualifier"?}, or {"create": {"file",
+    "handler", "timeout"}} for a function the pipeline creates from a file under steps/."""
+
+    function: Any = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: list[dict[str, Any]] = field(default_factory=list)  # {"name", "type"}
+    files: dict[str, str] | None = _optional()  # extra files under steps/: name -> text
+    child_pipeline: str | None = _optional()  # the pipeline a trigger starts
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EMRSpec(_Spec):
+    """An EMRStep: on a running cluster (`cluster_id`) or one SageMaker creates (`cluster_config`)."""
+
+    cluster_id: Any = _optional()
+    execution_role_arn: Any = _optional()
+    cluster_config: dict[str, Any] | None = _optional()
+    step: dict[str, Any]  # jar, args, main_class, properties
+    description: str | None = _optional()
+
+
+StepSpec = (
+    ProcessingSpec | JobSpec | ConditionSpec | FailSpec | PlaceholderSpec | LambdaSpec | EMRSpec
+)
+SPEC_TYPES: tuple[type, ...] = (
+    ProcessingSpec,
+    JobSpec,
+    ConditionSpec,
+    FailSpec,
+    PlaceholderSpec,
+    LambdaSpec,
+    EMRSpec,
+)
+_BY_KIND: dict[str, type] = {
+    "Condition": ConditionSpec,
+    "Fail": FailSpec,
+    "Placeholder": PlaceholderSpec,
+    "Lambda": LambdaSpec,
+    "EMR": EMRSpec,
+}
+
+
+def spec_from_dict(kind: str, data: Mapping[str, Any]) -> StepSpec:
+    """The typed spec of a dictionary spec (rules written before specs were typed): an unknown
+    key is a TypeError."""
+    data = dict(data)
+    if kind in _BY_KIND:
+        return _BY_KIND[kind](**data)
+    if "job" in data:
+        return JobSpec(**data)
+    if isinstance(data.get("script"), Mapping):
+        data["script"] = ScriptSpec(**data["script"])
+    return ProcessingSpec(**data)
+
+
+def script_of(spec: StepSpec) -> ScriptSpec | None:
+    """The step script of a spec, if it has one."""
+    return spec.script if isinstance(spec, ProcessingSpec) else None
