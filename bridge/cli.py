@@ -12,6 +12,7 @@ import typer
 
 from bridge.console import shown
 from bridge.parse.discover import collect_files
+from bridge.quoting import one_line
 
 app = typer.Typer(
     help="Translate Apache Airflow DAGs into Amazon SageMaker Pipelines.",
@@ -264,7 +265,7 @@ def run(
 
             record = run_with_sdk(folder, engine.value, parameters, role=role)
     except RunError as exc:
-        print(f"{exc.code} error: {exc.message}", file=sys.stderr)
+        print(one_line(f"{exc.code} error: {exc.message}"), file=sys.stderr)
         raise typer.Exit(2) from None
     console.print(verdict_line(record))
     console.print(f"[dim]record: {shown(Path(record.folder) / 'run.json')}[/]")
@@ -330,7 +331,7 @@ def compare(
     try:
         comparisons = compare_dags(dag_files, options)
     except RunError as exc:
-        print(f"{exc.code} error: {exc.message}", file=sys.stderr)
+        print(one_line(f"{exc.code} error: {exc.message}"), file=sys.stderr)
         raise typer.Exit(2) from None
     for comparison in comparisons:
         console.print(comparison_table(comparison))
@@ -546,11 +547,11 @@ def cutover(
                 dry_run=dry_run,
             )
     except CutoverRefused as exc:
-        print(f"{dag_file}:{exc.line}: {exc.code} error: {exc.message}", file=sys.stderr)
+        print(one_line(f"{dag_file}:{exc.line}: {exc.code} error: {exc.message}"), file=sys.stderr)
         print(f"  hint: {CODES[exc.code].hint}", file=sys.stderr)
         raise typer.Exit(2) from None
     except Exception as exc:  # a bug must not leave a traceback (the file is written last)
-        print(f"{dag_file}:0: BRG199 error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(one_line(f"{dag_file}:0: BRG199 error: {type(exc).__name__}: {exc}"), file=sys.stderr)
         raise typer.Exit(2) from None
     report(done, dag_file, rollback=rollback, dry_run=dry_run)
     raise typer.Exit(0)

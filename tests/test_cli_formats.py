@@ -170,3 +170,20 @@ def test_full_json_carries_the_dag_model(grouped, tmp_path):
     assert task["callable"] == {"name": "train", "line": 3, "end_line": 4, "defined_in_file": True}
     assert task["kwargs"]["op_kwargs"] == {"kind": "literal", "value": {"lr": 0.1}}
     assert task["kwargs"]["python_callable"] == {"kind": "callable", "source": "train"}
+
+
+def test_refusals_cannot_write_terminal_escapes(tmp_path):
+    """A task id from the command line or a DAG file reaches stderr escaped, on one line."""
+    dag = tmp_path / "dag.py"
+    dag.write_text(
+        "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.empty import "
+        "EmptyOperator\nwith DAG(dag_id='d', schedule=None):\n    EmptyOperator(task_id='a')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bridge.cli", "cutover", str(dag), "--tasks", "\x1b[31mx\ny"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "\x1b" not in done.stderr and "\\x1b" in done.stderr
+    assert dag.read_text().endswith("task_id='a')\n"), "the refused file is untouched"
