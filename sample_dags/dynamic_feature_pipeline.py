@@ -16,8 +16,8 @@ age). Each run
 
 All computation is standard-library Python and deterministic (fixed split: every fifth house is
 validation), so XCom values can be compared exactly against a translated pipeline. Files go to
-``<output_dir>/dynamic_feature_pipeline/``: ``output_dir`` is the ``output_dir`` param, else the
-``BRIDGE_DATA_DIR`` environment variable, else ``<tempdir>/bridge-sample-output``.
+a folder on the worker, ``$BRIDGE_DATA_DIR/dynamic_feature_pipeline/``
+(``/tmp/bridge-sample-output`` when the variable is unset).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import json
 import math
 import os
 import statistics
-import tempfile
 from pathlib import Path
 
 import pendulum
@@ -48,13 +47,9 @@ FEATURE_SETS = [
 ]
 
 
-def resolve_output_dir(params: dict | None) -> Path:
-    """The run's output folder: param ``output_dir``, else ``$BRIDGE_DATA_DIR``, else a temp dir."""
-    configured = (params or {}).get("output_dir") or os.environ.get("BRIDGE_DATA_DIR")
-    base = Path(configured) if configured else Path(tempfile.gettempdir()) / "bridge-sample-output"
-    out = base / DAG_ID
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+# The worker folder the tasks write to: $BRIDGE_DATA_DIR (bridge compare gives each Airflow run
+# its own), else a folder under /tmp.
+OUTPUT_DIR = Path(os.environ.get("BRIDGE_DATA_DIR", "/tmp/bridge-sample-output")) / DAG_ID
 
 
 def read_rows() -> list[dict]:
@@ -123,11 +118,6 @@ def profile_columns(feature_set: str, columns: list[str]) -> dict:
     params={
         "alphas": Param(
             [0.0, 0.3, 1.0, 3.0, 10.0], type="array", description="Ridge strengths to try."
-        ),
-        "output_dir": Param(
-            "",
-            type="string",
-            description="Empty means $BRIDGE_DATA_DIR or <tempdir>/bridge-sample-output.",
         ),
     },
 )
@@ -204,7 +194,8 @@ def dynamic_feature_pipeline():
             "X": matrix,
             "y": [r[TARGET] for r in rows],
         }
-        (resolve_output_dir(params) / "features.json").write_text(json.dumps(dataset))
+        OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+        (OUTPUT_DIR / "features.json").write_text(json.dumps(dataset))
         return dataset
 
     @task
@@ -275,9 +266,8 @@ def dynamic_feature_pipeline():
             "strongest_raw_feature": strongest["column"],
             "n_columns_profiled": len(list(column_stats)),
         }
-        (resolve_output_dir(params) / "leaderboard.json").write_text(
-            json.dumps(summary, indent=2, sort_keys=True)
-        )
+        OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+        (OUTPUT_DIR / "leaderboard.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
         return summary
 
     rows = load_dataset()

@@ -14,10 +14,10 @@ The ML story: a subscription business wants to flag customers likely to cancel. 
    ``BashOperator`` or flag it for human review,
 6. publishes a run report that joins both branches (``none_failed_min_one_success``).
 
-Tasks exchange small dicts through XCom and larger artefacts as files under
-``<output_dir>/ml_classic_operators/``; ``output_dir`` is the ``output_dir`` param, else the
-``BRIDGE_DATA_DIR`` environment variable, else ``<tempdir>/bridge-sample-output``. Nothing
-depends on randomness or the wall clock (the ``{{ ds }}`` partition only names a folder).
+Tasks exchange small dicts through XCom and larger artefacts as files in a folder on the
+worker, ``$BRIDGE_DATA_DIR/ml_classic_operators/`` (``/tmp/bridge-sample-output`` when the
+variable is unset). Nothing depends on randomness or the wall clock (the ``{{ ds }}`` partition
+only names a folder).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import csv
 import json
 import math
 import os
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,12 +46,11 @@ TARGET = "churned"
 FEATURES = ["tenure_months", "monthly_charges", "support_calls", "contract_months"]
 HOLDOUT_EVERY = 4
 
-# Shell prologue shared by the Bash tasks: the same output-folder rule as resolve_output_dir().
-OUT_DIR_SH = (
-    'OUT="${OUTPUT_DIR:-${BRIDGE_DATA_DIR:-${TMPDIR:-/tmp}/bridge-sample-output}}/'
-    + DAG_ID
-    + '"; mkdir -p "$OUT"'
-)
+# The worker folder the tasks share: $BRIDGE_DATA_DIR (bridge compare gives each Airflow run its
+# own), else a folder under /tmp.
+OUTPUT_DIR = Path(os.environ.get("BRIDGE_DATA_DIR", "/tmp/bridge-sample-output")) / DAG_ID
+# Shell prologue shared by the Bash tasks: the same folder.
+OUT_DIR_SH = 'OUT="${BRIDGE_DATA_DIR:-/tmp/bridge-sample-output}/' + DAG_ID + '"; mkdir -p "$OUT"'
 
 default_args = {
     "owner": "ml-platform",
@@ -60,15 +58,6 @@ default_args = {
     "retry_delay": timedelta(minutes=5),
     "depends_on_past": False,
 }
-
-
-def resolve_output_dir(params: dict | None) -> Path:
-    """The run's output folder: param ``output_dir``, else ``$BRIDGE_DATA_DIR``, else a temp dir."""
-    configured = (params or {}).get("output_dir") or os.environ.get("BRIDGE_DATA_DIR")
-    base = Path(configured) if configured else Path(tempfile.gettempdir()) / "bridge-sample-output"
-    out = base / DAG_ID
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def read_rows(dataset: str) -> list[dict]:
@@ -112,9 +101,7 @@ def validate_schema(dataset: str, required_columns: list[str], target: str) -> d
     }
 
 
-def scale_features(
-    dataset: str, features: list[str], target: str, holdout_every: int, params=None
-) -> dict:
+def scale_features(dataset: str, features: list[str], target: str, holdout_every: int) -> dict:
     """Standardise with train-set statistics; write train/test JSON files; return the scaler."""
     rows = read_rows(dataset)
     train = [r for i, r in enumerate(rows) if i % holdout_every != holdout_every - 1]
@@ -136,7 +123,7 @@ def scale_features(
             for r in part
         ]
 
-    out = resolve_output_dir(params) / "features"
+    out = OUTPUT_DIR / "features"
     out.mkdir(parents=True, exist_ok=True)
     (out / "train.json").write_text(json.dumps(transform(train)))
     (out / "test.json").write_text(json.dumps(transform(test)))
@@ -153,7 +140,7 @@ def train_model(learning_rate, epochs, l2: float, params=None, ti=None) -> dict:
     """Logistic regression by full-batch gradient descent with L2 regularisation."""
     lr, n_epochs = float(learning_rate), int(epochs)
     prep = ti.xcom_pull(task_ids="preprocess.scale_features")
-    out = resolve_output_dir(params)
+    out = OUTPUT_DIR
     train = json.loads((out / "features" / "train.json").read_text())
     k = len(prep["features"])
     w, b = [0.0] * k, 0.0
@@ -181,8 +168,8 @@ def train_model(learning_rate, epochs, l2: float, params=None, ti=None) -> dict:
     return {"model_file": "model.json", "weights": model["weights"], "bias": model["bias"]}
 
 
-def evaluate_model(decision_threshold: float, params=None) -> dict:
-    out = resolve_output_dir(params)
+def evaluate_model(decision_threshold: float) -> dict:
+    out = OUTPUT_DIR
     model = json.loads((out / "model.json").read_text())
     test = json.loads((out / "features" / "test.json").read_text())
     tp = fp = tn = fn = 0
@@ -223,9 +210,7 @@ def flag_for_review(params=None, ti=None) -> dict:
         "model_name": params["model_name"],
         "reason": f"f1 {metrics['f1']} below minimum {params['min_f1']}",
     }
-    (resolve_output_dir(params) / "review_ticket.json").write_text(
-        json.dumps(ticket, indent=2, sort_keys=True)
-    )
+    (OUTPUT_DIR / "review_ticket.json").write_text(json.dumps(ticket, indent=2, sort_keys=True))
     return ticket
 
 
@@ -238,9 +223,7 @@ def publish_report(templates_dict=None, params=None, ti=None) -> dict:
         "package_log": packaged,
         "metrics": metrics,
     }
-    (resolve_output_dir(params) / "report.json").write_text(
-        json.dumps(report, indent=2, sort_keys=True)
-    )
+    (OUTPUT_DIR / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
     return report
 
 
@@ -260,11 +243,6 @@ with DAG(
         "epochs": Param(300, type="integer", minimum=1),
         "learning_rate": Param(0.5, type="number", exclusiveMinimum=0),
         "min_f1": Param(0.6, type="number", minimum=0, maximum=1),
-        "output_dir": Param(
-            "",
-            type="string",
-            description="Empty means $BRIDGE_DATA_DIR or <tempdir>/bridge-sample-output.",
-        ),
     },
 ) as dag:
     check_input = ShortCircuitOperator(
@@ -299,8 +277,6 @@ with DAG(
                 "echo \"{{ params.model_name }} train={{ ti.xcom_pull(task_ids='preprocess.scale_features')['n_train'] }} "
                 "test={{ ti.xcom_pull(task_ids='preprocess.scale_features')['n_test'] }}\""
             ),
-            env={"OUTPUT_DIR": "{{ params.output_dir }}"},
-            append_env=True,
         )
         validate >> scale >> snapshot
 
@@ -328,8 +304,6 @@ with DAG(
             'echo "release dated {{ ds }}" && '
             "echo \"packaged {{ params.model_name }} f1={{ ti.xcom_pull(task_ids='evaluate_model')['f1'] }}\""
         ),
-        env={"OUTPUT_DIR": "{{ params.output_dir }}"},
-        append_env=True,
     )
     review = PythonOperator(task_id="flag_for_review", python_callable=flag_for_review)
     report = PythonOperator(

@@ -14,9 +14,9 @@ numeric attributes. Each run
 6. joins both paths in ``report`` (``none_failed_min_one_success``).
 
 Every value is derived from the CSV and the params only (no randomness, no wall clock), so the
-XCom values of a run can be compared with a translated pipeline. Files are written under
-``<output_dir>/ml_taskflow_pipeline/`` where ``output_dir`` is the ``output_dir`` param, else the
-``BRIDGE_DATA_DIR`` environment variable, else ``<tempdir>/bridge-sample-output``.
+XCom values of a run can be compared with a translated pipeline. Files are written to a folder
+on the worker, ``$BRIDGE_DATA_DIR/ml_taskflow_pipeline/`` (``/tmp/bridge-sample-output`` when
+the variable is unset).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import csv
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import pendulum
@@ -40,13 +39,9 @@ TEST_EVERY = 5  # every fifth row is held out for evaluation
 MODEL_NAME = "housing-price-ols"
 
 
-def resolve_output_dir(params: dict | None) -> Path:
-    """The run's output folder: param ``output_dir``, else ``$BRIDGE_DATA_DIR``, else a temp dir."""
-    configured = (params or {}).get("output_dir") or os.environ.get("BRIDGE_DATA_DIR")
-    base = Path(configured) if configured else Path(tempfile.gettempdir()) / "bridge-sample-output"
-    out = base / DAG_ID
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+# The worker folder the tasks write to: $BRIDGE_DATA_DIR (bridge compare gives each Airflow run
+# its own), else a folder under /tmp.
+OUTPUT_DIR = Path(os.environ.get("BRIDGE_DATA_DIR", "/tmp/bridge-sample-output")) / DAG_ID
 
 
 def solve_linear_system(a: list[list[float]], b: list[float]) -> list[float]:
@@ -87,11 +82,6 @@ def predict(model: dict, row: dict) -> float:
         ),
         "model_name": Param(
             MODEL_NAME, type="string", description="Name used in the local model registry."
-        ),
-        "output_dir": Param(
-            "",
-            type="string",
-            description="Where outputs go; empty means $BRIDGE_DATA_DIR or <tempdir>/bridge-sample-output.",
         ),
     },
     default_args={"owner": "ml-platform", "retries": 0},
@@ -140,7 +130,8 @@ def ml_taskflow_pipeline():
             "coefficients": {f: round(c, 6) for f, c in zip(features, w[1:], strict=True)},
             "n_train": len(xs),
         }
-        out = resolve_output_dir(params)
+        out = OUTPUT_DIR
+        out.mkdir(parents=True, exist_ok=True)
         (out / "model.json").write_text(json.dumps(model, indent=2, sort_keys=True))
         return model
 
@@ -170,7 +161,8 @@ def ml_taskflow_pipeline():
     @task
     def register_model(model: dict, metrics: dict, params: dict | None = None) -> dict:
         """Write the model card into a file-based registry and return its entry."""
-        out = resolve_output_dir(params)
+        out = OUTPUT_DIR
+        out.mkdir(parents=True, exist_ok=True)
         entry = {
             "model_name": model["name"],
             "version": 1,
@@ -192,7 +184,8 @@ def ml_taskflow_pipeline():
             "reason": f"rmse {metrics['rmse']} >= threshold {threshold}",
             "metrics": metrics,
         }
-        out = resolve_output_dir(params)
+        out = OUTPUT_DIR
+        out.mkdir(parents=True, exist_ok=True)
         (out / "alert.json").write_text(json.dumps(alert, indent=2, sort_keys=True))
         return alert
 
@@ -208,7 +201,8 @@ def ml_taskflow_pipeline():
             "r2": metrics["r2"],
             "alert": alert["reason"] if alert else None,
         }
-        out = resolve_output_dir(params)
+        out = OUTPUT_DIR
+        out.mkdir(parents=True, exist_ok=True)
         (out / "report.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
         return summary
 
