@@ -19,7 +19,6 @@ import csv
 import json
 import math
 import os
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,9 +29,9 @@ from airflow.operators.python_operator import PythonOperator
 from airflow.utils.dates import days_ago
 
 DATA_DIR = Path(__file__).parent / "data"
-OUTPUT_DIR = Path(
-    os.environ.get("BRIDGE_DATA_DIR", os.path.join(tempfile.gettempdir(), "bridge-sample-output"))
-) / "legacy_airflow1_style"
+OUTPUT_DIR = (
+    Path(os.environ.get("BRIDGE_DATA_DIR", "/tmp/bridge-sample-output")) / "legacy_airflow1_style"
+)
 
 default_args = {
     "owner": "data-science",
@@ -143,11 +142,11 @@ evaluate = PythonOperator(
 archive = BashOperator(
     task_id="archive_artifacts",
     bash_command=(
-        "mkdir -p {{ params.out }}/archive/{{ ds_nodash }} && "
-        "cp {{ params.out }}/*.json {{ params.out }}/archive/{{ ds_nodash }}/ && "
+        'OUT="${BRIDGE_DATA_DIR:-/tmp/bridge-sample-output}/legacy_airflow1_style" && '
+        'mkdir -p "$OUT/archive/{{ ds_nodash }}" && '
+        'cp "$OUT"/*.json "$OUT/archive/{{ ds_nodash }}/" && '
         "echo archived model for {{ ds }}"
     ),
-    params={"out": str(OUTPUT_DIR)},
     dag=dag,
 )
 
