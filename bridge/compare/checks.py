@@ -9,6 +9,8 @@
 Files written under the two data folders are compared by path: JSON and CSV with the numeric
 tolerance, anything else by checksum. A task is "not compared", with the reason, when it became
 a placeholder, a step that cannot run here, or no step at all: never counted as agreement.
+Each task also lists the files its steps used outside their jobs' own (the audit hook's record),
+and each run whether it was isolated and why it may not be SageMaker-faithful.
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ def _run_summary(record: RunRecord) -> dict[str, Any]:
         "folder": record.folder,
         "partial": record.partial,
         "message": record.message,
+        "isolated": record.isolated,
+        "not_faithful": list(record.not_faithful),
     }
 
 
@@ -108,6 +112,11 @@ def _row(task_id: str, info: dict, ran, pipeline: RunRecord) -> dict:
         "pipeline_duration": _total(s.duration for s in steps),
         "checks": [],
         "reason": "",
+        "file_access": [
+            {"step": s.name, "path": a.path, "mode": a.mode, "refused": a.refused}
+            for s in steps
+            for a in s.file_access
+        ],
     }
 
 

@@ -100,6 +100,15 @@ def _task_rows(tasks: list[dict]) -> list[dict]:
                 ],
                 "passed": [_text(c.get("check")) for c in checks if c.get("ok")],
                 "reason": _text(t.get("reason")),
+                "file_access": [
+                    {
+                        "path": _text(a.get("path")),
+                        "mode": _text(a.get("mode")),
+                        "refused": bool(a.get("refused")),
+                    }
+                    for a in t.get("file_access") or []
+                    if isinstance(a, dict)
+                ],
             }
         )
     return rows
@@ -114,6 +123,7 @@ def _details(row: dict) -> list[str]:
     lines += [f"✓ {name}" for name in row["passed"]]
     if row["reason"]:
         lines.append(f"Reason: {row['reason']}")
+    lines += [f"file {a['mode']}: {a['path']}" for a in row["file_access"][:5]]
     return lines
 
 
@@ -193,6 +203,8 @@ def _run(label: str, run: Any) -> dict:
         "folder": _text(run.get("folder")),
         "partial": bool(run.get("partial")),
         "message": _text(run.get("message")),
+        "not_isolated": run.get("isolated") is False,
+        "not_faithful": [_text(n) for n in run.get("not_faithful") or []],
     }
 
 

@@ -3,7 +3,8 @@
 
 Layout of one comparison (OUT/<dag_id>/compare/<stamp>/):
   airflow/            the Airflow run: run.json, logs/, data/ (its $BRIDGE_DATA_DIR)
-  pipeline/           the pipeline run: <execution id>/ (run.json, logs, steps), store/, data/
+  pipeline/           the pipeline run: <execution id>/ (run.json, logs, steps), store/
+                      (its steps share no folder: each is a job with its own file system)
   compare.json        the comparison (schema: bridge/compare/checks.py, docs/compare.md)
   compare.html        the same, drawn side by side, self-contained
 """
@@ -26,10 +27,13 @@ class CompareOptions:
     out: Path = Path("out")
     params: dict[str, str] = field(default_factory=dict)  # DAG param name -> text
     logical_date: str | None = None  # ISO; default: today 00:00 UTC
-    input_dir: Path | None = None  # default: the `data` folder next to the DAG file, if any
+    # The Airflow run's input folder (next to its DAG copy); default: the `data` folder next to
+    # the DAG file, if any. The pipeline's steps get the DAG's data as job inputs instead.
+    input_dir: Path | None = None
     tolerance: float = 1e-9
     reuse: bool = False  # use OUT/<dag_id> as translated earlier
     step_timeout: float = 3600.0
+    isolation: bool = True  # the pipeline's script jobs in sandboxes
     seeds: dict[str, str] = field(default_factory=dict)
     airflow_home: Path | None = None
     on_event: Any = None  # progress of the pipeline run
@@ -224,8 +228,7 @@ def run_pipeline(
             run_root=run_root,
             store=run_root / "store",
             step_timeout=options.step_timeout,
-            input_dir=p.input_dir,
-            data_dir=run_root / "data",
+            isolation=options.isolation,
             seeds=options.seeds,
             on_event=options.on_event,
         ),

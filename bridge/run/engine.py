@@ -10,6 +10,9 @@ condition membership), the way SageMaker decides what may start:
 Each step gets a folder `runs/<execution id>/steps/<name>/` (its /opt/ml), a log, a timeout
 (the job's MaxRuntimeInSeconds, else --step-timeout), its retry policies and its cache config.
 S3 is a folder (`runs/store/`, see bridge/run/object_store.py), seeded from artifacts.json.
+Script jobs run isolated (bridge/run/sandbox.py) unless bubblewrap cannot run here or the run
+opts out; the RunRecord says so (`isolated`, `not_faithful`), as it does for a --data-dir
+shared by all steps and for steps that ran on another Python than their image's.
 
 For `bridge serve` (a run that stands for a SageMaker pipeline execution) a run can also be:
   - stopped (`RunOptions.stop`): no further step starts, the running step's process is killed
@@ -31,6 +34,7 @@ import json
 import posixpath
 import re
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.definition import ARTIFACTS_FILE, all_steps, references, step_dependencies
+from bridge.run import sandbox
 from bridge.run.object_store import ObjectStore
 from bridge.run.record import (
     FAILED,
@@ -73,8 +78,10 @@ class RunOptions:
     run_root: Path | None = None  # default OUT/<dag_id>/runs
     store: Path | None = None  # default <run_root>/store
     step_timeout: float = DEFAULT_STEP_TIMEOUT
-    input_dir: Path | None = None  # the DAG's input data folder, placed next to step code
-    data_dir: Path | None = None  # $BRIDGE_DATA_DIR for the steps
+    # An escape hatch: a host folder every step sees as $BRIDGE_DATA_DIR. No SageMaker job has
+    # one, so a run that uses it is marked not SageMaker-faithful.
+    data_dir: Path | None = None
+    isolation: bool = True  # run script jobs in a sandbox when bubblewrap can run here
     seeds: dict[str, Path | str] = field(default_factory=dict)  # s3 URI -> local file or folder
     execution_id: str | None = None
     on_event: Callable[[str, StepRun], None] | None = None  # ("start" | "end", step)
@@ -184,9 +191,12 @@ class LocalRun:
         self.execution_id = options.execution_id or _execution_id()
         self.run_root = (options.run_root or self.folder / "runs").resolve()
         self.run_folder = self.run_root / self.execution_id
-        # Where steps that honour $BRIDGE_DATA_DIR write: inside the run unless told otherwise,
-        # so a run leaves nothing outside its folder.
-        self.data_dir = Path(options.data_dir or self.run_folder / "data").resolve()
+        self.data_dir = Path(options.data_dir).resolve() if options.data_dir else None
+        self.isolation = (
+            sandbox.availability()
+            if options.isolation
+            else sandbox.Availability(False, "turned off (--no-isolation)")
+        )
         self.store = ObjectStore(options.store or self.run_root / "store")
         self.steps = all_steps(self.definition.get("Steps") or [])
         refuse_foreign_paths(self.steps)
@@ -219,15 +229,39 @@ class LocalRun:
             run_id=self.execution_id,
             parameters=self.parameters,
             folder=str(self.run_folder),
-            data_dir=str(self.data_dir),
+            data_dir=str(self.data_dir or ""),
+            isolated=self.isolation.isolated,
+            not_faithful=self._not_faithful(),
         )
         self.blocked: dict[str, str] = {}  # step -> why it will not run
 
     # -- the run ------------------------------------------------------------------------------
 
+    def _not_faithful(self) -> list[str]:
+        notes = []
+        if not self.isolation.isolated:
+            notes.append(
+                f"not isolated: {self.isolation.reason}; steps ran on this machine's file system"
+            )
+        if self.data_dir is not None:
+            notes.append(
+                f"shared data folder {self.data_dir} (--data-dir): every step saw it as "
+                "$BRIDGE_DATA_DIR, which no SageMaker job has"
+            )
+        return notes
+
     def execute(self) -> RunRecord:
         self.record.started = time.time()
         self.run_folder.mkdir(parents=True, exist_ok=True)
+        if self.options.isolation and not self.isolation.isolated:
+            print(
+                f"BRG306 warning: steps run WITHOUT isolation: {self.isolation.reason}. They see "
+                "this machine's files, so a pass here does not mean it works on SageMaker.",
+                file=sys.stderr,
+            )
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            print(f"BRG309 warning: {self.record.not_faithful[-1]}", file=sys.stderr)
         self._stage_artifacts()
         failed_at = stopped_at = ""
         for name in self._order():
@@ -258,6 +292,9 @@ class LocalRun:
             self.record.message = f"the run was stopped at step {stopped_at}"
         self.record.status = FAILED if failed_at else STOPPED if stopped_at else SUCCEEDED
         self.record.partial = any(s.status == NOT_RUNNABLE for s in self.record.steps.values())
+        for note in _python_notes(self.record.steps):
+            self.record.not_faithful.append(note)
+            print(f"BRG308 warning: {note}", file=sys.stderr)
         self.record.ended = time.time()
         self.record.write(self.run_folder)
         return self.record
@@ -403,6 +440,8 @@ class LocalRun:
         record.status, record.reason = outcome.status, outcome.reason
         record.outputs, record.property_files = outcome.outputs, outcome.property_files
         record.branch = outcome.branch
+        record.python, record.python_note = outcome.python, outcome.python_note
+        record.file_access = outcome.file_access
         if outcome.status == SUCCEEDED:
             self.scope.properties[name] = outcome.properties
         if outcome.branch is not None:
@@ -446,7 +485,8 @@ class LocalRun:
             return Outcome(FAILED, reason=str(exc))
         stopping = (arguments or {}).get("StoppingCondition") or {}
         env = {"BRIDGE_SKIP_REQUIREMENTS": "1"}  # virtualenv tasks use this environment
-        env["BRIDGE_DATA_DIR"] = str(self.data_dir)
+        if self.data_dir is not None:
+            env["BRIDGE_DATA_DIR"] = str(self.data_dir)
         job = StepJob(
             name=name,
             step=definition,
@@ -462,9 +502,10 @@ class LocalRun:
             folder=self.folder,
             manifest_step=(self.manifest.get("steps") or {}).get(name) or {},
             env=env,
-            input_dir=self.options.input_dir,
             attempt=attempt,
             stop=self.options.stop,
+            bwrap=self.isolation.bwrap if self.isolation.isolated else None,
+            shared=(self.data_dir,) if self.data_dir is not None else (),
         )
         job.workdir.mkdir(parents=True, exist_ok=True)
         return execute(job)
@@ -558,6 +599,15 @@ def _duration(text: str | None) -> timedelta | None:
         return None
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def _python_notes(steps: dict[str, StepRun]) -> list[str]:
+    """One line per differing image Python: "python differs: image 3.9, ran 3.11 (steps a, b)"."""
+    by_note: dict[str, list[str]] = {}
+    for name, step in steps.items():
+        if step.python_note:
+            by_note.setdefault(step.python_note, []).append(name)
+    return [f"{note} (steps {', '.join(sorted(names))})" for note, names in sorted(by_note.items())]
 
 
 def _execution_id() -> str:

@@ -31,6 +31,17 @@ STATUSES = (SUCCEEDED, FAILED, STOPPED, NOT_EXECUTED, NOT_RUNNABLE)
 RUN_FILE = "run.json"
 
 
+@dataclass(frozen=True)
+class FileAccess:
+    """A path a job's process used outside its own files (/opt/ml, its interpreter, the system
+    folders), as the audit hook saw it. `refused`: a read of a file the job would not have on
+    SageMaker, which failed."""
+
+    path: str
+    mode: str  # read | write
+    refused: bool = False
+
+
 @dataclass
 class StepRun:
     """One step (or, for Airflow, one task) of a run."""
@@ -48,6 +59,9 @@ class StepRun:
     log: str | None = None  # path relative to the run folder
     reason: str = ""  # failure message, or why the step did not run
     raw_state: str = ""  # the engine's own word (Airflow's TaskInstance state, ...)
+    python: str = ""  # script jobs: the interpreter that ran them ("3.9.18 (/path/python3.9)")
+    python_note: str = ""  # "python differs: image 3.9, ran 3.11" when the image's is missing
+    file_access: list[FileAccess] = field(default_factory=list)  # outside the job's own files
 
     @property
     def duration(self) -> float | None:
@@ -69,7 +83,9 @@ class RunRecord:
     steps: dict[str, StepRun] = field(default_factory=dict)
     message: str = ""  # why the run failed, when it did
     folder: str = ""  # the run folder (logs, object store, outputs)
-    data_dir: str = ""  # where the run's tasks wrote files ($BRIDGE_DATA_DIR)
+    data_dir: str = ""  # a folder all tasks shared ($BRIDGE_DATA_DIR): Airflow, or --data-dir
+    isolated: bool | None = None  # local runs: each job ran in a sandbox of its own
+    not_faithful: list[str] = field(default_factory=list)  # why it may differ from SageMaker
 
     @property
     def duration(self) -> float | None:
@@ -88,8 +104,7 @@ class RunRecord:
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
         data = {k: v for k, v in data.items() if k != "duration"}
         steps = {
-            name: StepRun(**{k: v for k, v in step.items() if k != "duration"})
-            for name, step in (data.pop("steps", None) or {}).items()
+            name: _step_from_dict(step) for name, step in (data.pop("steps", None) or {}).items()
         }
         return cls(**data, steps=steps)
 
@@ -105,3 +120,9 @@ class RunRecord:
         if path.is_dir():
             path = path / RUN_FILE
         return cls.from_dict(json.loads(path.read_text()))
+
+
+def _step_from_dict(data: dict[str, Any]) -> StepRun:
+    fields = {k: v for k, v in data.items() if k != "duration"}
+    fields["file_access"] = [FileAccess(**a) for a in fields.get("file_access") or []]
+    return StepRun(**fields)

@@ -1,9 +1,14 @@
 """How `bridge run` executes each kind of step on this machine: one executor per step Type.
 
 Each executor gets a `StepJob` (the step's JSON with its Arguments already resolved, a working
-folder, the object store) and returns an `Outcome`. Containers are not available, so a job's
-`/opt/ml` is a folder of the step (`steps/<name>/ml`): paths in the entrypoint, arguments and
-environment are rewritten to it, and BRIDGE_ML_ROOT tells the bridge step runtime where it is.
+folder, the object store) and returns an `Outcome`. A job's `/opt/ml` is a folder of the step
+(`steps/<name>/ml`). A Processing or Training job whose entrypoint is a Python or bash script
+runs in a bubblewrap sandbox (bridge/run/sandbox.py) that mounts that folder at /opt/ml and
+shows nothing else of this machine but its system folders, on the image's Python when it is
+installed here (bridge/run/interpreters.py). Without a sandbox it runs on the host with /opt/ml
+paths in its entrypoint, arguments and environment rewritten to the folder, and BRIDGE_ML_ROOT
+telling the bridge step runtime where it is. Either way the audit hook (bridge/run/audit) records
+the files it touches outside its own, and refuses reads of files the job would not have.
 A job whose image must run as a container runs through Docker when an engine is present, and
 is otherwise NotRunnable with the reason.
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import re
 import shlex
 import shutil
@@ -23,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,11 +37,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bridge.run import interpreters, sandbox
+from bridge.run.interpreters import Interpreter
 from bridge.run.object_store import ObjectStore
-from bridge.run.record import FAILED, NOT_RUNNABLE, STOPPED, SUCCEEDED
+from bridge.run.record import FAILED, NOT_RUNNABLE, STOPPED, SUCCEEDED, FileAccess
 from bridge.run.values import Scope, evaluate_conditions
 
-OPT_ML = "/opt/ml"
+OPT_ML = sandbox.OPT_ML
+AUDIT_DIR = Path(__file__).parent / "audit"  # holds the sitecustomize.py every job imports
+AUDIT_FILE = "audit.jsonl"
+MAX_FILE_ACCESS = 100  # paths kept per step in the RunRecord
 PYTHONS = re.compile(r"^python(\d+(\.\d+)?)?$")
 SHELLS = {"bash", "sh"}
 # A process killed by a signal (the OOM killer, a lost instance) is the local analogue of an
@@ -56,13 +68,18 @@ class StepJob:
     folder: Path  # the translation's output folder (Lambda handlers live in its steps/)
     manifest_step: dict = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # added to the environment of processes
-    input_dir: Path | None = None  # made available next to the step's code
     attempt: int = 1
     stop: threading.Event | None = None  # set: the run is stopped, kill the job's process
+    bwrap: str | None = None  # run script jobs in this bubblewrap; None: on the host
+    shared: tuple[Path, ...] = ()  # host folders a job sees at their own path (--data-dir)
 
     @property
     def ml_root(self) -> Path:
         return self.workdir / "ml"
+
+    def seen(self, value: Any) -> Any:
+        """`value` as the job's process sees it: /opt/ml in the sandbox, the folder without."""
+        return value if self.bwrap else self.local(value)
 
     def local(self, value: Any) -> Any:
         """`value` with /opt/ml paths moved under this step's folder."""
@@ -84,6 +101,9 @@ class Outcome:
     reason: str = ""
     failure_types: tuple[str, ...] = ()  # what a retry policy may match
     branch: bool | None = None
+    python: str = ""  # the interpreter a script job ran on
+    python_note: str = ""  # "python differs: image 3.9, ran 3.11"
+    file_access: list[FileAccess] = field(default_factory=list)  # outside the job's own files
 
 
 EXECUTORS: dict[str, Callable[[StepJob], Outcome]] = {}
@@ -165,9 +185,12 @@ class Finished:
     stopped: bool = False  # killed because the run was stopped
 
 
-def run_process(argv: list[str], job: StepJob, cwd: Path) -> Finished:
-    """Run one job process with the step's timeout; stdout and stderr go to the step log."""
-    env = {**os.environ, **job.env}
+def run_process(
+    argv: list[str], job: StepJob, cwd: Path, env: dict[str, str] | None = None
+) -> Finished:
+    """Run one job process with the step's timeout; stdout and stderr go to the step log.
+    `env`: its whole environment (default: this process's, plus the job's variables)."""
+    env = {**os.environ, **job.env} if env is None else env
     job.log.parent.mkdir(parents=True, exist_ok=True)
     with job.log.open("a", encoding="utf-8") as log:
         log.write(f"$ {shlex.join(argv)}\n")  # can be pasted to re-run the step by hand
@@ -257,25 +280,145 @@ def _stage_inputs(job: StepJob, inputs: list[tuple[str, str, str]]) -> str | Non
     return None
 
 
-def _link_input_dir(job: StepJob, code_dir: Path) -> None:
-    """The DAG's input data folder, next to the step code as it was next to the DAG file."""
-    if job.input_dir is None or not code_dir.is_dir():
-        return
-    link = code_dir / job.input_dir.name
-    if not link.exists():
-        link.symlink_to(job.input_dir.resolve(), target_is_directory=True)
+@dataclass(frozen=True)
+class Script:
+    """A script job's command as the job sees it (/opt/ml paths), and the Python it runs on."""
+
+    argv: list[str]
+    interpreter: Interpreter
+    python_note: str = ""  # the image's Python is not installed here
 
 
-def _local_command(job: StepJob, entrypoint: list[str], arguments: list[str]) -> list[str] | None:
-    """The command to run on this machine, or None if it needs the image's container."""
+@dataclass(frozen=True)
+class Audited:
+    """What the audit hook saw a job's processes do outside the job's own files."""
+
+    accesses: list[FileAccess]
+    refusal: str = ""  # the first read it refused: the reason the job failed, if it did
+
+
+def image_python(job: StepJob) -> tuple[Interpreter, str]:
+    """The interpreter of the step's image (manifest `python`, e.g. "3.9") when installed
+    here, else this one with a note saying so; this one when the image's is not recorded."""
+    wanted = job.manifest_step.get("python")
+    if not wanted:
+        return interpreters.host(), ""
+    found = interpreters.find(str(wanted))
+    if found is not None:
+        return found, ""
+    ran = interpreters.host()
+    return ran, f"python differs: image {wanted}, ran {ran.minor}"
+
+
+def _script(job: StepJob, entrypoint: list[str], arguments: list[str]) -> Script | None:
+    """The script to run on this machine, or None if it needs the image's container."""
     if not entrypoint:
         return None
     program = Path(entrypoint[0]).name
+    interpreter, note = image_python(job)
     if PYTHONS.match(program):
-        return [sys.executable, *job.local(entrypoint[1:] + arguments)]
-    if program in SHELLS:
-        return [program, *job.local(entrypoint[1:] + arguments)]
+        return Script([interpreter.executable, *entrypoint[1:], *arguments], interpreter, note)
+    if program in SHELLS:  # its `python3` is the image's too: first on its PATH
+        return Script([program, *entrypoint[1:], *arguments], interpreter)
     return None
+
+
+def run_script(job: StepJob, script: Script, cwd: str) -> tuple[Finished, Audited]:
+    """Run a script job in its sandbox (or, without one, on the host), audited; `cwd` is the
+    job's working folder as the job sees it."""
+    record_dir = job.workdir / "audit"
+    record_dir.mkdir(parents=True, exist_ok=True)
+    job.ml_root.mkdir(parents=True, exist_ok=True)  # a job with no inputs still has /opt/ml
+    (record_dir / AUDIT_FILE).unlink(missing_ok=True)
+    quiet = [*sandbox.SYSTEM_FOLDERS, *script.interpreter.prefixes]
+    readable = [str(f) for f in job.shared]
+    if job.bwrap:
+        view = sandbox.View(
+            ml_root=job.ml_root,
+            interpreter_prefixes=script.interpreter.prefixes,
+            interpreter_bin=str(Path(script.interpreter.executable).parent),
+            audit_dir=AUDIT_DIR,
+            record_dir=record_dir,
+            cwd=cwd,
+            shared=job.shared,
+        )
+        audit = _audit_env(
+            f"{sandbox.RECORD_MOUNT}/{AUDIT_FILE}",
+            sandbox.AUDIT_MOUNT,
+            quiet=[OPT_ML, "/opt/bridge", *quiet],
+            readable=["/tmp", sandbox.HOME, *readable],
+            sandboxed=True,
+        )
+        env = sandbox.job_environment(view, {**job.env, **audit}, dict(os.environ))
+        argv = sandbox.bwrap_argv(job.bwrap, view, script.argv)
+        done = run_process(argv, job, cwd=job.workdir, env=env)
+    else:
+        search = [str(AUDIT_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+        audit = _audit_env(
+            str(record_dir / AUDIT_FILE),
+            os.pathsep.join(search),
+            quiet=[str(job.ml_root), *quiet],
+            readable=[tempfile.gettempdir(), str(Path.home()), *readable],
+            sandboxed=False,
+        )
+        env = {**os.environ, **job.env, "BRIDGE_ML_ROOT": str(job.ml_root), **audit}
+        done = run_process(job.local(script.argv), job, cwd=Path(job.local(cwd)), env=env)
+    return done, read_audit(record_dir / AUDIT_FILE)
+
+
+def _audit_env(
+    record_file: str, python_path: str, *, quiet: list[str], readable: list[str], sandboxed: bool
+) -> dict[str, str]:
+    return {
+        "PYTHONPATH": python_path,
+        "BRIDGE_AUDIT_FILE": record_file,
+        "BRIDGE_AUDIT_QUIET": os.pathsep.join(quiet),
+        "BRIDGE_AUDIT_READABLE": os.pathsep.join(readable),
+        "BRIDGE_AUDIT_SANDBOXED": "1" if sandboxed else "0",
+    }
+
+
+def read_audit(path: Path) -> Audited:
+    """The hook's JSON lines, one entry per path and mode, refused ones first, capped."""
+    found: dict[tuple[str, str], bool] = {}
+    refusal = ""
+    lines = (
+        path.read_text(encoding="utf-8", errors="replace").splitlines() if path.is_file() else []
+    )
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            key = (str(entry["path"]), str(entry["mode"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by a killed process
+        found[key] = found.get(key, False) or bool(entry.get("refused"))
+        if entry.get("refused") and not refusal:
+            refusal = str(entry.get("reason") or f"undeclared file {key[0]}")
+    ordered = sorted(found.items(), key=lambda item: (not item[1], item[0]))
+    accesses = [FileAccess(path, mode, refused) for (path, mode), refused in ordered]
+    return Audited(accesses[:MAX_FILE_ACCESS], refusal)
+
+
+def _script_outcome(
+    job: StepJob, script: Script, done: Finished, audited: Audited, what: str
+) -> Outcome | None:
+    """The failed outcome of a script job (the audit's refusal as its reason when there was
+    one), or None when it succeeded; either way the caller adds `_script_facts`."""
+    if done.returncode == 0:
+        return None
+    failed = _failed(job, done, what)
+    if audited.refusal and done.returncode and done.returncode > 0:
+        failed.reason = f"AlgorithmError: exit code {done.returncode}: {audited.refusal}"
+    return failed
+
+
+def _script_facts(outcome: Outcome, script: Script | None, audited: Audited | None) -> Outcome:
+    if script is not None:
+        outcome.python = script.interpreter.text
+        outcome.python_note = script.python_note
+    if audited is not None:
+        outcome.file_access = audited.accesses
+    return outcome
 
 
 # ---- Processing -----------------------------------------------------------------------------
@@ -287,8 +430,7 @@ def run_processing(job: StepJob) -> Outcome:
     app = args.get("AppSpecification") or {}
     entrypoint = list(app.get("ContainerEntrypoint") or [])
     arguments = [str(a) for a in app.get("ContainerArguments") or []]
-    job.env.update({k: str(v) for k, v in job.local(args.get("Environment") or {}).items()})
-    job.env["BRIDGE_ML_ROOT"] = str(job.ml_root)
+    job.env.update({k: str(v) for k, v in job.seen(args.get("Environment") or {}).items()})
     inputs = [
         (i["InputName"], i["S3Input"]["S3Uri"], i["S3Input"]["LocalPath"])
         for i in args.get("ProcessingInputs") or []
@@ -299,8 +441,8 @@ def run_processing(job: StepJob) -> Outcome:
         for o in (args.get("ProcessingOutputConfig") or {}).get("Outputs") or []
         if "S3Output" in o
     ]
-    command = _local_command(job, entrypoint, arguments)
-    if command is None and not docker_available():
+    script = _script(job, entrypoint, arguments)
+    if script is None and not docker_available():
         return Outcome(
             NOT_RUNNABLE,
             reason=f"image {app.get('ImageUri')} has no script entrypoint to run here and no "
@@ -311,14 +453,20 @@ def run_processing(job: StepJob) -> Outcome:
         return Outcome(FAILED, reason=problem)
     for _, _, local_path in outputs:
         Path(job.local(local_path)).mkdir(parents=True, exist_ok=True)
-    scripts = [Path(a) for a in (command or []) if a.endswith(".py")]
-    if scripts:
-        _link_input_dir(job, scripts[0].parent)
-    if command is None:
-        command = docker_argv(job, app["ImageUri"], arguments, entrypoint)
-    done = run_process(command, job, cwd=scripts[0].parent if scripts else job.workdir)
-    if done.returncode != 0:
-        return _failed(job, done, "processing job")
+    audited = None
+    if script is None:
+        done = run_process(
+            docker_argv(job, app["ImageUri"], arguments, entrypoint), job, job.workdir
+        )
+        failed = None if done.returncode == 0 else _failed(job, done, "processing job")
+    else:
+        # The script's folder, as a job's WORKDIR would be; /opt/ml for a bash command.
+        scripts = [a for a in script.argv[1:] if a.endswith(".py")]
+        cwd = posixpath.dirname(scripts[0]) if scripts else OPT_ML
+        done, audited = run_script(job, script, cwd)
+        failed = _script_outcome(job, script, done, audited, "processing job")
+    if failed is not None:
+        return _script_facts(failed, script, audited)
     for _, uri, local_path in outputs:
         job.store.upload(Path(job.local(local_path)), uri)
     properties = {
@@ -326,7 +474,11 @@ def run_processing(job: StepJob) -> Outcome:
         "ProcessingJobName": f"pipelines-{job.scope.execution['PipelineExecutionId']}-{job.name}",
         "ProcessingJobStatus": "Completed",
     }
-    return Outcome(SUCCEEDED, properties=properties, property_files=_property_files(job, outputs))
+    return _script_facts(
+        Outcome(SUCCEEDED, properties=properties, property_files=_property_files(job, outputs)),
+        script,
+        audited,
+    )
 
 
 def _property_files(job: StepJob, outputs: list[tuple[str, str, str]]) -> dict:
@@ -355,12 +507,10 @@ def run_training(job: StepJob) -> Outcome:
     entrypoint = list(spec.get("ContainerEntrypoint") or [])
     code_dir = job.ml_root / "code"
     if not entrypoint and program:
-        entrypoint = ["python3", str(code_dir / program)]
-    command = _local_command(
-        job, entrypoint, [str(a) for a in spec.get("ContainerArguments") or []]
-    )
+        entrypoint = ["python3", f"{OPT_ML}/code/{program}"]
+    script = _script(job, entrypoint, [str(a) for a in spec.get("ContainerArguments") or []])
     image = spec.get("TrainingImage") or spec.get("AlgorithmName") or "?"
-    if command is None and not docker_available():
+    if script is None and not docker_available():
         return Outcome(
             NOT_RUNNABLE,
             reason=f"image {image} runs its own training code in its container and no Docker "
@@ -393,17 +543,19 @@ def run_training(job: StepJob) -> Outcome:
     for sub in ("model", "output/data", "code"):
         (job.ml_root / sub).mkdir(parents=True, exist_ok=True)
     job.env.update(_training_env(job, hyper, channels))
-    job.env.update({k: str(v) for k, v in job.local(args.get("Environment") or {}).items()})
-    if command is None:
-        command = docker_argv(job, image, ["train"], entrypoint)
+    job.env.update({k: str(v) for k, v in job.seen(args.get("Environment") or {}).items()})
+    audited = None
+    if script is None:
+        done = run_process(docker_argv(job, image, ["train"], entrypoint), job, cwd=code_dir)
+        failed = None if done.returncode == 0 else _failed(job, done, "training job")
     else:
-        _link_input_dir(job, Path(command[1]).parent if len(command) > 1 else code_dir)
-    done = run_process(command, job, cwd=code_dir)
-    if done.returncode != 0:
+        done, audited = run_script(job, script, f"{OPT_ML}/code")
+        failed = _script_outcome(job, script, done, audited, "training job")
+    if failed is not None:
         failure = job.ml_root / "output" / "failure"
         if failure.is_file() and done.returncode and done.returncode > 0:
-            return Outcome(FAILED, reason=f"AlgorithmError: {failure.read_text().strip()[:500]}")
-        return _failed(job, done, "training job")
+            failed.reason = f"AlgorithmError: {failure.read_text().strip()[:500]}"
+        return _script_facts(failed, script, audited)
     job_name = f"pipelines-{job.scope.execution['PipelineExecutionId']}-{job.name}"
     output_path = (args.get("OutputDataConfig") or {}).get("S3OutputPath", "").rstrip("/")
     model_uri = f"{output_path}/{job_name}/output/model.tar.gz"
@@ -416,7 +568,7 @@ def run_training(job: StepJob) -> Outcome:
         "ModelArtifacts": {"S3ModelArtifacts": model_uri},
         "FinalMetricDataList": _metrics(job, spec.get("MetricDefinitions") or []),
     }
-    return Outcome(SUCCEEDED, properties=properties)
+    return _script_facts(Outcome(SUCCEEDED, properties=properties), script, audited)
 
 
 def _unquote(value: str) -> str:
@@ -442,9 +594,8 @@ def _unpack_source(job: StepJob, uri: str, code_dir: Path) -> str | None:
 
 
 def _training_env(job: StepJob, hyper: dict, channels: dict) -> dict[str, str]:
-    ml = job.ml_root
+    ml = Path(job.seen(OPT_ML))
     env = {
-        "BRIDGE_ML_ROOT": str(ml),
         "SM_MODEL_DIR": str(ml / "model"),
         "SM_OUTPUT_DIR": str(ml / "output"),
         "SM_OUTPUT_DATA_DIR": str(ml / "output" / "data"),

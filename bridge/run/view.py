@@ -58,6 +58,13 @@ def summary(record: RunRecord) -> Table:
 
 def verdict_line(record: RunRecord) -> str:
     took = f" in {record.duration:.2f} s" if record.duration is not None else ""
+    notes = "".join(
+        f"\n[yellow]not SageMaker-faithful[/]: {_escape(note)}" for note in record.not_faithful
+    )
+    return _verdict(record, took) + notes
+
+
+def _verdict(record: RunRecord, took: str) -> str:
     if record.status == FAILED:
         return f"[red]run failed{took}[/]: {_escape(record.message)}"
     if record.partial:
@@ -82,7 +89,9 @@ def comparison_table(comparison: dict) -> Table:
         f"{summary['not_compared']} not compared; files {summary['files_agree']} agree, "
         f"{summary['files_differ']} differ"
     )
-    table = Table(title=title, show_lines=False)
+    notes = comparison["runs"]["pipeline"].get("not_faithful") or []
+    caption = "\n".join(f"pipeline run not SageMaker-faithful: {_escape(n)}" for n in notes)
+    table = Table(title=title, caption=caption or None, show_lines=False)
     for column in ("task", "verdict", "Airflow", "pipeline", "time (Airflow / pipeline)", "detail"):
         table.add_column(column, overflow="fold")
     order = {"differ": 0, "not_compared": 1, "agree": 2}
@@ -94,7 +103,7 @@ def comparison_table(comparison: dict) -> Table:
             task["airflow_state"],
             task["pipeline_status"],
             f"{_seconds(task['airflow_duration'])} / {_seconds(task['pipeline_duration'])}",
-            _escape("; ".join(failing) or task["reason"]),
+            _escape("; ".join([*failing, *_files_used(task)]) or task["reason"]),
         )
     for file in comparison["files"]:
         if not file["ok"]:
@@ -102,6 +111,14 @@ def comparison_table(comparison: dict) -> Table:
                 f"file {file['path']}", "[red]differ[/]", "", "", "", _escape(file["detail"])
             )
     return table
+
+
+def _files_used(task: dict) -> list[str]:
+    """The files a task's steps used outside their jobs: refused reads first, a few at most."""
+    used = task.get("file_access") or []
+    shown = [f"{'REFUSED ' if a['refused'] else ''}{a['mode']} {a['path']}" for a in used[:3]]
+    more = f" (+{len(used) - 3} more)" if len(used) > 3 else ""
+    return [f"outside the job: {', '.join(shown)}{more}"] if used else []
 
 
 def _seconds(value: float | None) -> str:

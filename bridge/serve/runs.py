@@ -63,7 +63,7 @@ class ExecutionRun:
             run_root=state.run_root,
             store=state.store_root,
             step_timeout=state.step_timeout,
-            input_dir=state.input_dir,
+            isolation=state.isolation,
             data_dir=state.data_dir,
             execution_id=execution.id,
             on_event=self._on_event,

@@ -177,9 +177,9 @@ def serve(
     port: int = DEFAULT_PORT,
     *,
     region: str = "us-east-1",
-    input_dir: Path | None = None,
     data_dir: Path | None = None,
     step_timeout: float = 3600.0,
+    isolation: bool = True,
     token: str | None = None,
     auth: bool = True,
     allow_hosts: Iterable[str] = (),
@@ -205,9 +205,9 @@ def serve(
         serve_state = ServeState(
             Path(state),
             region=region,
-            input_dir=input_dir,
             data_dir=data_dir,
             step_timeout=step_timeout,
+            isolation=isolation,
             launch=_launch,
         )
         server = BridgeServer(

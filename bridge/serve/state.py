@@ -190,17 +190,17 @@ class ServeState:
         state: Path,
         *,
         region: str = "us-east-1",
-        input_dir: Path | None = None,
         data_dir: Path | None = None,
         step_timeout: float = 3600.0,
+        isolation: bool = True,
         launch: Launcher | None = None,
     ):
         self.launch = launch
         self.root = Path(state).resolve()
         self.region = region
-        self.input_dir = Path(input_dir).resolve() if input_dir else None
         self.data_dir = Path(data_dir).resolve() if data_dir else None
         self.step_timeout = step_timeout
+        self.isolation = isolation  # script jobs in sandboxes, as `bridge run`
         self.store_root = self.root / "store"
         self.run_root = self.root / "runs"
         self.staging = self.root / "pipelines"
