@@ -4,16 +4,25 @@
 Lambda); `aws` upserts the pipeline with your credentials, starts it and waits. Both turn the
 execution's step list into the same RunRecord as the local engine. The SDK is imported here
 only, when one of these engines is chosen.
+
+`aws` talks to the SageMaker and S3 endpoints boto3 resolves: AWS's, or the ones named by
+`--endpoint-url` or by boto3's own variables (AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_S3,
+AWS_ENDPOINT_URL), e.g. `bridge serve`. The emitted pipeline.py makes the session
+(`use_endpoint`, `pipeline_session`), so this path is the one `python pipeline.py --upsert
+--start` takes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bridge.definition import all_steps
 from bridge.run.engine import RunError, load_output_folder, typed_parameters
@@ -36,6 +45,22 @@ STEP_STATUS = {
     "Starting": NOT_EXECUTED,
     "Executing": NOT_EXECUTED,
 }
+# The variables boto3 (botocore >= 1.31) reads for the clients the SDK makes: service-specific
+# first, then the global one.
+ENDPOINT_VARIABLES = (
+    "AWS_ENDPOINT_URL_SAGEMAKER",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL",
+)
+# Error codes meaning "these credentials are not known here" (AWS, and bridge serve's token).
+_REFUSED_CREDENTIALS = {
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidAccessKeyId",
+    "MissingAuthenticationTokenException",
+    "AccessDenied",
+}
 
 
 def run_with_sdk(
@@ -44,31 +69,37 @@ def run_with_sdk(
     parameters: dict[str, Any],
     *,
     role: str | None = None,
+    endpoint_url: str | None = None,
     poll_seconds: float = 15.0,
     timeout: float = 6 * 3600.0,
 ) -> RunRecord:
     folder = Path(folder).resolve()
     definition, manifest = load_output_folder(folder)
     values = typed_parameters(definition, parameters)
+    if endpoint_url is not None and engine != "aws":
+        raise RunError("BRG312", f"--endpoint-url is for --engine aws, not --engine {engine}")
     if engine == "sagemaker-local" and not docker_available():
         raise RunError(
             "BRG302",
             "--engine sagemaker-local needs a running Docker engine (SageMaker local mode runs "
             "each job in its container); use --engine local instead",
         )
+    endpoint = check_endpoints(endpoint_url) if engine == "aws" else ""
     role = role or os.environ.get("SAGEMAKER_ROLE_ARN")
     if not role:
         raise RunError("BRG302", f"--engine {engine} needs --role or $SAGEMAKER_ROLE_ARN")
     module = _import_pipeline(folder)
     started = time.time()
-    try:
+    with _sdk_errors(engine, endpoint), _endpoint_environment(module, endpoint_url):
         pipeline = module.get_pipeline(role=role, local=engine == "sagemaker-local")
         pipeline.upsert(role_arn=role)
         execution = pipeline.start(parameters=values)
-    except Exception as exc:  # credentials, permissions, a quota: the SDK's message says which
-        raise RunError("BRG302", f"--engine {engine}: {type(exc).__name__}: {exc}") from None
-    status = _wait(execution, poll_seconds, timeout)
-    steps = execution.list_steps()
+        status = _wait(execution, poll_seconds, timeout)
+        steps = (
+            execution.list_steps()  # local mode's client pages nothing
+            if engine == "sagemaker-local"
+            else execution_steps(pipeline.sagemaker_session.sagemaker_client, execution.arn)
+        )
     record = record_from_steps(
         steps,
         engine=engine,
@@ -77,10 +108,70 @@ def run_with_sdk(
         status=status,
         kinds={n: s.get("Type", "") for n, s in all_steps(definition["Steps"]).items()},
     )
+    if status == "Executing":
+        record.message = f"the execution had not ended after {timeout:.0f} s: {record.run_id}"
     record.started, record.ended, record.parameters = started, time.time(), values
     record.folder = str(folder / "runs" / record.run_id.rsplit("/", 1)[-1])
     record.write(Path(record.folder))
     return record
+
+
+def check_endpoints(endpoint_url: str | None) -> str:
+    """The SageMaker endpoint the run will use ("" for AWS's own), after checking that the
+    flag and every endpoint variable boto3 would read is an http(s) URL (BRG310)."""
+    named = [("--endpoint-url", endpoint_url)] if endpoint_url is not None else []
+    named += [(f"${name}", os.environ[name]) for name in ENDPOINT_VARIABLES if os.environ.get(name)]
+    for where, url in named:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RunError(
+                "BRG310", f"{where} {url!r} is not an http(s) URL such as http://127.0.0.1:8765"
+            )
+    if endpoint_url is not None:
+        return endpoint_url
+    return os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER") or os.environ.get("AWS_ENDPOINT_URL", "")
+
+
+@contextlib.contextmanager
+def _endpoint_environment(module, endpoint_url: str | None) -> Iterator[None]:
+    """Point the SDK at `endpoint_url` for this run only: pipeline.py's `use_endpoint` sets the
+    variables boto3 reads (the SDK makes clients of its own deep inside); they are put back
+    afterwards, with whatever else the session set up (SAGEMAKER_VALIDATE_ROLE)."""
+    saved = dict(os.environ)
+    try:
+        if endpoint_url is not None:
+            if not hasattr(module, "use_endpoint"):
+                raise RunError(
+                    "BRG310",
+                    "this output folder's pipeline.py takes no endpoint (it was translated by an "
+                    "older bridge): translate the DAG again",
+                )
+            module.use_endpoint(endpoint_url)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _sdk_errors(engine: str, endpoint: str) -> Iterator[None]:
+    """Turn what the SDK and botocore raise into a RunError: BRG311 when another endpoint cannot
+    be reached or does not know the credentials, BRG302 otherwise."""
+    try:
+        yield
+    except RunError:
+        raise
+    except Exception as exc:  # credentials, permissions, a quota: the SDK's message says which
+        code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code", "")
+        unreachable = type(exc).__name__ in ("EndpointConnectionError", "ConnectTimeoutError")
+        if endpoint and (unreachable or code in _REFUSED_CREDENTIALS):
+            raise RunError(
+                "BRG311",
+                f"--engine {engine}: the endpoint {endpoint} "
+                f"{'does not answer' if unreachable else 'refuses the credentials'}: "
+                f"{type(exc).__name__}: {exc}",
+            ) from None
+        raise RunError("BRG302", f"--engine {engine}: {type(exc).__name__}: {exc}") from None
 
 
 def _import_pipeline(folder: Path):
@@ -92,13 +183,26 @@ def _import_pipeline(folder: Path):
 
 def _wait(execution, poll_seconds: float, timeout: float) -> str:
     deadline = time.monotonic() + timeout
+    delay = min(1.0, poll_seconds)
     while True:
         status = execution.describe().get("PipelineExecutionStatus", "")
         if status not in ("Executing", "Stopping", ""):
             return status
         if time.monotonic() > deadline:
             return "Executing"
-        time.sleep(poll_seconds)
+        time.sleep(delay)
+        delay = min(delay * 2, poll_seconds)  # short runs end soon; long ones at a gentle pace
+
+
+def execution_steps(client, arn: str) -> list[dict]:
+    """Every ListPipelineExecutionSteps item, newest first (the SDK's `list_steps()` returns
+    the first page only: ten steps)."""
+    paginator = client.get_paginator("list_pipeline_execution_steps")
+    return [
+        item
+        for page in paginator.paginate(PipelineExecutionArn=arn, SortOrder="Descending")
+        for item in page["PipelineExecutionSteps"]
+    ]
 
 
 def record_from_steps(

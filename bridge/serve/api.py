@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bridge.serve.checks import MAX_DEFINITION
 from bridge.serve.errors import ApiError, validation
 from bridge.serve.state import (
     LOCAL_ROLE,
@@ -73,6 +74,7 @@ REQUEST_FIELDS: dict[str, Any] = {
     "PipelineExecutionArn": str,
     "ProcessingJobName": str,
     "TrainingJobName": str,
+    "ResourceArn": str,
 }
 _JSON_TYPE = {str: "a string", int: "an integer", float: "a number", dict: "an object"}
 
@@ -136,12 +138,26 @@ def _name(request: dict, field: str = "PipelineName") -> str:
     return name
 
 
-def _no_s3_location(request: dict) -> None:
-    if request.get("PipelineDefinitionS3Location"):
+def _definition_text(state: ServeState, request: dict) -> str | None:
+    """The definition a request gives: inline, or the object PipelineDefinitionS3Location names
+    in the server's store (the SDK uploads definitions over 100 KB there, through its S3)."""
+    location = request.get("PipelineDefinitionS3Location")
+    if not location:
+        return request.get("PipelineDefinition")
+    from bridge.run.object_store import ObjectStore
+
+    uri = f"s3://{required(location, 'Bucket')}/{required(location, 'ObjectKey')}"
+    try:
+        path = ObjectStore(state.store_root).path(uri)
+        if path.stat().st_size > MAX_DEFINITION:
+            raise validation(
+                f"PipelineDefinitionS3Location {uri}: larger than {MAX_DEFINITION} bytes"
+            )
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError):  # no such object, a key leaving the store, not UTF-8
         raise validation(
-            "bridge serve takes the definition inline: pass PipelineDefinition (the JSON text); "
-            "PipelineDefinitionS3Location is not supported"
-        )
+            f"PipelineDefinitionS3Location {uri}: no such object in the store"
+        ) from None
 
 
 def _time(request: dict, name: str) -> float | None:
@@ -201,27 +217,33 @@ def _descending(request: dict) -> bool:
 @action
 def create_pipeline(state: ServeState, request: dict) -> dict:
     name = _name(request)
-    _no_s3_location(request)
-    text = required(request, "PipelineDefinition")
-    pipeline = state.create_pipeline(
-        name,
-        text,
-        role_arn=required(request, "RoleArn"),
-        display_name=request.get("PipelineDisplayName") or "",
-        description=request.get("PipelineDescription") or "",
-        token=request.get("ClientRequestToken") or "",
-        parallelism=request.get("ParallelismConfiguration"),
-    )
+    text = _definition_text(state, request) or required(request, "PipelineDefinition")
+    try:
+        pipeline = state.create_pipeline(
+            name,
+            text,
+            role_arn=required(request, "RoleArn"),
+            display_name=request.get("PipelineDisplayName") or "",
+            description=request.get("PipelineDescription") or "",
+            token=request.get("ClientRequestToken") or "",
+            parallelism=request.get("ParallelismConfiguration"),
+        )
+    except ApiError as exc:
+        if exc.code != "ConflictException":
+            raise
+        # SageMaker's answer for a name in use, which the SDK's upsert() waits for to update.
+        raise validation(
+            f"Pipeline names must be unique within an AWS account and region: {exc.message}"
+        ) from None
     return {"PipelineArn": pipeline.arn}
 
 
 @action
 def update_pipeline(state: ServeState, request: dict) -> dict:
     pipeline = state.pipeline(_name(request))
-    _no_s3_location(request)
     state.update_pipeline(
         pipeline,
-        request.get("PipelineDefinition"),
+        _definition_text(state, request),
         display_name=request.get("PipelineDisplayName"),
         description=request.get("PipelineDescription"),
         role_arn=request.get("RoleArn"),
@@ -299,6 +321,28 @@ def list_pipelines(state: ServeState, request: dict) -> dict:
             summary["LastExecutionTime"] = p.last_run
         summaries.append(summary)
     return _with_token({"PipelineSummaries": summaries}, token)
+
+
+@action
+def add_tags(state: ServeState, request: dict) -> dict:
+    """Accepted for a pipeline of this server, not kept: the SDK's upsert() tags an existing
+    pipeline again after updating it, and nothing here reads tags."""
+    _tagged(state, request)
+    return {"Tags": request.get("Tags") or []}
+
+
+@action
+def list_tags(state: ServeState, request: dict) -> dict:
+    _tagged(state, request)
+    return {"Tags": []}  # none kept (add_tags)
+
+
+def _tagged(state: ServeState, request: dict) -> Pipeline:
+    """The pipeline a tagging request's ResourceArn names (only pipelines are tagged here)."""
+    arn = required(request, "ResourceArn")
+    if ":pipeline/" not in arn or "/execution/" in arn:
+        raise validation(f"bridge serve tags pipelines only, not {arn[:200]}")
+    return state.pipeline(arn)
 
 
 def _with_token(response: dict, token: str | None) -> dict:

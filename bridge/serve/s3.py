@@ -24,6 +24,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
+from bridge.serve import sts
+
 MAX_S3_BODY = 1024 * 1024  # an S3 request other than PutObject (CreateBucket's XML)
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 _TEMP = ".bridge-upload-"  # PutObject writes here first, then renames
@@ -64,6 +66,8 @@ class S3Handler:
         raise NotImplementedError
 
     def _s3(self) -> None:
+        if self.command == "POST" and sts.signed_for_sts(self.headers):
+            return self._sts()  # STS comes without X-Amz-Target too (bridge/serve/sts.py)
         parts = urlsplit(self.path)
         try:
             query = parse_qs(
@@ -134,7 +138,17 @@ class S3Handler:
             return self._s3_error(404, "NoSuchKey", "The specified key does not exist.", Key=key)
         self._get_object(path)
 
+    def _sts(self) -> None:
+        body = self._read_body(MAX_S3_BODY)
+        fault = self.server.bridge.record_call("sts:GetCallerIdentity")
+        rid = request_id()
+        status, answer = sts.answer(body, rid, fault)
+        self._send(status, answer, {"Content-Type": "text/xml", "x-amzn-RequestId": rid})
+
     def _s3_error(self, status: int, code: str, message: str, **extra: str) -> None:
+        if sts.signed_for_sts(self.headers):  # refused at the gate: in STS's shape, not S3's
+            body = sts.error_body(code, message, request_id())
+            return self._send(status, body, {"Content-Type": "text/xml"})
         fields = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in extra.items())
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
