@@ -107,13 +107,13 @@ def branch(task: TaskModel, ctx: RuleContext) -> Translation:
     *SHORT_CIRCUIT_OPERATORS,
     examples=[
         Example(
-            "a short circuit on a file check runs as a step and gates everything downstream",
+            "a short circuit on a run-time check runs as a step and gates everything downstream",
             """
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.python import ShortCircuitOperator, PythonOperator
-import os
+import datetime
 def present():
-    return os.path.exists("/data/in.csv")
+    return datetime.date.today().weekday() < 5
 def load():
     return 1
 with DAG("d"):

@@ -1,7 +1,8 @@
 """A task's run settings (retries, retry delay, backoff, execution timeout) as step settings.
 
 Airflow reads them from the task's own arguments, then `default_args`. They become the step's
-retry policy and its job's maximum runtime in the emitted pipeline.
+retry policy and its job's maximum runtime in the emitted pipeline. Retries beyond SageMaker's cap
+are cut to it (bridge.translate.fidelity says so).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.parse.model import DagModel, TaskModel
+
+SAGEMAKER_MAX_ATTEMPTS = 20  # a retry policy's MaxAttempts cap (sagemaker.mlops.workflow.retry)
 
 
 def task_settings(task: TaskModel, dag: DagModel) -> dict[str, Any]:
@@ -21,7 +24,7 @@ def task_settings(task: TaskModel, dag: DagModel) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     retries = task.retries if task.retries is not None else get("retries")
     if isinstance(retries, int) and not isinstance(retries, bool) and retries > 0:
-        settings["retries"] = retries
+        settings["retries"] = min(retries, SAGEMAKER_MAX_ATTEMPTS)
         delay = duration_seconds(get("retry_delay"))
         settings["retry_delay"] = int(delay) if delay is not None else 300  # Airflow's default
         if get("retry_exponential_backoff") is True:
