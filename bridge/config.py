@@ -8,14 +8,19 @@ images, network, tags and per-task overrides (instance type, image). The emitted
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 # The SageMaker scikit-learn image runs plain Python scripts with pandas/numpy/scikit-learn.
-# `images.python` runs every script step (Python and bash tasks).
+# `images.python` runs every script step (Python and bash tasks) whose script its Python runs;
+# unless the user pinned it, a script that needs a newer Python gets a newer image
+# (bridge.emit.images). Optional key `python` ("3.11"): the Python of an image the bridge does
+# not know.
 DEFAULT_IMAGES = {"python": {"framework": "sklearn", "version": "1.2-1"}}
+_IMAGE_KEYS = {"framework", "version", "python"}
 
 
 class ConfigError(ValueError):
@@ -42,20 +47,47 @@ class NetworkConfig:
 
 
 @dataclass
+class SecretsConfig:
+    """Where a step finds the Airflow Variables and connections its code reads at run time: a
+    secret named like Airflow's SecretsManagerBackend (`<prefix>/<key>`) in AWS Secrets Manager,
+    else SSM Parameter Store (`/<prefix>/<key>`). The pipeline carries the names, never values."""
+
+    variables_prefix: str = "airflow/variables"
+    connections_prefix: str = "airflow/connections"
+
+    def variable_name(self, key: str) -> str:
+        return f"{self.variables_prefix.strip('/')}/{key}"
+
+    def connection_name(self, conn_id: str) -> str:
+        return f"{self.connections_prefix.strip('/')}/{conn_id}"
+
+
+@dataclass
 class BridgeConfig:
     region: str = "us-east-1"
     role: str = ""  # empty: the emitted code reads SAGEMAKER_ROLE_ARN or uses get_execution_role()
     bucket: str = ""  # empty: the session's default bucket
     instance_type: str = "ml.m5.large"
-    images: dict[str, dict[str, str]] = field(default_factory=lambda: dict(DEFAULT_IMAGES))
+    images: dict[str, dict[str, str]] = field(default_factory=dict)  # as configured (pinned)
     lambda_role: str = ""  # execution role of Lambda functions the pipeline creates
     network: NetworkConfig = field(default_factory=NetworkConfig)
     tags: dict[str, str] = field(default_factory=dict)  # cost tags on every job-creating step
     tasks: dict[str, TaskOverride] = field(default_factory=dict)
+    secrets: SecretsConfig = field(default_factory=SecretsConfig)
     source: str = ""  # the file it came from, for messages
 
     def override_for(self, task_id: str) -> TaskOverride:
         return self.tasks.get(task_id, TaskOverride())
+
+    @property
+    def script_image(self) -> dict[str, str]:
+        """The image that runs script steps: the configured one, else the default."""
+        return self.images.get("python") or DEFAULT_IMAGES["python"]
+
+    @property
+    def script_image_pinned(self) -> bool:
+        """Whether the user chose it: then no script step silently moves to another image."""
+        return "python" in self.images
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -98,10 +130,29 @@ def _build(data: dict[str, Any], source: str) -> BridgeConfig:
     try:
         if "network" in values:
             values["network"] = NetworkConfig(**values["network"])
+        if "secrets" in values:
+            values["secrets"] = SecretsConfig(**values["secrets"])
         if "tasks" in values:
             values["tasks"] = {k: TaskOverride(**v) for k, v in values["tasks"].items()}
         if "images" in values:
-            values["images"] = {**DEFAULT_IMAGES, **values["images"]}
+            _check_images(values["images"], source)
         return BridgeConfig(**values, source=source)
     except TypeError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def _check_images(images: Any, source: str) -> None:
+    """`images = { python = { framework = "sklearn", version = "1.4-2" } }`, nothing else."""
+    if not isinstance(images, dict) or set(images) - {"python"}:
+        raise ConfigError(f"{source}: images: only `python` can be set (the script steps' image)")
+    image = images.get("python")
+    if (
+        not isinstance(image, dict)
+        or set(image) - _IMAGE_KEYS
+        or not all(isinstance(image.get(k), str) and image.get(k) for k in ("framework", "version"))
+        or not re.fullmatch(r"3\.\d{1,2}", str(image.get("python", "3.0")))
+    ):
+        raise ConfigError(
+            f"{source}: images.python: give framework and version as strings "
+            '(and optionally python = "3.11"), e.g. { framework = "sklearn", version = "1.4-2" }'
+        )

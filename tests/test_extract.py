@@ -69,6 +69,17 @@ def test_taskflow_function_loses_its_decorator_and_reports_airflow_use():
     assert "from airflow.sdk import Variable" in e.code  # pruned to what it uses
 
 
+def test_the_modules_future_imports_come_first_and_once():
+    source = (
+        '"""A DAG."""\n# the team\'s style\nfrom __future__ import annotations, division\n'
+        "import json\n\n\ndef f(x: dict | None = None) -> str:\n    return json.dumps(x)\n"
+    )
+    code = extract_callable(source, "f").code
+    assert code.startswith("from __future__ import annotations, division\nimport json\n")
+    assert code.count("__future__") == 1 and "the team" not in code
+    assert "__future__" not in extract_callable(SOURCE, "train").code  # none in the file
+
+
 def test_unknown_function():
     with pytest.raises(ExtractError):
         extract_callable(SOURCE, "nope")

@@ -3,8 +3,9 @@
 Work in progress for issue 3 (PythonOperator / @task → ProcessingStep script). Given the file's
 source and the function's name and line (the DagModel's CallableRef), this keeps: the imports the
 function uses (pruned to the names it uses), the module-level constants, helper functions and
-classes it reaches (transitively), and the function itself without its Airflow decorators. DAG
-construction code never comes along. Names it cannot resolve, and Airflow APIs it calls, are
+classes it reaches (transitively), and the function itself without its Airflow decorators; the
+module's `from __future__` imports come first, as in the file. DAG construction code never comes
+along. Names it cannot resolve, and Airflow APIs it calls, are
 reported so the translation can say what differs.
 """
 
@@ -92,9 +93,9 @@ def extract_callable(source: str, name: str, line: int | None = None) -> Extract
                 todo.append(stmt)
 
     ordered = sorted(keep, key=lambda s: positions[s].start.line)
-    imports = [_prune_import(s, keep[s]) for s in ordered if _is_import(s)]
+    imports = [_prune_import(s, keep[s]) for s in ordered if _is_import(s) and not _is_future(s)]
     definitions = [s for s in ordered if not _is_import(s)]
-    body = [*imports, *definitions, _undecorated(target)]
+    body = [*_future_imports(module), *imports, *definitions, _undecorated(target)]
     code = cst.Module(body=body).code
     return Extracted(name, code, sorted(airflow), sorted(unresolved), "__file__" in code)
 
@@ -223,6 +224,22 @@ def _inside(stmt: cst.CSTNode, target: cst.CSTNode, parents) -> bool:
             return True
         current = parents[current]
     return current is target
+
+
+def _future_imports(module: cst.Module) -> list[cst.SimpleStatementLine]:
+    """The module's `from __future__ import ...` lines, kept whole and first: they change what
+    the copied code means (`annotations` keeps `dict | None` in a signature from being evaluated,
+    which fails on the Python 3.9 of an image)."""
+    return [stmt.with_changes(leading_lines=[]) for stmt in module.body if _is_future(stmt)]
+
+
+def _is_future(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and any(
+        isinstance(s, cst.ImportFrom)
+        and isinstance(s.module, cst.Name)
+        and s.module.value == "__future__"
+        for s in stmt.body
+    )
 
 
 def _is_import(stmt: cst.CSTNode) -> bool:
