@@ -15,7 +15,7 @@ DEMO_OUT := out/$(basename $(notdir $(SAMPLE)))
 demo: sync
 	$(UV) run --frozen bridge graph $(SAMPLE)
 	$(UV) run --frozen bridge translate $(SAMPLE) -o out
-	$(UV) run --frozen bridge run $(DEMO_OUT) --input-dir $(dir $(SAMPLE))data
+	$(UV) run --frozen bridge run $(DEMO_OUT)
 	$(UV) run --frozen bridge compare $(SAMPLE) -o out --reuse
 	@echo
 	@echo "Where to look:"

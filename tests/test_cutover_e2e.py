@@ -68,13 +68,7 @@ def cut_over(tmp_path_factory):
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
-    server = serve(
-        out_dirs=[root / "out"],
-        state=root / "state",
-        port=0,
-        input_dir=inputs,
-        data_dir=root / "data-cutover",
-    )
+    server = serve(out_dirs=[root / "out"], state=root / "state", port=0)
     env = {  # the server's token is the connection's access key id (login)
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
             {

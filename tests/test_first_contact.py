@@ -4,6 +4,7 @@ outside the output folder they named (nor in this repository)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from bridge.run.sandbox import availability
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE = Path(sys.executable).with_name("bridge")
@@ -71,10 +74,15 @@ def test_translate_validate_run_compare_with_relative_paths(user_folder):
     assert validated.returncode == 0, validated.stdout + validated.stderr
     assert f"{SAMPLE}: valid" in validated.stdout
 
-    ran = _bridge(user_folder, "run", f"out/{SAMPLE}", "--input-dir", "dags/data")
+    # No data option: the DAG's data/ folder went into the translation, its steps get it as
+    # job inputs, and each step runs isolated when bubblewrap can run here.
+    ran = _bridge(user_folder, "run", f"out/{SAMPLE}")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     records = list((folder / "runs").glob("*/run.json"))
     assert len(records) == 1, "the run record is inside the output folder"
+    record = json.loads(records[0].read_text())
+    assert record["isolated"] is availability().isolated, record["not_faithful"]
+    assert record["data_dir"] == ""
 
     compared = _bridge(user_folder, "compare", f"dags/{SAMPLE}.py")
     assert compared.returncode == 0, compared.stdout + compared.stderr

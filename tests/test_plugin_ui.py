@@ -42,9 +42,11 @@ DAGS = ["ml_classic_operators", "ml_taskflow_pipeline"]
 REGION = "us-east-1"
 PASSWORD = "bridge-ui-test-password"
 JWT_SECRET = "bridge-ui-test-jwt-secret-" + "0123456789abcdef" * 4  # 64+ bytes: no HMAC warning
-# An output_dir the steps cannot create: that execution fails in preprocess.scale_features, with
-# markup in its failure reason (the page must show it as text).
-UNWRITABLE = "/dev/null/<b>bold</b>"
+# A model name no file system takes as a folder name (one part is over 255 bytes): that execution
+# fails in package_model, whose mkdir names the release folder, with markup in its failure reason
+# (the page must show it as text).
+MARKUP = "<b>bold</b>"
+UNUSABLE_NAME = MARKUP + "x" * 260
 
 
 def _arn(pipeline: str, execution_id: str) -> str:
@@ -173,13 +175,7 @@ def endpoint(out, tmp_path_factory):
     from bridge.serve.server import serve
 
     state = tmp_path_factory.mktemp("serve")
-    server = serve(
-        [out],
-        state / "state",
-        port=0,
-        input_dir=ROOT / "sample_dags" / "data",
-        data_dir=state / "data",
-    )
+    server = serve([out], state / "state", port=0)
     try:
         sm = boto3.client(
             "sagemaker",
@@ -191,7 +187,7 @@ def endpoint(out, tmp_path_factory):
         server.arns = {}
         for pipeline, outcome, parameters in [
             ("ml-classic-operators", "Succeeded", {}),
-            ("ml-classic-operators", "Failed", {"output_dir": UNWRITABLE}),
+            ("ml-classic-operators", "Failed", {"model_name": UNUSABLE_NAME}),
             ("ml-taskflow-pipeline", "Succeeded", {}),
         ]:
             arn = sm.start_pipeline_execution(
@@ -365,12 +361,12 @@ def test_pipelines_with_fidelity_and_per_task_execution_states(client, manifests
     assert states.pop("flag_for_review") == "not_run"
     assert set(states.values()) == {"success"}
     failed_states = {t["task_id"]: t["state"] for t in failed["tasks"]}
-    assert failed_states["check_input_available"] == "success"
-    assert failed_states["preprocess.validate_schema"] == "success"
-    assert failed_states["preprocess.scale_features"] == "failed"
-    assert failed_states["train_model"] == "not_run"
-    assert "preprocess-scale_features" in failed["failure_reason"]
-    assert "Not a directory" in failed["failure_reason"]
+    assert failed_states.pop("package_model") == "failed"
+    assert failed_states.pop("publish_report") == "not_run"
+    assert failed_states.pop("flag_for_review") == "not_run"
+    assert set(failed_states.values()) == {"success"}
+    assert "package_model" in failed["failure_reason"]
+    assert "File name too long" in failed["failure_reason"]
     for e in executions:
         assert e["duration"] is not None and e["ended"] >= e["started"]
     # Steps map back to their task: the short-circuit task became two steps.
@@ -401,10 +397,16 @@ def test_one_execution_with_every_step(client, endpoint):
         "check_input_available-gate",
         "preprocess-validate_schema",
         "preprocess-scale_features",
+        "preprocess-snapshot_features",
+        "train_model",
+        "evaluate_model",
+        "choose_deployment",
+        "package_model",
     }
-    failing = steps["preprocess-scale_features"]
-    assert failing["status"] == "Failed" and failing["task_id"] == "preprocess.scale_features"
-    assert UNWRITABLE in failing["failure_reason"] and failing["kind"] == "ProcessingJob"
+    failing = steps["package_model"]
+    assert failing["status"] == "Failed" and failing["task_id"] == "package_model"
+    assert f"releases/{UNUSABLE_NAME}" in failing["failure_reason"]
+    assert failing["kind"] == "ProcessingJob"
     assert steps["check_input_available-gate"]["task_id"] == "check_input_available"
     assert steps["check_input_available-gate"]["kind"] == "Condition"
     assert body["pipeline"]["dag_id"] == "ml_classic_operators"
@@ -412,10 +414,10 @@ def test_one_execution_with_every_step(client, endpoint):
     page = client.get("/", params={"execution": arn})
     assert page.status_code == 200
     html = page.text
-    assert 'data-step="preprocess-scale_features" data-task="preprocess.scale_features"' in html
-    assert "/dev/null/&lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold" not in html  # text, not markup
-    assert 'data-task="preprocess.scale_features" data-state="failed"' in html
-    assert 'data-task="train_model" data-state="not_run"' in html
+    assert 'data-step="package_model" data-task="package_model"' in html
+    assert "releases/&lt;b&gt;bold&lt;/b&gt;xxx" in html and MARKUP not in html  # text, not markup
+    assert 'data-task="package_model" data-state="failed"' in html
+    assert 'data-task="publish_report" data-state="not_run"' in html
     # SageMaker writes pipeline names into ARNs in lower case: matched without case (this one
     # passes the check, then the endpoint has no such execution). Other pipelines are refused.
     other_case = client.get(
@@ -473,7 +475,7 @@ def test_the_page_shows_tables_chips_and_reports(client, endpoint):
     assert '<span class="badge exact" data-fidelity="exact">' in html
     arn = endpoint.arns[("ml-classic-operators", "Failed")]
     assert f'href="/?execution={quote(arn, safe="")}"' in html
-    assert 'data-task="preprocess.scale_features" data-state="failed"' in html
+    assert 'data-task="package_model" data-state="failed"' in html
     assert html.count('class="reports"') == 1
     assert 'href="/reports/ml_classic_operators/compare/20261122T090000/compare.html"' in html
     assert "could not be read" not in html
@@ -759,9 +761,9 @@ def test_browser_end_to_end(api_server, tmp_path):
             def state(row, task: str) -> str | None:
                 return row.locator(f'.chip[data-task="{task}"]').get_attribute("data-state")
 
-            assert state(failed_row, "preprocess.scale_features") == "failed"
-            assert state(failed_row, "preprocess.validate_schema") == "success"
-            assert state(failed_row, "train_model") == "not_run"
+            assert state(failed_row, "package_model") == "failed"
+            assert state(failed_row, "train_model") == "success"
+            assert state(failed_row, "publish_report") == "not_run"
             assert state(classic.locator("tr.succeeded"), "publish_report") == "success"
             assert "exact" in classic.locator(".badges").inner_text()
             reports = frame.locator("table.reports tbody tr")
@@ -776,10 +778,11 @@ def test_browser_end_to_end(api_server, tmp_path):
             failed_row.locator("td a").first.click()
             steps = frame.locator("table.steps")
             steps.wait_for()
-            failing = frame.locator('tr[data-step="preprocess-scale_features"]')
+            failing = frame.locator('tr[data-step="package_model"]')
             assert failing.locator(".badge").inner_text() == "Failed"
-            assert "Not a directory" in failing.inner_text()
-            assert frame.locator("table.steps tbody tr").count() == 4
+            assert "File name too long" in failing.inner_text()
+            assert MARKUP in failing.inner_text()  # shown as text
+            assert frame.locator("table.steps tbody tr").count() == 9
             page.screenshot(path=str(tmp_path / "execution.png"), full_page=False)
 
             # The comparison report opens from the page.

@@ -2,8 +2,12 @@
 
 The sample DAG is translated once per module; small hand-written pipelines cover the rest: a
 sleeping step (progress, stop), a chain of many steps (paging), a step that fails until a flag
-file exists (retry, selective execution) and a Training/Lambda/Condition/Fail pipeline
+object in S3 says "go" (retry, selective execution) and a Training/Lambda/Condition/Fail pipeline
 (metadata). Every SageMaker response is checked against botocore's model on the way in.
+
+Steps run isolated, as jobs do on SageMaker (bridge/run/sandbox.py): a script sees /opt/ml, an
+empty /tmp and nothing of this machine, so the tests talk to it through S3 and its command line,
+never through files on the host.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import boto3
@@ -26,40 +31,42 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bridge.run.engine import Reused, RunOptions, run_local
+from bridge.run.object_store import ObjectStore
 from bridge.run.record import FAILED, NOT_EXECUTED, STOPPED, SUCCEEDED
 from bridge.run.steps import StopSignal
 from bridge.serve.server import serve
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "sample_dags" / "data"
 SAMPLE = "ml_classic_operators"
 BUCKET = "s3://serve-tests"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sklearn:1"
 ROLE = "arn:aws:iam::123456789012:role/ServeTests"
 RUN_TO_API = {SUCCEEDED: "Succeeded", FAILED: "Failed", STOPPED: "Stopped", "NotRunnable": "Failed"}
 TOKEN = "BRGSERVETESTS0000000000000000000"  # the clients' AWS access key id (aws_env)
+FLAGS = "serve-flags"  # the bucket of the flaky pipeline's flag objects
 
 # ---- hand-written pipelines -------------------------------------------------------------------
 
+# /opt/ml as a job sees it; `bridge run --no-isolation` moves it and says where (BRIDGE_ML_ROOT).
 WRITE_RESULT = """
 import json, os
-out = os.environ["BRIDGE_ML_ROOT"] + "/processing/output/out"
+out = os.environ.get("BRIDGE_ML_ROOT", "/opt/ml") + "/processing/output/out"
 os.makedirs(out, exist_ok=True)
 json.dump({"value": 1}, open(out + "/result.json", "w"))
 """
 SCRIPTS = {
     "ok.py": WRITE_RESULT,
-    "sleepy.py": """
-import os, sys, time
-open(sys.argv[1], "w").write(str(os.getpid()))
-time.sleep(float(sys.argv[2]))
-"""
-    + WRITE_RESULT,
-    "first.py": "import sys\nopen(sys.argv[1], 'a').write('x')\n" + WRITE_RESULT,
+    # argv[1] is a marker the tests find the process by (its pid inside the sandbox is not ours).
+    "sleepy.py": "import sys, time\ntime.sleep(float(sys.argv[2]))\n" + WRITE_RESULT,
+    # Each run of `first` leaves a token of its own in its output: a re-run would change it.
+    "first.py": WRITE_RESULT
+    + 'import uuid\nopen(out + "/attempt.txt", "w").write(uuid.uuid4().hex)\n',
     "second.py": """
-import os, sys
-if not os.path.exists(sys.argv[1]):
-    raise SystemExit("the flag file is missing")
+import os
+flag = os.environ.get("BRIDGE_ML_ROOT", "/opt/ml") + "/processing/input/flag/flag.txt"
+said = open(flag).read()
+if said != "go":
+    raise SystemExit(f"the flag says {said!r}, not 'go'")
 """
     + WRITE_RESULT,
     "fit.py": """
@@ -179,11 +186,11 @@ def hand_written(out: Path) -> None:
                 "sleepy",
                 "nap",
                 "sleepy.py",
-                args=[{"Get": "Parameters.pidfile"}, {"Get": "Parameters.seconds"}],
+                args=[{"Get": "Parameters.marker"}, {"Get": "Parameters.seconds"}],
             ),
             processing("sleepy", "after", "ok.py", DependsOn=["nap"]),
         ],
-        [parameter("pidfile", default="/dev/null"), parameter("seconds", "Float", 0.0)],
+        [parameter("marker", default="-"), parameter("seconds", "Float", 0.0)],
     )
     write_pipeline(
         out,
@@ -199,20 +206,23 @@ def hand_written(out: Path) -> None:
             "S3InputMode": "File",
         },
     }
+    flag = {
+        "InputName": "flag",
+        "S3Input": {
+            "S3Uri": {"Get": "Parameters.flag"},
+            "LocalPath": "/opt/ml/processing/input/flag",
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+        },
+    }
     write_pipeline(
         out,
         "flaky",
         [
-            processing("flaky", "first", "first.py", args=[{"Get": "Parameters.counter"}]),
-            processing(
-                "flaky",
-                "second",
-                "second.py",
-                args=[{"Get": "Parameters.flag"}],
-                inputs=[upstream_output],
-            ),
+            processing("flaky", "first", "first.py"),
+            processing("flaky", "second", "second.py", inputs=[upstream_output, flag]),
         ],
-        [parameter("counter"), parameter("flag")],
+        [parameter("flag")],
     )
     fit = {
         "Name": "fit",
@@ -293,9 +303,7 @@ def server(sample_out, tmp_path_factory):
     hand = tmp_path_factory.mktemp("hand")
     hand_written(hand)
     state = tmp_path_factory.mktemp("state")
-    with serve(
-        [sample_out, hand], state, port=0, input_dir=DATA, data_dir=state / "data", token=TOKEN
-    ) as running:
+    with serve([sample_out, hand], state, port=0, token=TOKEN) as running:
         yield running
 
 
@@ -419,6 +427,63 @@ def hook(server, method: str, path: str, payload=None):
         return json.loads(response.read())
 
 
+def processes_with(marker: str) -> dict[int, list[str]]:
+    """Live processes whose command line has `marker` as an argument, by host pid: a sandboxed
+    step has a pid namespace of its own, so only /proc out here knows its real pid. Zombies have
+    an empty command line and are not listed."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = [
+                a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0")
+            ]
+        except OSError:  # gone meanwhile
+            continue
+        if marker in argv:
+            found[int(entry.name)] = argv
+    return found
+
+
+def wait_for_script(marker: str, script: str, timeout: float = 20.0) -> int:
+    """The host pid of the Python process running `script` with `marker` (not its bwrap)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [
+            pid
+            for pid, argv in processes_with(marker).items()
+            if "bwrap" not in Path(argv[0]).name and any(a.endswith(script) for a in argv)
+        ]
+        if running:
+            return running[0]
+        assert time.monotonic() < deadline, f"{script} did not start"
+        time.sleep(0.02)
+
+
+def assert_gone(marker: str, timeout: float = 2.0) -> None:
+    """No process with `marker` is left (the sandbox's own die with the step's)."""
+    deadline = time.monotonic() + timeout
+    while processes_with(marker):
+        assert time.monotonic() < deadline, processes_with(marker)
+        time.sleep(0.02)
+
+
+def put_flag(s3, key: str, said: str) -> str:
+    """The flaky pipeline's flag object, as a client would upload a job's input."""
+    s3.create_bucket(Bucket=FLAGS)
+    s3.put_object(Bucket=FLAGS, Key=f"{key}/flag.txt", Body=said.encode())
+    return f"s3://{FLAGS}/{key}/"
+
+
+def attempt_token(s3, execution_arn: str) -> str:
+    """What `first` wrote in the execution's S3 output: a new token each time it runs."""
+    execution_id = execution_arn.rsplit("/", 1)[1]
+    bucket = BUCKET.removeprefix("s3://")
+    key = f"flaky/{execution_id}/first/out/attempt.txt"
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
 # ---- pipelines --------------------------------------------------------------------------------
 
 
@@ -432,7 +497,9 @@ def test_pipeline_create_describe_list_update_delete(sm, sample_out):
     assert arn == "arn:aws:sagemaker:us-east-1:000000000000:pipeline/classic-copy"
     with pytest.raises(ClientError) as raised:
         sm.create_pipeline(PipelineName="classic-copy", PipelineDefinition=text, RoleArn=ROLE)
-    assert error_code(raised) == "ConflictException"
+    # SageMaker's answer for a name in use (the SDK's upsert() turns it into an update).
+    assert error_code(raised) == "ValidationException"
+    assert "must be unique" in raised.value.response["Error"]["Message"]
     described = sm.describe_pipeline(PipelineName=arn)  # a name or an ARN
     assert described["PipelineName"] == "Classic-Copy"
     assert described["PipelineDefinition"] == text
@@ -521,7 +588,7 @@ def test_sample_execution_matches_bridge_run_and_serves_xcoms(sm, s3, sample_out
 
     record = run_local(
         sample_out / SAMPLE,
-        RunOptions(input_dir=DATA, data_dir=tmp_path / "data", run_root=tmp_path / "runs"),
+        RunOptions(run_root=tmp_path / "runs"),
     )
     steps = listed_steps(sm, arn)
     expected = {
@@ -568,8 +635,8 @@ def test_the_definition_in_the_request_is_the_one_that_runs(sm, sample_out):
         sm.update_pipeline(PipelineName="ml-classic-operators", PipelineDefinition=text)
 
 
-def test_steps_are_seen_executing_then_succeeded(sm, tmp_path):
-    arn = start(sm, "sleepy", pidfile=tmp_path / "pid", seconds=1.0)
+def test_steps_are_seen_executing_then_succeeded(sm):
+    arn = start(sm, "sleepy", seconds=1.0)
     seen = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -591,21 +658,17 @@ def test_steps_are_seen_executing_then_succeeded(sm, tmp_path):
     assert (nap["EndTime"] - nap["StartTime"]).total_seconds() >= 1.0
 
 
-def test_stop_kills_the_running_step(sm, tmp_path):
-    pidfile = tmp_path / "pid"
-    arn = start(sm, "sleepy", pidfile=pidfile, seconds=60)
-    deadline = time.monotonic() + 20
-    while not (pidfile.is_file() and pidfile.read_text()):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    pid = int(pidfile.read_text())
+def test_stop_kills_the_running_step(sm):
+    marker = f"nap-{uuid.uuid4().hex}"
+    arn = start(sm, "sleepy", marker=marker, seconds=60)
+    pid = wait_for_script(marker, "sleepy.py")
     assert listed_steps(sm, arn)["nap"]["StepStatus"] == "Executing"
     stopped_at = time.monotonic()
     sm.stop_pipeline_execution(PipelineExecutionArn=arn)
     assert wait(sm, arn, timeout=5)["PipelineExecutionStatus"] == "Stopped"
     assert time.monotonic() - stopped_at < 2.5
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    assert_gone(marker)
+    assert pid not in processes_with(marker)
     steps = listed_steps(sm, arn)
     assert list(steps) == ["nap"]  # `after` never started
     assert steps["nap"]["StepStatus"] == "Stopped" and "stopped" in steps["nap"]["FailureReason"]
@@ -618,14 +681,14 @@ def test_stop_kills_the_running_step(sm, tmp_path):
     assert error_code(raised) == "ConflictException"
 
 
-def test_same_client_request_token_starts_one_execution(sm, tmp_path):
+def test_same_client_request_token_starts_one_execution(sm):
     token = "re-attach-after-a-retry-0123456789abcdef"
     before = sm.list_pipeline_executions(PipelineName="sleepy", MaxResults=100)
     arns = {
         sm.start_pipeline_execution(
             PipelineName="sleepy",
             ClientRequestToken=token,
-            PipelineParameters=[{"Name": "pidfile", "Value": str(tmp_path / "pid")}],
+            PipelineParameters=[{"Name": "marker", "Value": "same-token"}],
         )["PipelineExecutionArn"]
         for _ in range(3)
     }
@@ -672,21 +735,22 @@ def test_steps_and_executions_page(sm):
     assert [s["PipelineExecutionArn"] for s in by_arn] == sorted(listed)
 
 
-def test_retry_keeps_succeeded_steps_and_reruns_the_failed(sm, tmp_path):
-    counter, flag = tmp_path / "counter", tmp_path / "flag"
-    arn = start(sm, "flaky", counter=counter, flag=flag)
+def test_retry_keeps_succeeded_steps_and_reruns_the_failed(sm, s3):
+    key = f"retry-{uuid.uuid4().hex}"
+    arn = start(sm, "flaky", flag=put_flag(s3, key, "wait"))
     failed = wait(sm, arn)
     assert failed["PipelineExecutionStatus"] == "Failed"
-    assert "the flag file is missing" in failed["FailureReason"]
+    assert "the flag says 'wait'" in failed["FailureReason"]
     steps = listed_steps(sm, arn)
     assert steps["first"]["StepStatus"] == "Succeeded"
     assert steps["second"]["StepStatus"] == "Failed"
     assert steps["second"]["FailureReason"].startswith("AlgorithmError: exit code 1")
-    assert "the flag file is missing" in steps["second"]["FailureReason"]
-    flag.write_text("now it works")
+    assert "the flag says 'wait'" in steps["second"]["FailureReason"]
+    token = attempt_token(s3, arn)
+    put_flag(s3, key, "go")  # a retry reads its inputs again, as on SageMaker
     assert sm.retry_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionArn"] == arn
     assert wait(sm, arn)["PipelineExecutionStatus"] == "Succeeded"
-    assert counter.read_text() == "x"  # `first` did not run again
+    assert attempt_token(s3, arn) == token  # `first` did not run again
     again = listed_steps(sm, arn)
     assert again["first"] == steps["first"]
     assert again["second"]["StepStatus"] == "Succeeded"
@@ -696,24 +760,23 @@ def test_retry_keeps_succeeded_steps_and_reruns_the_failed(sm, tmp_path):
     assert error_code(raised) == "ConflictException"
 
 
-def test_selective_execution_with_and_without_a_source(sm, tmp_path):
-    counter, flag = tmp_path / "counter", tmp_path / "flag"
-    flag.write_text("ok")
-    source = start(sm, "flaky", counter=counter, flag=flag)
+def test_selective_execution_with_and_without_a_source(sm, s3):
+    flag = put_flag(s3, f"selective-{uuid.uuid4().hex}", "go")
+    source = start(sm, "flaky", flag=flag)
     assert wait(sm, source)["PipelineExecutionStatus"] == "Succeeded"
     config = {"SelectedSteps": [{"StepName": "second"}], "SourcePipelineExecutionArn": source}
     arn = sm.start_pipeline_execution(
         PipelineName="flaky",
-        PipelineParameters=[
-            {"Name": "counter", "Value": str(counter)},
-            {"Name": "flag", "Value": str(flag)},
-        ],
+        PipelineParameters=[{"Name": "flag", "Value": flag}],
         SelectiveExecutionConfig=config,
     )["PipelineExecutionArn"]
     described = wait(sm, arn)
     assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
     assert described["SelectiveExecutionConfig"] == config
-    assert counter.read_text() == "x"  # `first` came from the source execution
+    with pytest.raises(ClientError) as raised:  # `first` came from the source execution
+        attempt_token(s3, arn)
+    assert error_code(raised) == "NoSuchKey"
+    assert attempt_token(s3, source)
     steps = listed_steps(sm, arn)
     assert steps["first"]["SelectiveExecutionResult"] == {"SourcePipelineExecutionArn": source}
     assert steps["second"]["StepStatus"] == "Succeeded"
@@ -721,10 +784,7 @@ def test_selective_execution_with_and_without_a_source(sm, tmp_path):
 
     alone = sm.start_pipeline_execution(
         PipelineName="flaky",
-        PipelineParameters=[
-            {"Name": "counter", "Value": str(counter)},
-            {"Name": "flag", "Value": str(flag)},
-        ],
+        PipelineParameters=[{"Name": "flag", "Value": flag}],
         SelectiveExecutionConfig={"SelectedSteps": [{"StepName": "second"}]},
     )["PipelineExecutionArn"]
     assert wait(sm, alone)["PipelineExecutionStatus"] == "Failed"
@@ -861,37 +921,38 @@ def test_s3_side(s3, server):
 
 def test_local_run_stop_signal_kills_the_step(server, tmp_path):
     folder = server.state.folders["sleepy"]
-    pidfile = tmp_path / "pid"
+    marker = f"nap-{uuid.uuid4().hex}"
     stop = StopSignal()
     options = RunOptions(
-        parameters={"pidfile": str(pidfile), "seconds": "60"},
+        parameters={"marker": marker, "seconds": "60"},
         run_root=tmp_path / "runs",
         stop=stop,
     )
     result = {}
     thread = threading.Thread(target=lambda: result.update(record=run_local(folder, options)))
     thread.start()
-    deadline = time.monotonic() + 20
-    while not (pidfile.is_file() and pidfile.read_text()):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_for_script(marker, "sleepy.py")
     stop.set()
     thread.join(5)
     record = result["record"]
     assert record.status == STOPPED and "nap" in record.message
     assert record.steps["nap"].status == STOPPED and record.steps["nap"].duration < 5
     assert record.steps["after"].status == NOT_EXECUTED
-    with pytest.raises(ProcessLookupError):
-        os.kill(int(pidfile.read_text()), 0)
+    assert_gone(marker)
 
 
 def test_local_run_reuses_and_selects_steps(server, tmp_path):
     folder = server.state.folders["flaky"]
-    counter, flag = tmp_path / "counter", tmp_path / "flag"
-    flag.write_text("ok")
-    parameters = {"counter": str(counter), "flag": str(flag)}
-    full = run_local(folder, RunOptions(parameters=parameters, run_root=tmp_path / "runs"))
-    assert full.status == SUCCEEDED and counter.read_text() == "x"
+    (tmp_path / "flag.txt").write_text("go")
+    flag = f"s3://{FLAGS}/local/"
+    store = ObjectStore(tmp_path / "store")
+    parameters = {"flag": flag}
+    common = {"run_root": tmp_path / "runs", "store": store.root}
+    seeds = {flag + "flag.txt": tmp_path / "flag.txt"}
+    full = run_local(folder, RunOptions(parameters=parameters, seeds=seeds, **common))
+    assert full.status == SUCCEEDED, full.message
+    first_output = f"{BUCKET}/flaky/{{}}/first/out/attempt.txt"
+    assert store.exists(first_output.format(full.run_id))
     output = {"OutputName": "out", "S3Output": {"S3Uri": f"{BUCKET}/flaky/{full.run_id}/first/out"}}
     properties = {"ProcessingOutputConfig": {"Outputs": [output]}}
     seen = []
@@ -899,13 +960,14 @@ def test_local_run_reuses_and_selects_steps(server, tmp_path):
         folder,
         RunOptions(
             parameters=parameters,
-            run_root=tmp_path / "runs",
+            **common,
             reuse={"first": Reused(full.steps["first"], properties)},
             selected={"second"},
             on_event=lambda event, step: seen.append((event, step.name)),
         ),
     )
-    assert again.status == SUCCEEDED and counter.read_text() == "x"
+    assert again.status == SUCCEEDED, again.message
+    assert not store.exists(first_output.format(again.run_id))  # `first` did not run
     assert again.steps["first"].started == full.steps["first"].started  # the reused record
     assert seen == [("start", "second"), ("end", "second")]
 

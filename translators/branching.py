@@ -192,12 +192,8 @@ def _function(task: TaskModel, ctx: RuleContext) -> ast.FunctionDef | None:
     ref = task.callable
     if ref is None or not ref.defined_in_file or not ctx.source:
         return None
-    try:
-        tree = ast.parse(ctx.source)
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == ref.name:
+    for node in ctx.functions_named(ref.name):
+        if isinstance(node, ast.FunctionDef):
             start = min([node.lineno] + [d.lineno for d in node.decorator_list])
             if ref.line and not (start <= ref.line <= (node.end_lineno or node.lineno)):
                 continue

@@ -41,15 +41,7 @@ def fail_message(task: TaskModel, ctx: RuleContext) -> str | None:
     ref = task.callable
     if ref is None or not ref.defined_in_file or task.mapped:
         return None
-    try:
-        tree = ast.parse(ctx.source)
-    except (SyntaxError, ValueError):
-        return None
-    functions = [
-        n
-        for n in ast.walk(tree)
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == ref.name
-    ]
+    functions = ctx.functions_named(ref.name)
     function = next((f for f in functions if f.lineno <= ref.line <= (f.end_lineno or 0)), None)
     if function is None and len(functions) == 1:
         function = functions[0]

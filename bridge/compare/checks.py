@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,14 @@ AGREE, DIFFER, NOT_COMPARED = "agree", "differ", "not_compared"
 BRANCH_RULES = {"branch", "short_circuit"}
 # XComs Airflow keeps for itself, not values a task produced.
 INTERNAL_XCOMS = {"skipmixin_key", "_link_"}
+# The variable `bridge compare` sets to a folder of the Airflow run's own (airflow_run.py).
+DATA_DIR_VARIABLE = "BRIDGE_DATA_DIR"
 
 
 def compare_runs(
     manifest: dict, airflow: RunRecord, pipeline: RunRecord, *, tolerance: float = 1e-9
 ) -> dict[str, Any]:
-    normalise = _normaliser(airflow, pipeline)
+    normalise = _normaliser(airflow, pipeline, manifest)
     if not airflow.steps:  # the DAG did not load or run under Airflow: nothing to compare with
         reason = f"the Airflow run did not start: {airflow.message or airflow.status}"
         tasks = [
@@ -47,12 +50,7 @@ def compare_runs(
         _compare_task(task_id, info, manifest, airflow, pipeline, tolerance, normalise)
         for task_id, info in sorted(manifest["tasks"].items())
     ]
-    files = compare_files(
-        Path(airflow.data_dir) if airflow.data_dir else None,
-        Path(pipeline.data_dir) if pipeline.data_dir else None,
-        tolerance,
-        normalise,
-    )
+    files = compare_folders(manifest, airflow, pipeline, tolerance, normalise)
     return _assemble(manifest, airflow, pipeline, tasks, files, tolerance)
 
 
@@ -157,12 +155,21 @@ def _not_comparable(info: dict, ran, steps: list) -> str:
 
 
 def _task_status(steps: list) -> str:
-    """A task's outcome from its steps: copies and mapped instances count together."""
-    statuses = {s.status for s in steps}
+    """A task's outcome from its steps: copies and mapped instances count together. A bash step
+    that exited with a skip_on_exit_code succeeds (its gate stops the downstream) and says
+    `bridge_skipped`: Airflow records that task as skipped."""
+    statuses = {NOT_EXECUTED if _skipped(s) else s.status for s in steps}
     for status in ("Failed", "Stopped"):
         if status in statuses:
             return status
     return SUCCEEDED if SUCCEEDED in statuses else NOT_EXECUTED
+
+
+def _skipped(step) -> bool:
+    xcom = (step.property_files or {}).get("xcom")
+    return (
+        step.status == SUCCEEDED and isinstance(xcom, dict) and xcom.get("bridge_skipped") is True
+    )
 
 
 def _total(durations) -> float | None:
@@ -277,11 +284,19 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _normaliser(airflow: RunRecord, pipeline: RunRecord):
+def _normaliser(airflow: RunRecord, pipeline: RunRecord, manifest: dict):
     """Values that name a run's own folder or id are the same value in the other run."""
     marks = {
         "airflow": [(airflow.data_dir, "<data_dir>"), (airflow.run_id, "<run_id>")],
-        "pipeline": [(pipeline.data_dir, "<data_dir>"), (pipeline.run_id, "<run_id>")],
+        "pipeline": [
+            (pipeline.data_dir, "<data_dir>"),
+            (pipeline.run_id, "<run_id>"),
+            # a step sees $BRIDGE_DATA_DIR at its job folder; Airflow's tasks at the run's own
+            *(
+                (work, "<data_dir>")
+                for work in sorted(_data_dir_work_paths(manifest), key=len)[::-1]
+            ),
+        ],
     }
 
     def normalise(value: Any, side: str) -> Any:
@@ -302,13 +317,77 @@ def _normaliser(airflow: RunRecord, pipeline: RunRecord):
 # ---- files ------------------------------------------------------------------------------------
 
 
+def _declared_folders(manifest: dict) -> dict[str, dict]:
+    """Worker folders some step writes (manifest steps' `folders`), by name."""
+    return {
+        f["name"]: f
+        for step in (manifest.get("steps") or {}).values()
+        for f in step.get("folders") or []
+        if f.get("output")
+    }
+
+
+def _data_dir_work_paths(manifest: dict) -> set[str]:
+    return {
+        f["local_path"]
+        for step in (manifest.get("steps") or {}).values()
+        for f in step.get("folders") or []
+        if f.get("kind") == "env" and f.get("path") == DATA_DIR_VARIABLE and f.get("local_path")
+    }
+
+
+def compare_folders(
+    manifest: dict, airflow: RunRecord, pipeline: RunRecord, tolerance: float, normalise
+) -> list[dict]:
+    """Each worker folder the DAG's tasks share: what the Airflow run left in it against the
+    pipeline's job outputs for it, merged in run order (bridge/run/folders.py). A run with the
+    --data-dir escape hatch compares that shared folder as it is."""
+    if pipeline.data_dir:
+        return compare_files(
+            Path(airflow.data_dir) if airflow.data_dir else None,
+            Path(pipeline.data_dir),
+            tolerance,
+            normalise,
+        )
+    rows = []
+    for name, folder in sorted(_declared_folders(manifest).items()):
+        theirs, since = _airflow_folder(folder, airflow, manifest)
+        merged = (pipeline.folders.get(name) or {}).get("files") or f"files/{name}"
+        ours = Path(pipeline.folder) / merged if pipeline.folder else None
+        for row in compare_files(theirs, ours, tolerance, normalise, since=since):
+            rows.append({**row, "path": f"{name}/{row['path']}"})
+    return rows
+
+
+def _airflow_folder(folder: dict, airflow: RunRecord, manifest: dict) -> tuple[Path | None, float]:
+    """Where the Airflow run's tasks had the folder, and the time from which its files count:
+    a folder of this run alone ($BRIDGE_DATA_DIR, which compare sets per run) counts whole; a
+    host folder other runs also wrote counts only what this run wrote."""
+    since = (airflow.started or 0.0) - 1.0
+    key = folder.get("path") or ""
+    if folder.get("kind") == "env":
+        if key == DATA_DIR_VARIABLE and airflow.data_dir:
+            return Path(airflow.data_dir), 0.0
+        value = os.environ.get(key) or folder.get("default") or ""
+        return (Path(value), since) if value.startswith("/") else (None, since)
+    if folder.get("kind") == "dag":
+        source = (manifest.get("source") or {}).get("path") or ""
+        return (Path(source).parent / key, since) if source else (None, since)
+    return Path(key), since
+
+
 def compare_files(
-    airflow_dir: Path | None, pipeline_dir: Path | None, tolerance: float, normalise
+    airflow_dir: Path | None,
+    pipeline_dir: Path | None,
+    tolerance: float,
+    normalise,
+    *,
+    since: float = 0.0,
 ) -> list[dict]:
     if airflow_dir is None or pipeline_dir is None:
         return []
     ours = _files(pipeline_dir)
-    theirs = _files(airflow_dir)
+    theirs = {k: p for k, p in _files(airflow_dir).items() if p.stat().st_mtime >= since}
     rows = []
     for path in sorted(set(ours) | set(theirs)):
         if path not in ours:

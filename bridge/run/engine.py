@@ -45,6 +45,7 @@ from typing import Any
 
 from bridge.definition import ARTIFACTS_FILE, all_steps, references, step_dependencies
 from bridge.run import sandbox
+from bridge.run.folders import gather_folders
 from bridge.run.object_store import ObjectStore
 from bridge.run.record import (
     FAILED,
@@ -295,6 +296,9 @@ class LocalRun:
         for note in _python_notes(self.record.steps):
             self.record.not_faithful.append(note)
             print(f"BRG308 warning: {note}", file=sys.stderr)
+        self.record.folders = gather_folders(
+            self.record.steps, self.manifest, self.scope.properties, self.store, self.run_folder
+        )
         self.record.ended = time.time()
         self.record.write(self.run_folder)
         return self.record

@@ -86,6 +86,9 @@ class RunRecord:
     data_dir: str = ""  # a folder all tasks shared ($BRIDGE_DATA_DIR): Airflow, or --data-dir
     isolated: bool | None = None  # local runs: each job ran in a sandbox of its own
     not_faithful: list[str] = field(default_factory=list)  # why it may differ from SageMaker
+    # Worker folders the steps shared, merged from their job outputs (bridge/run/folders.py):
+    # name -> {kind, path, files (relative to the run folder)}.
+    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def duration(self) -> float | None:

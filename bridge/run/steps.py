@@ -195,6 +195,7 @@ def run_process(
     with job.log.open("a", encoding="utf-8") as log:
         log.write(f"$ {shlex.join(argv)}\n")  # can be pasted to re-run the step by hand
         log.flush()
+        start = log.tell()  # the failure reason quotes the process's output, not the command
         try:
             process = subprocess.Popen(
                 argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -221,12 +222,15 @@ def run_process(
             timer.cancel()
             unsubscribe()
     if stopped.is_set() and code != 0:
-        return Finished(code, _tail(job.log), stopped=True)
-    return Finished(None if timed_out.is_set() else code, _tail(job.log))
+        return Finished(code, _tail(job.log, start), stopped=True)
+    return Finished(None if timed_out.is_set() else code, _tail(job.log, start))
 
 
-def _tail(log: Path, lines: int = 3) -> str:
-    text = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+def _tail(log: Path, start: int = 0, lines: int = 3) -> str:
+    """The last lines the process wrote to its log (from byte `start`)."""
+    with log.open("rb") as f:
+        f.seek(start)
+        text = f.read().decode("utf-8", errors="replace").strip().splitlines()
     return " | ".join(line.strip() for line in text[-lines:] if line.strip())
 
 

@@ -333,9 +333,11 @@ class ServeState:
             manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
             if (source / "artifacts.json").is_file():
                 shutil.copyfile(source / "artifacts.json", folder / "artifacts.json")
-            if (source / "steps").is_dir():
-                # A copy, not a link: the runner keeps every file it reads inside this folder.
-                shutil.copytree(source / "steps", folder / "steps", ignore_dangling_symlinks=True)
+            # Copies, not links: the runner keeps every file it reads inside this folder.
+            # steps/: the step code; inputs/: the DAG's repository data (artifacts.json).
+            for part in ("steps", "inputs"):
+                if (source / part).is_dir():
+                    shutil.copytree(source / part, folder / part, ignore_dangling_symlinks=True)
         manifest["pipeline"] = {
             **(manifest.get("pipeline") or {}),
             "name": pipeline.name,

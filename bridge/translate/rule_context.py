@@ -6,6 +6,7 @@ Rules report problems through `ctx.diagnose(...)`; they never print or raise for
 
 from __future__ import annotations
 
+import ast
 import functools
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,15 +34,19 @@ class RuleContext:
     def override(self, task: TaskModel) -> TaskOverride:
         return self.config.override_for(task.task_id)
 
+    @functools.cached_property
+    def _index(self) -> _ModuleIndex:
+        """The DAG module parsed once for all tasks: a per-task parse or walk of the whole file
+        would make translation grow with the square of the task count."""
+        return _ModuleIndex.of(self.source)
+
+    def functions_named(self, name: str) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+        """Every `def name` of the DAG file, nested ones included, in source order."""
+        return self._index.functions.get(name, [])
+
     def task_source(self, task: TaskModel) -> str:
         """The source text of the call that created the task (for placeholder comments)."""
-        import ast
-
-        try:
-            tree = ast.parse(self.source)
-        except (SyntaxError, ValueError):
-            return ""
-        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.lineno == task.line]
+        calls = self._index.calls.get(task.line, [])
         cls = task.operator.rsplit(".", 1)[-1]
         named = [n for n in calls if ast.unparse(n.func).rsplit(".", 1)[-1] == cls]
         calls = named or calls
@@ -138,3 +143,26 @@ def _param_name(source: str) -> str | None:
 
     m = re.search(r"params(?:\.(\w+)|\[\s*['\"](\w+)['\"]\s*\])", source)
     return (m.group(1) or m.group(2)) if m else None
+
+
+@dataclass(frozen=True)
+class _ModuleIndex:
+    functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]]
+    calls: dict[int, list[ast.Call]]  # by first line
+
+    @classmethod
+    def of(cls, source: str) -> _ModuleIndex:
+        functions: dict[str, list] = {}
+        calls: dict[int, list[ast.Call]] = {}
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            return cls({}, {})
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions.setdefault(node.name, []).append(node)
+            elif isinstance(node, ast.Call):
+                calls.setdefault(node.lineno, []).append(node)
+        for found in functions.values():
+            found.sort(key=lambda n: n.lineno)
+        return cls(functions, calls)
