@@ -209,18 +209,22 @@ def run(
         list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE for a pipeline parameter.")
     ] = None,
     engine: Annotated[Engine, typer.Option(help="Where the pipeline runs.")] = Engine.local,
-    input_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="The DAG's input data folder, placed next to each step's code.", resolve_path=True
-        ),
-    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            help="$BRIDGE_DATA_DIR for the steps (where they write files).", resolve_path=True
+            help="Escape hatch: a folder every step shares as $BRIDGE_DATA_DIR. No SageMaker "
+            "job has one: the run is marked not SageMaker-faithful.",
+            resolve_path=True,
         ),
     ] = None,
+    isolation: Annotated[
+        bool,
+        typer.Option(
+            "--isolation/--no-isolation",
+            help="Run each Processing/Training script in its own sandbox (bubblewrap), as in a "
+            "job container. --no-isolation: on this machine, marked not isolated.",
+        ),
+    ] = True,
     s3: Annotated[
         list[str] | None,
         typer.Option("--s3", help="URI=PATH: put a local file or folder in the object store."),
@@ -234,6 +238,13 @@ def run(
     ] = None,
     role: Annotated[
         str | None, typer.Option(help="Execution role ARN for --engine sagemaker-local/aws.")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SageMaker and S3 endpoint for --engine aws, e.g. bridge serve's "
+            "(default: boto3's AWS_ENDPOINT_URL_SAGEMAKER / _S3 / AWS_ENDPOINT_URL)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the RunRecord as JSON.")] = False,
 ) -> None:
@@ -250,12 +261,14 @@ def run(
     parameters = parse_assignments(param, "--param")
     try:
         if engine is Engine.local:
+            if endpoint_url is not None:
+                raise RunError("BRG312", "--endpoint-url is for --engine aws, not --engine local")
             options = RunOptions(
                 parameters=parameters,
                 run_root=runs_dir,
                 step_timeout=step_timeout,
-                input_dir=input_dir,
                 data_dir=data_dir,
+                isolation=isolation,
                 seeds=parse_seeds(s3),
                 on_event=Progress(console),
             )
@@ -263,7 +276,9 @@ def run(
         else:
             from bridge.run.sagemaker_engines import run_with_sdk
 
-            record = run_with_sdk(folder, engine.value, parameters, role=role)
+            record = run_with_sdk(
+                folder, engine.value, parameters, role=role, endpoint_url=endpoint_url
+            )
     except RunError as exc:
         print(one_line(f"{exc.code} error: {exc.message}"), file=sys.stderr)
         raise typer.Exit(2) from None
@@ -306,6 +321,13 @@ def compare(
         typer.Option("--s3", help="URI=PATH: put a local file or folder in the object store."),
     ] = None,
     step_timeout: Annotated[float, typer.Option(help="Seconds a pipeline step may run.")] = 3600.0,
+    isolation: Annotated[
+        bool,
+        typer.Option(
+            "--isolation/--no-isolation",
+            help="Run the pipeline's script jobs in sandboxes (as `bridge run`).",
+        ),
+    ] = True,
 ) -> None:
     """Run each DAG under Airflow (dag.test) and its translation with `bridge run`, on the same
     inputs, and compare them task by task: OUT/<dag_id>/compare/<stamp>/compare.{json,html}.
@@ -325,6 +347,7 @@ def compare(
         tolerance=tolerance,
         reuse=reuse,
         step_timeout=step_timeout,
+        isolation=isolation,
         seeds=parse_seeds(s3),
         on_event=Progress(console),
     )
@@ -361,22 +384,24 @@ def serve(
         typer.Option(help="Run folders and the object store (S3) go here.", resolve_path=True),
     ] = Path(".bridge-serve"),
     region: Annotated[str, typer.Option(help="Region in the ARNs.")] = "us-east-1",
-    input_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="The DAGs' input data folder, placed next to each step's code.",
-            resolve_path=True,
-        ),
-    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            help="$BRIDGE_DATA_DIR for the steps (where they write files).", resolve_path=True
+            help="Escape hatch: a folder every step shares as $BRIDGE_DATA_DIR (runs are marked "
+            "not SageMaker-faithful).",
+            resolve_path=True,
         ),
     ] = None,
     step_timeout: Annotated[
         float, typer.Option(help="Seconds a step may run when its job sets no maximum.")
     ] = 3600.0,
+    isolation: Annotated[
+        bool,
+        typer.Option(
+            "--isolation/--no-isolation",
+            help="Run script jobs in sandboxes (as `bridge run`); --no-isolation marks runs.",
+        ),
+    ] = True,
     token: Annotated[
         str | None,
         typer.Option(
@@ -424,9 +449,9 @@ def serve(
             host,
             port,
             region=region,
-            input_dir=input_dir,
             data_dir=data_dir,
             step_timeout=step_timeout,
+            isolation=isolation,
             token=token,
             auth=not no_auth,
             allow_hosts=allow_host or (),

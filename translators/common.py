@@ -13,12 +13,15 @@ from __future__ import annotations
 import ast
 import json
 import re
-from typing import Any
+from typing import Any, get_args
 
-from bridge.parse.model import ArgValue, TaskModel
+from bridge.parse.model import ArgKind, ArgValue, TaskModel
 from bridge.quoting import is_dotted_name
+from bridge.translate.context_values import with_run_clock
 from bridge.translate.expressions import Join, StepOutput
 from bridge.translate.extract import ExtractError, extract_callable
+from bridge.translate.fidelity import STAND_IN_NAMES
+from bridge.translate.files.model import TaskFiles
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.step_specs import PlaceholderSpec, ProcessingSpec, ScriptSpec
 from bridge.translate.task_settings import duration_seconds, task_settings
@@ -29,6 +32,7 @@ DEFAULT_POKE_INTERVAL = 60
 POLL_DIFFERENCE = (
     "polls inside a processing job, which holds (and bills) an instance while it waits"
 )
+FILE_PATH_DIFFERENCE = "the callable reads `__file__`: paths next to the DAG file differ in a step"
 _XCOM_PULL = re.compile(r"xcom_pull\(\s*(?:task_ids\s*=\s*)?(\[[^\]]*\]|['\"][^'\"]+['\"])")
 _QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
 
@@ -82,8 +86,37 @@ def script_step(
         else:
             differences.append(f"requirements `{requirements.source}` are not a literal list")
         differences.extend(more)
-    spec = ProcessingSpec(script=ScriptSpec(**script), call=call, image="python")
+    files = python_task_files(task, ctx, script)
+    if any(a.folder.kind == "dag" for a in files.accesses):
+        # The data contract stages the DAG's own folders next to the step script.
+        differences = [d for d in differences if d != FILE_PATH_DIFFERENCE]
+    spec = ProcessingSpec(script=ScriptSpec(**script, files=files), call=call, image="python")
     return StepDraft("Processing", spec), differences
+
+
+def python_task_files(task: TaskModel, ctx: RuleContext, script: dict[str, Any]) -> TaskFiles:
+    """The files the extracted callable reads and writes (nothing is known of an imported one)."""
+    ref = task.callable
+    if ref is None or not ref.defined_in_file or not script.get("body"):
+        return TaskFiles()
+    from bridge.translate.files.python_paths import python_files
+
+    return python_files(ctx.source, ref.name, ref.line, literal_args=_literal_args(task))
+
+
+def _literal_args(task: TaskModel) -> dict[str | int, Any]:
+    """The callable's arguments known statically: op_kwargs by name, op_args by position."""
+    found: dict[str | int, Any] = {}
+    op_args, op_kwargs = task.kwargs.get("op_args"), task.kwargs.get("op_kwargs")
+    if op_args is not None and op_args.kind == "literal" and isinstance(op_args.value, list):
+        found.update(enumerate(op_args.value))
+    if op_kwargs is not None and op_kwargs.kind == "literal" and isinstance(op_kwargs.value, dict):
+        for name, arg in op_kwargs.value.items():
+            if not (isinstance(arg, dict) and arg.get("kind") in get_args(ArgKind)):
+                found[name] = arg  # a plain literal
+            elif arg["kind"] == "literal":  # one argument of a partly dynamic op_kwargs
+                found[name] = arg.get("value")
+    return found
 
 
 def _script(task: TaskModel, ctx: RuleContext, differences: list[str]) -> dict[str, Any]:
@@ -103,14 +136,13 @@ def _script(task: TaskModel, ctx: RuleContext, differences: list[str]) -> dict[s
         differences.append(f"could not extract `{ref.name}`: {exc}")
         ctx.diagnose("BRG208", task.line, f"task `{task.task_id}`: cannot extract `{ref.name}`")
         return {"entry": None, "body": None}
-    for name in extracted.airflow_names:
+    for name in sorted(set(extracted.airflow_names) - STAND_IN_NAMES):
+        # Variables, connections and models: bridge.translate.fidelity names what they read.
         differences.append(f"the callable uses Airflow's `{name}`, which the step image lacks")
     for name in extracted.unresolved:
         differences.append(f"the callable reads `{name}`, which is not defined in the file")
     if extracted.uses_file_path:
-        differences.append(
-            "the callable reads `__file__`: paths next to the DAG file differ in a step"
-        )
+        differences.append(FILE_PATH_DIFFERENCE)
     return {"entry": ref.name, "body": extracted.code, "pulls": _xcom_pulls(extracted.code)}
 
 
@@ -145,6 +177,8 @@ def _call(task: TaskModel, ctx: RuleContext, script: dict) -> tuple[dict[str, An
             "`ti` is a stand-in in the step: xcom_pull reads upstream step outputs, xcom_push adds "
             "keys to this step's output; other TaskInstance methods are not available"
         )
+    call, more = with_run_clock(call, ctx.dag, ctx.source)  # empty context values: derived
+    problems.extend(more)
     call["reads"] = sorted(reads)
     return call, problems
 
@@ -157,7 +191,9 @@ def _context_values(names: set[str], task: TaskModel, ctx: RuleContext) -> dict[
         if name == "dag_run":
             continue  # no DagRun object in a step; the runtime leaves it out
         value, _ = ctx.template("{{ " + name + " }}", task)
-        values[name] = value
+        # The parameter itself, not a one-piece Join: the runtime derives it when it is empty.
+        single = isinstance(value, Join) and len(value.parts) == 1
+        values[name] = value.parts[0] if single else value
     return values
 
 

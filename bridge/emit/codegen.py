@@ -11,12 +11,22 @@ from typing import Any
 
 from bridge import quoting
 from bridge.config import BridgeConfig
+from bridge.emit.images import choose_image, image_constant
 from bridge.emit.names import RENDERERS, Names, renderer
+from bridge.translate.context_values import argument_parts, context_template
 from bridge.translate.expressions import ExecVar, Join, Param, StepOutput, StepProperty
-from bridge.translate.pipeline_model import StepModel
-from bridge.translate.step_specs import ConditionSpec, FailSpec, JobSpec, PlaceholderSpec, script_of
+from bridge.translate.pipeline_model import PipelineModel, StepModel
+from bridge.translate.step_specs import (
+    ConditionSpec,
+    FailSpec,
+    FolderFlow,
+    JobSpec,
+    PlaceholderSpec,
+    script_of,
+)
 
 XCOM_INPUT = "/opt/ml/processing/input/xcom"
+_py = quoting.py_literal
 _COMPARISONS = {
     "==": "ConditionEquals",
     "<": "ConditionLessThan",
@@ -37,17 +47,25 @@ def render_processing(step: StepModel, var: str, names: Names, config: BridgeCon
         "from sagemaker.core.workflow.properties import PropertyFile",
         "from sagemaker.mlops.workflow import ProcessingStep",
     )
-    arguments = _script_arguments(step, call, names)
+    arguments = _script_arguments(step, call, names) + _folder_arguments(script.folders)
     inputs = ["runtime_input()"]
     for task_id in call.get("reads", []):
         producers = names.producer(task_id, step)
         for i, producer in enumerate(producers):
             where = f"{XCOM_INPUT}/{task_id}" + (f"/{i}" if len(producers) > 1 else "")
             inputs.append(f"xcom_input({names.step_vars[producer.name]}, {where!r})")
+    inputs += _folder_inputs(script.folders, names)
+    outputs = [f"xcom_output(bucket, {step.name!r})"] + [
+        f"folder_output(bucket, {step.name!r}, {f.name!r})" for f in script.folders if f.writes
+    ]
     override = config.override_for(step.tasks[0])
     instance = repr(override.instance_type) if override.instance_type else "instance_type"
-    image = repr(override.image_uri) if override.image_uri else "python_image"
+    image = image_constant(choose_image(step, config))  # see bridge.emit.images
     env = call.get("env") if script.mode == "bash" else None
+    # A folder named by an environment variable: set for the job, before the script's code runs.
+    folder_env = {f.folder.key: f.work for f in script.folders if f.folder.kind == "env"}
+    if folder_env:
+        env = {**(env if isinstance(env, dict) else {}), **folder_env}
     env_source = names.value(env, step) if isinstance(env, dict) else "None"
     timeout = step.settings.get("timeout")
     script_file = script.file
@@ -56,8 +74,97 @@ def render_processing(step: StepModel, var: str, names: Names, config: BridgeCon
         f"{var} = ProcessingStep(name={step.name!r}, step_args=script_processor("
         f"session, role, {image}, {instance}, env={env_source}, max_runtime={timeout!r}).run("
         f"code=step_file({script_file!r}), arguments=[{', '.join(arguments)}], "
-        f"inputs=[{', '.join(inputs)}], outputs=[xcom_output(bucket, {step.name!r})]), "
+        f"inputs=[{', '.join(inputs)}], outputs=[{', '.join(outputs)}]), "
         f"property_files=[{var}_xcom]"
+    )
+
+
+def _folder_arguments(folders: tuple[FolderFlow, ...]) -> list[str]:
+    """The runtime's argv for the shared folders: `--folder KIND ORIGINAL WORK`, then one
+    `--folder-input PATH` per input it copies into WORK (each argument at most 256 characters)."""
+    args = []
+    for f in folders:
+        args += ["'--folder'", _py(f.folder.kind), _py(f.folder.key), _py(f.work)]
+        args += [a for i in f.inputs for a in ("'--folder-input'", _py(i.local_path))]
+    return args
+
+
+def _folder_inputs(folders: tuple[FolderFlow, ...], names: Names) -> list[str]:
+    """A shared folder's job inputs: the DAG's own copy, then each upstream step's output."""
+    inputs = []
+    for f in folders:
+        for i in f.inputs:
+            if i.step is None:
+                inputs.append(f"repository_input({f.name!r}, {i.local_path!r})")
+            else:
+                producer = names.step_vars[i.step]
+                inputs.append(f"folder_input({producer}, {f.name!r}, {_py(i.local_path)})")
+    return inputs
+
+
+FOLDER_OUTPUT_HELPER = '''
+
+def folder_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
+    """A folder the step writes (REPORT.md, "Files between steps"), uploaded when the job ends
+    under the execution's prefix: s3://<bucket>/<pipeline>/<execution id>/<step>/<name>."""
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=Join(
+                on="/",
+                values=[
+                    "s3://" + bucket,
+                    PIPELINE_NAME,
+                    ExecutionVariables.PIPELINE_EXECUTION_ID,
+                    step_name,
+                    name,
+                ],
+            ),
+            local_path="/opt/ml/processing/output/" + name,
+            s3_upload_mode="EndOfJob",
+        ),
+    )
+'''
+FOLDER_INPUT_HELPER = '''
+
+def folder_input(step, name: str, local_path: str) -> ProcessingInput:
+    """The folder `name` as an upstream step wrote it. Reading that step's output property
+    tells SageMaker the data dependency; the final "/" keeps the S3 prefix of an output `out`
+    from also matching a sibling output `out_2`."""
+    output = step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+    return ProcessingInput(
+        input_name=f"{name}-{step.name}",
+        s3_input=ProcessingS3Input(
+            s3_uri=Join(on="/", values=[output, ""]),
+            local_path=local_path,
+            s3_data_type="S3Prefix",
+            s3_input_mode="File",
+        ),
+    )
+'''
+REPOSITORY_INPUT_HELPER = '''
+
+def repository_input(name: str, local_path: str) -> ProcessingInput:
+    """A data folder of the DAG's repository, copied to inputs/<name> by `bridge translate`. The
+    SDK uploads it when it builds the pipeline (relative to this folder, as in step_file())."""
+    source = f"inputs/{name}" if Path.cwd() == HERE else str(HERE / "inputs" / name)
+    return ProcessingInput(
+        input_name=f"repository-{name}",
+        s3_input=ProcessingS3Input(
+            s3_uri=source, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File"
+        ),
+    )
+'''
+
+
+def folder_helpers(pipeline: PipelineModel) -> str:
+    """The pipeline.py helpers for the shared folders its steps use (none when they share none)."""
+    flows = [f for s in pipeline.steps.values() for f in getattr(script_of(s.spec), "folders", ())]
+    inputs = [i for f in flows for i in f.inputs]
+    return (
+        (FOLDER_OUTPUT_HELPER if any(f.writes for f in flows) else "")
+        + (FOLDER_INPUT_HELPER if any(i.step is not None for i in inputs) else "")
+        + (REPOSITORY_INPUT_HELPER if any(i.step is None for i in inputs) else "")
     )
 
 
@@ -74,9 +181,27 @@ def _script_arguments(step: StepModel, call: dict, names: Names) -> list[str]:
             if value.task_id in step.dropped or not names.producer(value.task_id, step):
                 continue  # not run on this path (branch copy) or no output: the value stays null
             args += [repr("--xcom"), path_json, repr(value.task_id), repr(value.key)]
+        elif "started" in call and (pieces := context_template(value)) is not None:
+            args += _template_arguments(path, pieces, names, step)
         else:
             kind = _arg_type(value, names)
             args += [repr("--set"), path_json, repr(kind), names.as_string(value, step)]
+    return args
+
+
+def _template_arguments(path: list, pieces: list, names: Names, step: StepModel) -> list[str]:
+    """A templated string that embeds context values goes to the runtime as its pieces, which
+    it renders after deriving the values nobody passed (a Join would embed ""): `--template`
+    with the text and context names (in parts that fit a job argument), then a `--set` into
+    each other run-time piece."""
+    skeleton = [p if isinstance(p, (str, dict)) else None for p in pieces]
+    args = []
+    for part in argument_parts(skeleton):
+        args += [repr("--template"), repr(json.dumps(path)), repr(json.dumps(part))]
+    for i, piece in enumerate(pieces):
+        if skeleton[i] is None:
+            piece_path = repr(json.dumps([*path, i]))
+            args += [repr("--set"), piece_path, repr("str"), names.as_string(piece, step)]
     return args
 
 

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from bridge import quoting
 from bridge.config import BridgeConfig
+from bridge.emit.images import image_constants
 from bridge.emit.manifest import build_manifest
-from bridge.emit.pipeline_body import render_steps
+from bridge.emit.pipeline_body import helper_functions, render_steps
 from bridge.emit.report import build_report
 from bridge.emit.step_scripts import (
     RUNTIME_FILE,
@@ -199,12 +200,32 @@ def emit(
         pipeline_source(pipeline, dag, config, source_path), encoding="utf-8"
     )
     format_python(python_files)
+    copy_repository_data(pipeline, source_path, folder / "inputs")
     manifest = build_manifest(pipeline, dag, config, source_path)
     (folder / "manifest.json").write_text(
         json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
     )
     (folder / "REPORT.md").write_text(build_report(manifest, pipeline, dag), encoding="utf-8")
     return folder
+
+
+def copy_repository_data(pipeline: PipelineModel, source_path: str, inputs: Path) -> None:
+    """inputs/<name>/: each data folder of the DAG's repository a step reads (checked and
+    bounded by bridge.translate.data_flow), for pipeline.py to upload and `bridge run` to stage."""
+    from bridge.translate.data_flow import repository_files, repository_folder
+
+    staged = {
+        f.name: f.folder
+        for s in pipeline.steps.values()
+        for f in getattr(script_of(s.spec), "folders", ())
+        if any(i.step is None for i in f.inputs)
+    }
+    for name, data in sorted(staged.items()):
+        root = repository_folder(Path(source_path).parent, data)
+        for path in repository_files(root) if root else []:
+            target = inputs / name / path.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
 
 
 def format_python(paths: list[Path]) -> None:
@@ -225,6 +246,8 @@ def pipeline_source(
 ) -> str:
     body, names = render_steps(pipeline, config, source_path)
     names.need(
+        "import boto3",
+        "import functools",
         "from sagemaker.core.image_uris import retrieve",
         "from sagemaker.core.network import NetworkConfig",
         "from sagemaker.core.processing import ScriptProcessor",
@@ -249,7 +272,7 @@ def pipeline_source(
     param_vars = ", ".join(
         names.param(s.name) for s in sorted(pipeline.parameters.values(), key=lambda s: s.name)
     )
-    image = config.images.get("python", {})
+    images = image_constants(pipeline, config)
     tags = [{"Key": "airflow:dag_id", "Value": dag.dag_id}] + [
         {"Key": k, "Value": v} for k, v in sorted(config.tags.items())
     ]
@@ -261,11 +284,6 @@ def pipeline_source(
         """    if local:
         instance_type = "local"
     bucket = BUCKET or session.default_bucket()
-    python_image = retrieve(
-        framework=PYTHON_IMAGE["framework"],
-        region=session.boto_region_name or REGION,
-        version=PYTHON_IMAGE["version"],
-    )
 """
         if any(script_of(s.spec) is not None for s in pipeline.steps.values())
         else ""
@@ -280,6 +298,7 @@ all, and manifest.json for the task-by-task record.
     python pipeline.py                      # print the pipeline definition JSON
     python pipeline.py --upsert             # create or update the pipeline in your account
     python pipeline.py --upsert --start     # ... and start an execution
+    python pipeline.py --upsert --start --endpoint-url http://127.0.0.1:8765  # ... on bridge serve
     python pipeline.py --local              # build it for SageMaker local mode
 """
 
@@ -299,7 +318,7 @@ REGION = {_py(config.region)}
 ROLE_ARN = {_py(config.role)}  # empty: $SAGEMAKER_ROLE_ARN
 BUCKET = {_py(config.bucket)}  # empty: the session's default bucket
 INSTANCE_TYPE = {_py(config.instance_type)}
-PYTHON_IMAGE = {_py(image)}  # framework/version of the image that runs the step scripts
+{images}
 TAGS = {_py(tags)}  # cost tags on every job the pipeline starts
 PIPELINE_TAGS = {_py(pipeline_tags)}
 SUBNETS = {_py(network.subnets)}
@@ -307,6 +326,28 @@ SECURITY_GROUP_IDS = {_py(network.security_group_ids)}
 ENABLE_NETWORK_ISOLATION = {_py(network.enable_network_isolation)}
 SCHEDULE = {_py(schedule.get("kwargs") or {})}  # Airflow schedule {quoting.comment(_one_line(dag.schedule))} (EventBridge)
 MAX_PARALLEL_STEPS = {_py(pipeline.max_parallel)}  # Airflow max_active_tasks
+
+
+def use_endpoint(url: str) -> None:
+    """Send this process's SageMaker, S3 and STS calls to `url` (`bridge serve`, LocalStack):
+    the variables boto3 reads for every client, including those the SDK makes itself."""
+    for name in ("AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS"):
+        os.environ[name] = url
+
+
+def pipeline_session() -> PipelineSession:
+    """A session for SageMaker where boto3 points it: AWS, or the endpoint named by
+    AWS_ENDPOINT_URL_SAGEMAKER / AWS_ENDPOINT_URL. The SDK asks AWS's own STS for the account
+    of its default bucket and checks roles with AWS's IAM; at another endpoint that endpoint's
+    STS names the account, and the role check is left to the endpoint."""
+    boto_session = boto3.Session()
+    bucket = BUCKET or None
+    if os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER") or os.environ.get("AWS_ENDPOINT_URL"):
+        os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
+        if not bucket:
+            account = boto_session.client("sts").get_caller_identity()["Account"]
+            bucket = f"sagemaker-{{boto_session.region_name}}-{{account}}"
+    return PipelineSession(boto_session=boto_session, default_bucket=bucket)
 
 
 def network_config() -> NetworkConfig | None:
@@ -325,11 +366,24 @@ def step_file(name: str) -> str:
     return f"steps/{{name}}" if Path.cwd() == HERE else str(STEPS_DIR / name)
 
 
-def script_processor(session, role, image_uri, instance_type, env=None, max_runtime=None):
-    """The processor that runs one step script (see steps/)."""
+def image_uri(session, image: dict[str, str] | str) -> str:
+    """An image URI as it is, or a framework image (framework/version) in the session's region."""
+    if isinstance(image, str):
+        return image
+    region = session.boto_region_name or REGION
+    return framework_image(image["framework"], image["version"], region)
+
+
+@functools.cache
+def framework_image(framework: str, version: str, region: str) -> str:
+    return retrieve(framework=framework, region=region, version=version)  # ~50 ms: once per image
+
+
+def script_processor(session, role, image, instance_type, env=None, max_runtime=None):
+    """The processor that runs one step script (see steps/) on `image` (see image_uri)."""
     return ScriptProcessor(
         role=role,
-        image_uri=image_uri,
+        image_uri=image_uri(session, image),
         command=["python3"],
         instance_type=instance_type,
         instance_count=1,
@@ -384,7 +438,7 @@ def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
             s3_upload_mode="EndOfJob",
         ),
     )
-
+{helper_functions(names)}
 
 def get_pipeline(
     session=None,
@@ -400,7 +454,7 @@ def get_pipeline(
         session = (
             LocalPipelineSession(default_bucket=BUCKET or None)
             if local
-            else PipelineSession(default_bucket=BUCKET or None)
+            else pipeline_session()
         )
     role = role or ROLE_ARN or os.environ.get("SAGEMAKER_ROLE_ARN", "")
 {script_setup}
@@ -428,7 +482,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--local", action="store_true", help="use LocalPipelineSession")
     parser.add_argument("--role", default=None, help="execution role ARN")
     parser.add_argument("--version", default=None, help="deploy as <name>-<version>")
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="SageMaker and S3 endpoint, e.g. bridge serve's (default: boto3's AWS_ENDPOINT_URL_*)",
+    )
     args = parser.parse_args(argv)
+    if args.endpoint_url:
+        use_endpoint(args.endpoint_url)
     os.chdir(HERE)  # see step_file()
     pipeline = get_pipeline(role=args.role, local=args.local, version=args.version)
     if not args.upsert:

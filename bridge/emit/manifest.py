@@ -11,6 +11,8 @@ from collections import Counter
 from typing import Any
 
 from bridge.config import BridgeConfig
+from bridge.emit.codegen_aws import LAMBDA_RUNTIME
+from bridge.emit.images import LAMBDA_PYTHON, StepImage, step_images, version_text
 from bridge.parse.model import DagModel
 from bridge.quoting import one_line
 from bridge.translate.pipeline_model import PipelineModel
@@ -42,6 +44,7 @@ def build_manifest(
                 d for d in by_line.get(outcome.line, []) if f"`{one_line(task_id)}`" in d["message"]
             ],
         }
+    images = step_images(pipeline, config)
     steps = {
         s.name: {
             "kind": s.kind,
@@ -54,6 +57,8 @@ def build_manifest(
             "job": {"job": s.spec.job, "config": s.spec.raw_config}
             if isinstance(s.spec, JobSpec)
             else None,
+            **_image(s, images.get(s.name)),
+            "folders": step_folders(s),
         }
         for s in pipeline.steps.values()
     }
@@ -76,6 +81,7 @@ def build_manifest(
         },
         "tasks": tasks,
         "steps": steps,
+        "dag_differences": pipeline.dag_differences,
         "edges": [list(e) for e in pipeline.edges],
         "dag_edges": dag.edge_pairs(),
         "diagnostics": [d.to_dict() for d in pipeline.diagnostics],
@@ -87,6 +93,34 @@ def build_manifest(
             "manual": fidelity["manual"],
         },
     }
+
+
+def step_folders(step) -> list[dict[str, Any]]:
+    """The worker folders a script step shares with others (bridge.translate.data_flow): where
+    the task had it, the DAG's own copy it starts from (inputs/<name>), the steps whose outputs
+    it stages on top, in order, and the job output it is when the step writes it."""
+    return [
+        {
+            "name": f.name,
+            "kind": f.folder.kind,
+            "path": f.folder.key,
+            "repository": f"inputs/{f.name}" if any(i.step is None for i in f.inputs) else None,
+            "inputs_from": [i.step for i in f.inputs if i.step is not None],
+            "output": f.name if f.writes else None,
+            "local_path": f.work,
+        }
+        for f in getattr(script_of(step.spec), "folders", ())
+    ]
+
+
+def _image(step, choice: StepImage | None) -> dict[str, Any]:
+    """The image (or Lambda runtime) that runs the step's code and its Python ("3.9"), which
+    `bridge run` runs the step with; None for steps that run no code of the bridge's."""
+    if choice is not None:
+        return {"image": choice.image.to_dict(), "python": choice.image.python_text}
+    if _lambda(step).get("file"):
+        return {"image": {"runtime": LAMBDA_RUNTIME}, "python": version_text(LAMBDA_PYTHON)}
+    return {"image": None, "python": None}
 
 
 def _lambda(step) -> dict:

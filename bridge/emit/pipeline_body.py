@@ -8,7 +8,7 @@ from __future__ import annotations
 from bridge import quoting
 from bridge.config import BridgeConfig
 from bridge.emit import codegen_aws  # noqa: F401  (registers the Lambda and EMR renderers)
-from bridge.emit.codegen import render_placeholder
+from bridge.emit.codegen import folder_helpers, render_placeholder
 from bridge.emit.names import RENDERERS, Names, Untranslatable
 from bridge.translate.pipeline_model import PipelineModel, StepModel
 from bridge.translate.step_specs import PlaceholderSpec
@@ -29,13 +29,59 @@ def common_kwargs(step: StepModel, names: Names, depends: list[str]) -> str:
         "EMR",
         "Callback",
     ):
-        names.need("from sagemaker.mlops.workflow import StepExceptionTypeEnum, StepRetryPolicy")
+        names.need(*RETRY_IMPORTS)
+        job = "" if step.kind in JOB_RETRY_KINDS else ", job=False"
         parts.append(
-            "retry_policies=[StepRetryPolicy(exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, "
-            f"StepExceptionTypeEnum.THROTTLING], interval_seconds={max(1, step.settings['retry_delay'])}, "
-            f"backoff_rate={step.settings.get('backoff', 1.0)}, max_attempts={retries})]"
+            f"retry_policies=retry_policies(max_attempts={retries}, "
+            f"interval_seconds={max(1, step.settings['retry_delay'])}, "
+            f"backoff_rate={step.settings.get('backoff', 1.0)}{job})"
         )
     return "".join(f", {p}" for p in parts)
+
+
+# Steps of a SageMaker job whose failures SageMakerJobStepRetryPolicy retries (ModelStep refuses
+# it; the SDK checks).
+JOB_RETRY_KINDS = ("Processing", "Training", "Transform", "Tuning")
+RETRY_IMPORTS = (
+    "from sagemaker.mlops.workflow import SageMakerJobExceptionTypeEnum, "
+    "SageMakerJobStepRetryPolicy, StepExceptionTypeEnum, StepRetryPolicy",
+)
+RETRY_HELPER = '''
+
+def retry_policies(
+    max_attempts: int, interval_seconds: int, backoff_rate: float, job: bool = True
+) -> list:
+    """Airflow's retries as retry policies. SageMaker retries a step after service faults and
+    throttling, and a job step after the job's internal, capacity and resource-limit errors. It
+    never retries an error of the step's own code (AlgorithmError), which Airflow would."""
+    timing = dict(
+        interval_seconds=interval_seconds, backoff_rate=backoff_rate, max_attempts=max_attempts
+    )
+    policies = [
+        StepRetryPolicy(
+            exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
+            **timing,
+        )
+    ]
+    if job:
+        policies.append(
+            SageMakerJobStepRetryPolicy(
+                failure_reason_types=[
+                    SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+                    SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                    SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+                ],
+                **timing,
+            )
+        )
+    return policies
+'''
+
+
+def helper_functions(names: Names) -> str:
+    """Module-level helpers of pipeline.py that only some pipelines use (after the others)."""
+    retry = RETRY_HELPER if set(RETRY_IMPORTS) <= names.imports else ""
+    return retry + folder_helpers(names.pipeline)
 
 
 def _comment(step: StepModel, source: str) -> str:

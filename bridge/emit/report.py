@@ -41,6 +41,14 @@ def build_report(manifest: dict[str, Any], pipeline: PipelineModel, dag: DagMode
             "Steps with a `-via-<task>` suffix are copies of a join after a branch, one per branch: "
             "SageMaker does not run a step whose dependency did not run, so each branch gets its own.",
         ]
+    lines += ["", "## DAG settings", ""]
+    if manifest["dag_differences"]:
+        lines.append("What SageMaker does not keep of the DAG's own settings:")
+        lines.append("")
+        lines += [f"- {_cell(d)}" for d in manifest["dag_differences"]]
+    else:
+        lines.append("Nothing lost.")
+    lines += files_between_steps(manifest)
     lines += ["", "## Parameters", ""]
     if manifest["parameters"]:
         lines += ["| parameter | type | default | filled from |", "|---|---|---|---|"]
@@ -52,6 +60,7 @@ def build_report(manifest: dict[str, Any], pipeline: PipelineModel, dag: DagMode
             )
     else:
         lines.append("None.")
+    lines += _images(manifest)
     schedule = manifest["pipeline"]["schedule"]
     lines += ["", f"Schedule: {_schedule_text(schedule, dag)}", "", "## Diagnostics", ""]
     if manifest["diagnostics"]:
@@ -77,6 +86,74 @@ def build_report(manifest: dict[str, Any], pipeline: PipelineModel, dag: DagMode
         "",
     ]
     return "\n".join(lines)
+
+
+def _images(manifest: dict[str, Any]) -> list[str]:
+    """Which image (or Lambda runtime) runs the steps' code, with its Python: a step gets a newer
+    image than configured when its script needs it (the task's notes say why)."""
+    by_image: dict[tuple[str, str, str], list[str]] = {}
+    for name, step in manifest["steps"].items():
+        image = step.get("image") or {}
+        if image.get("runtime"):
+            key = ("Lambda", image["runtime"])
+        elif image.get("uri"):
+            key = ("image URI", image["uri"])
+        elif image:
+            key = (image["framework"], image["version"])
+        else:
+            continue
+        by_image.setdefault((*key, step["python"] or "unknown"), []).append(name)
+    if not by_image:
+        return []
+    lines = ["", "## Images", ""]
+    lines += ["| framework | version | Python | steps |", "|---|---|---|---|"]
+    for (framework, version, python), names in sorted(by_image.items()):
+        shown = ", ".join(md_code(n, table=True) for n in names[:10])
+        more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+        lines.append(
+            f"| {_cell(framework)} | {md_code(version, table=True)} | {_cell(python)} | "
+            f"{shown}{more} |"
+        )
+    return lines
+
+
+def files_between_steps(manifest: dict[str, Any]) -> list[str]:
+    """The worker folders tasks share, as job inputs and outputs (empty when none is shared)."""
+    rows = []
+    for task_id, t in manifest["tasks"].items():
+        for name in t["steps"]:
+            for f in manifest["steps"][name].get("folders") or []:
+                sources = ([md_code(f["repository"], table=True)] if f["repository"] else []) + [
+                    md_code(s, table=True) for s in f["inputs_from"]
+                ]
+                step = "" if name == task_id else f" (step {md_code(name, table=True)})"
+                output = md_code(f["output"], table=True) if f["output"] else "—"
+                rows.append(
+                    f"| {md_code(task_id, table=True)}{step} | {_where(f)} | "
+                    f"{', '.join(sources) or '—'} | {output} |"
+                )
+    if not rows:
+        return []
+    return [
+        "",
+        "## Files between steps",
+        "",
+        "Each job has its own disk: a folder a task writes is uploaded as a job output under the "
+        "execution's prefix, and a later step copies it in from the outputs of the steps before "
+        "it (later ones win), where the task's code expects it.",
+        "",
+        "| task | folder on the worker | staged from | job output |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+
+
+def _where(folder: dict[str, Any]) -> str:
+    if folder["kind"] == "env":
+        return md_code("$" + folder["path"], table=True)
+    if folder["kind"] == "dag":
+        return f"{md_code(folder['path'] or '.', table=True)} next to the DAG file"
+    return md_code(folder["path"], table=True)
 
 
 def pipeline_mermaid(pipeline: PipelineModel) -> str:

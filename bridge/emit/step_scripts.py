@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -57,8 +58,23 @@ def script_text(step: StepModel, dag_id: str, source_path: str) -> str:
         "what it uses; the bridge runtime turns the step's arguments into Airflow's call and\n"
         'writes the return value as the step\'s XCom (xcom.json).\n"""\n\n'
     )
+    if imports_airflow_stand_ins(body):  # the image has no Airflow: the runtime stands in
+        lines = body.splitlines(keepends=True)
+        future = [line for line in lines if line.startswith("from __future__ ")]
+        body = "".join(line for line in lines if line not in future)
+        header += "".join(future) + (
+            "# ruff: noqa: E402\n"
+            "import os\nimport sys\n\n"
+            f"sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), {RUNTIME_PATH}]\n"
+            "from _bridge_runtime import install_airflow_stand_ins\n\n"
+            "install_airflow_stand_ins()  # Variable, connections: from AIRFLOW_VAR_/AIRFLOW_CONN_\n\n"
+        )
     if requirements:  # installed before the callable's own imports run
-        header += (
+        # ... but after the body's `from __future__` lines: Python wants them first.
+        lines = body.splitlines(keepends=True)
+        future = [line for line in lines if line.startswith("from __future__ ")]
+        body = "".join(line for line in lines if line not in future)
+        header += "".join(future) + (
             "# ruff: noqa: E402\n"
             "import os\nimport sys\n\n"
             f"sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), {RUNTIME_PATH}]\n"
@@ -84,3 +100,15 @@ def script_text(step: StepModel, dag_id: str, source_path: str) -> str:
             f'\n\nif __name__ == "__main__":\n    raise SystemExit({quoting.py_literal(message)})\n'
         )
     return header + body + tail
+
+
+# Airflow names the runtime stands in for (bridge.translate.fidelity.STAND_IN_NAMES).
+_AIRFLOW_IMPORT = re.compile(r"^from airflow[\w.]* import (?:\([^)]*\)|[^\n]*)", re.MULTILINE)
+_STAND_IN = re.compile(
+    r"\b(Variable|Connection|BaseHook|DagRun|TaskInstance|XCom|DagBag|DagModel|Log|TaskReschedule)\b"
+)
+
+
+def imports_airflow_stand_ins(body: str) -> bool:
+    """Whether the extracted code imports Airflow names the step runtime stands in for."""
+    return any(_STAND_IN.search(m.group(0)) for m in _AIRFLOW_IMPORT.finditer(body))

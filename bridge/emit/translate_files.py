@@ -114,6 +114,10 @@ def translate_one(
                     path,
                 )
             )
+    # Each script step's image must run its script (the Python of the image, not the host's).
+    from bridge.emit.images import enforce_images
+
+    diagnostics += enforce_images(pipeline, dag, config, source, path)
     pipeline.diagnostics = diagnostics
     folder = None
     if out is not None:

@@ -166,13 +166,15 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
 
 
 def record_artifacts(folder: Path, definition: dict) -> None:
-    """artifacts.json: each S3 object the definition names (code, the runtime) and the file of
-    the folder with the same bytes, so `bridge run` can stage them without AWS. An object that
-    is no file here (a tarball the SDK made) is kept under artifacts/."""
+    """artifacts.json: each S3 object the definition names (code, the runtime, repository data)
+    and the file of the folder with the same bytes, so `bridge run` can stage them without AWS.
+    An object that is no file here (a tarball the SDK made) is kept under artifacts/."""
     import boto3
 
     s3 = boto3.client("s3", region_name=REGION)
-    local = {p.read_bytes(): p for p in sorted((folder / "steps").glob("**/*")) if p.is_file()}
+    # Step code, and the repository data copied to inputs/ (bridge.emit.folder).
+    files = [*(folder / "steps").glob("**/*"), *(folder / "inputs").glob("**/*")]
+    local = {p.read_bytes(): p for p in sorted(files) if p.is_file()}
     recorded: dict[str, str] = {}
     for uri in sorted(_literal_uris(definition)):
         bucket, _, prefix = uri.removeprefix("s3://").partition("/")

@@ -334,7 +334,9 @@ def run_script(job: StepJob, script: Script, cwd: str) -> tuple[Finished, Audite
     record_dir.mkdir(parents=True, exist_ok=True)
     job.ml_root.mkdir(parents=True, exist_ok=True)  # a job with no inputs still has /opt/ml
     (record_dir / AUDIT_FILE).unlink(missing_ok=True)
-    quiet = [*sandbox.SYSTEM_FOLDERS, *script.interpreter.prefixes]
+    # The worker folders the translation declared for this step are its job folders under
+    # their Airflow paths (the runtime links them): using them is not undeclared access.
+    quiet = [*sandbox.SYSTEM_FOLDERS, *script.interpreter.prefixes, *_declared_paths(job)]
     readable = [str(f) for f in job.shared]
     if job.bwrap:
         view = sandbox.View(
@@ -368,6 +370,14 @@ def run_script(job: StepJob, script: Script, cwd: str) -> tuple[Finished, Audite
         env = {**os.environ, **job.env, "BRIDGE_ML_ROOT": str(job.ml_root), **audit}
         done = run_process(job.local(script.argv), job, cwd=Path(job.local(cwd)), env=env)
     return done, read_audit(record_dir / AUDIT_FILE)
+
+
+def _declared_paths(job: StepJob) -> list[str]:
+    """Absolute worker paths of the step's folders (manifest `folders`, kind "path")."""
+    folders = job.manifest_step.get("folders") or []
+    return [
+        f["path"] for f in folders if f.get("kind") == "path" and str(f.get("path")).startswith("/")
+    ]
 
 
 def _audit_env(

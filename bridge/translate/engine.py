@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from bridge.config import BridgeConfig
 from bridge.parse.model import DagModel, TaskModel
+from bridge.translate.data_flow import wire_data_flow
+from bridge.translate.fidelity import apply_fidelity
 from bridge.translate.pipeline_model import PipelineModel, StepModel, TaskOutcome, step_name
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.step_specs import ConditionSpec, script_of
@@ -86,7 +88,9 @@ def translate_dag(
         )
     _wire(pipeline, copy_edges, steps_of, translations)
     _combine_gates(pipeline, taken)
+    wire_data_flow(pipeline, ctx)  # files tasks share: job outputs and inputs between steps
     _dag_settings(pipeline, dag, ctx)
+    apply_fidelity(pipeline, dag, ctx)  # what SageMaker cannot keep, whatever the rule
     return pipeline
 
 

@@ -75,6 +75,7 @@ class PipelineModel:
     schedule: dict[str, Any] | None = None  # {"kind": "cron"|"rate", "expression": ...}
     tags: list[str] = field(default_factory=list)
     max_parallel: int | None = None
+    dag_differences: list[str] = field(default_factory=list)  # DAG settings SageMaker cannot keep
     diagnostics: list[Any] = field(default_factory=list)  # Diagnostic
 
     @property

@@ -7,18 +7,20 @@ are frozen: code that changes a spec after a rule made it (the file of a step sc
 targets) builds a new one with `dataclasses.replace`.
 
 Values may hold pipeline expressions (bridge.translate.expressions); `to_dict` gives the old
-dictionary form, leaving out optional fields that are unset (None).
+dictionary form, leaving out optional fields that are unset (None, or nothing found).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any
+
+from bridge.translate.files.model import Folder, TaskFiles
 
 
 def _optional(default: Any = None) -> Any:
-    """A field left out of `to_dict` while it is None."""
+    """A field left out of `to_dict` while it has its default (None, nothing found)."""
     return field(default=default, metadata={"optional": True})
 
 
@@ -29,10 +31,45 @@ class _Spec:
         data: dict[str, Any] = {}
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
-            if value is None and f.metadata.get("optional"):
+            if f.metadata.get("optional") and value == f.default:
                 continue
-            data[f.name] = value.to_dict() if isinstance(value, _Spec) else value
+            data[f.name] = _plain(value)
         return data
+
+
+def _plain(value: Any) -> Any:
+    """Nested specs and the data-contract dataclasses as dictionaries (tuples as lists)."""
+    if isinstance(value, _Spec):
+        return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FolderInput:
+    """One job input of a shared folder: an upstream step's output of it, or the DAG's own copy."""
+
+    local_path: str  # where the job mounts it (/opt/ml/processing/input/...)
+    step: str | None = None  # the producer step; None: the DAG's own data (copied to inputs/)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FolderFlow:
+    """A folder tasks share on the Airflow worker, as one step sees it on SageMaker.
+
+    Before the call the step runtime copies `inputs` (in order: later producers' files win, as on a
+    shared disk) into `work` and points the original location (`folder`) at it; when the step
+    `writes` the folder, `work` is the job output `name`, uploaded under the execution's prefix.
+    """
+
+    name: str  # the job output's name: unique in the pipeline, readable ("bridge_file_handoff")
+    folder: Folder
+    work: str  # the output /opt/ml/processing/output/<name>, its one input, or a scratch folder
+    writes: bool
+    inputs: tuple[FolderInput, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -47,6 +84,8 @@ class ScriptSpec(_Spec):
     requirements: list[str] | None = _optional()  # pip requirements installed first
     targets: list[str] | None = _optional()  # a branch step's candidate task ids
     file: str | None = _optional()  # the script's file name under steps/ (set by the emitter)
+    files: TaskFiles = _optional(TaskFiles())  # what it reads and writes (the file analysis)
+    folders: tuple[FolderFlow, ...] = _optional(())  # its data contract (translate/data_flow.py)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -48,7 +48,8 @@ def _context_spec(name: str, what: str) -> ParameterSpec:
         type="String",
         default="",
         source="context",
-        description=f"Airflow's `{name}`: {what}. Filled by the bridge's Airflow operator.",
+        description=f"Airflow's `{name}`: {what}. Filled by the bridge's Airflow operator; "
+        "empty, the step derives it from the execution's start and the DAG's schedule.",
         airflow=f"{{{{ {name} }}}}",
     )
 
@@ -71,8 +72,9 @@ CONTEXT_PARAMETERS: dict[str, ParameterSpec] = {
 This is the contract with the bridge's Airflow operator: when it starts the pipeline it sets each
 of these parameters the pipeline declares to `str(context[name])` (what Jinja renders; "" when
 Airflow has no value, e.g. a manual run without a logical date), i.e. it renders `spec.airflow`.
-A pipeline started from anywhere else (console, EventBridge schedule, SDK) must pass them itself,
-or it gets the default "".
+A pipeline started from anywhere else (console, EventBridge schedule, SDK) may pass them itself;
+left at the default "", each step that uses them derives them from the execution's start time
+and the DAG's schedule, as Airflow dates that run (`bridge.translate.context_values`).
 """
 
 # Airflow 2 names gone from the Airflow 3 context: what to use instead.

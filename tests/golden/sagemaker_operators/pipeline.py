@@ -6,16 +6,20 @@ all, and manifest.json for the task-by-task record.
     python pipeline.py                      # print the pipeline definition JSON
     python pipeline.py --upsert             # create or update the pipeline in your account
     python pipeline.py --upsert --start     # ... and start an execution
+    python pipeline.py --upsert --start --endpoint-url http://127.0.0.1:8765  # ... on bridge serve
     python pipeline.py --local              # build it for SageMaker local mode
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 from pathlib import Path
 
+import boto3
+from sagemaker.core.image_uris import retrieve
 from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import Processor, ScriptProcessor
 from sagemaker.core.shapes import (
@@ -43,6 +47,8 @@ from sagemaker.mlops.workflow import (
     PipelineExperimentConfig,
     PipelineSchedule,
     ProcessingStep,
+    SageMakerJobExceptionTypeEnum,
+    SageMakerJobStepRetryPolicy,
     StepExceptionTypeEnum,
     StepRetryPolicy,
     TrainingStep,
@@ -58,10 +64,9 @@ REGION = "us-east-1"
 ROLE_ARN = ""  # empty: $SAGEMAKER_ROLE_ARN
 BUCKET = ""  # empty: the session's default bucket
 INSTANCE_TYPE = "ml.m5.large"
-PYTHON_IMAGE = {
-    "framework": "sklearn",
-    "version": "1.2-1",
-}  # framework/version of the image that runs the step scripts
+# Images that run the step scripts (framework/version): PYTHON_IMAGE, unless a script
+# needs a newer Python (REPORT.md, Images).
+PYTHON_IMAGE = {"framework": "sklearn", "version": "1.2-1"}  # Python 3.9
 TAGS = [
     {"Key": "airflow:dag_id", "Value": "sagemaker_operators"}
 ]  # cost tags on every job the pipeline starts
@@ -76,6 +81,28 @@ SECURITY_GROUP_IDS = []
 ENABLE_NETWORK_ISOLATION = False
 SCHEDULE = {}  # Airflow schedule null (EventBridge)
 MAX_PARALLEL_STEPS = None  # Airflow max_active_tasks
+
+
+def use_endpoint(url: str) -> None:
+    """Send this process's SageMaker, S3 and STS calls to `url` (`bridge serve`, LocalStack):
+    the variables boto3 reads for every client, including those the SDK makes itself."""
+    for name in ("AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS"):
+        os.environ[name] = url
+
+
+def pipeline_session() -> PipelineSession:
+    """A session for SageMaker where boto3 points it: AWS, or the endpoint named by
+    AWS_ENDPOINT_URL_SAGEMAKER / AWS_ENDPOINT_URL. The SDK asks AWS's own STS for the account
+    of its default bucket and checks roles with AWS's IAM; at another endpoint that endpoint's
+    STS names the account, and the role check is left to the endpoint."""
+    boto_session = boto3.Session()
+    bucket = BUCKET or None
+    if os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER") or os.environ.get("AWS_ENDPOINT_URL"):
+        os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
+        if not bucket:
+            account = boto_session.client("sts").get_caller_identity()["Account"]
+            bucket = f"sagemaker-{boto_session.region_name}-{account}"
+    return PipelineSession(boto_session=boto_session, default_bucket=bucket)
 
 
 def network_config() -> NetworkConfig | None:
@@ -94,11 +121,24 @@ def step_file(name: str) -> str:
     return f"steps/{name}" if Path.cwd() == HERE else str(STEPS_DIR / name)
 
 
-def script_processor(session, role, image_uri, instance_type, env=None, max_runtime=None):
-    """The processor that runs one step script (see steps/)."""
+def image_uri(session, image: dict[str, str] | str) -> str:
+    """An image URI as it is, or a framework image (framework/version) in the session's region."""
+    if isinstance(image, str):
+        return image
+    region = session.boto_region_name or REGION
+    return framework_image(image["framework"], image["version"], region)
+
+
+@functools.cache
+def framework_image(framework: str, version: str, region: str) -> str:
+    return retrieve(framework=framework, region=region, version=version)  # ~50 ms: once per image
+
+
+def script_processor(session, role, image, instance_type, env=None, max_runtime=None):
+    """The processor that runs one step script (see steps/) on `image` (see image_uri)."""
     return ScriptProcessor(
         role=role,
-        image_uri=image_uri,
+        image_uri=image_uri(session, image),
         command=["python3"],
         instance_type=instance_type,
         instance_count=1,
@@ -155,6 +195,35 @@ def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
     )
 
 
+def retry_policies(
+    max_attempts: int, interval_seconds: int, backoff_rate: float, job: bool = True
+) -> list:
+    """Airflow's retries as retry policies. SageMaker retries a step after service faults and
+    throttling, and a job step after the job's internal, capacity and resource-limit errors. It
+    never retries an error of the step's own code (AlgorithmError), which Airflow would."""
+    timing = dict(
+        interval_seconds=interval_seconds, backoff_rate=backoff_rate, max_attempts=max_attempts
+    )
+    policies = [
+        StepRetryPolicy(
+            exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
+            **timing,
+        )
+    ]
+    if job:
+        policies.append(
+            SageMakerJobStepRetryPolicy(
+                failure_reason_types=[
+                    SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+                    SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                    SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+                ],
+                **timing,
+            )
+        )
+    return policies
+
+
 def get_pipeline(
     session=None,
     role: str | None = None,
@@ -167,9 +236,7 @@ def get_pipeline(
     """The pipeline. `version` makes a side-by-side copy ("<name>-<version>")."""
     if session is None:
         session = (
-            LocalPipelineSession(default_bucket=BUCKET or None)
-            if local
-            else PipelineSession(default_bucket=BUCKET or None)
+            LocalPipelineSession(default_bucket=BUCKET or None) if local else pipeline_session()
         )
     role = role or ROLE_ARN or os.environ.get("SAGEMAKER_ROLE_ARN", "")
 
@@ -245,17 +312,7 @@ def get_pipeline(
     preprocess = ProcessingStep(
         name="preprocess",
         step_args=preprocess_args,
-        retry_policies=[
-            StepRetryPolicy(
-                exception_types=[
-                    StepExceptionTypeEnum.SERVICE_FAULT,
-                    StepExceptionTypeEnum.THROTTLING,
-                ],
-                interval_seconds=300,
-                backoff_rate=1.0,
-                max_attempts=1,
-            )
-        ],
+        retry_policies=retry_policies(max_attempts=1, interval_seconds=300, backoff_rate=1.0),
     )
 
     # Task `train_model` - sample_dags/sagemaker_operators.py:228, rule `sagemaker_job`
@@ -320,17 +377,7 @@ def get_pipeline(
         name="train_model",
         step_args=train_model_args,
         depends_on=[preprocess],
-        retry_policies=[
-            StepRetryPolicy(
-                exception_types=[
-                    StepExceptionTypeEnum.SERVICE_FAULT,
-                    StepExceptionTypeEnum.THROTTLING,
-                ],
-                interval_seconds=300,
-                backoff_rate=1.0,
-                max_attempts=1,
-            )
-        ],
+        retry_policies=retry_policies(max_attempts=1, interval_seconds=300, backoff_rate=1.0),
     )
 
     # Task `create_model` - sample_dags/sagemaker_operators.py:237, rule `sagemaker_job`
@@ -352,17 +399,9 @@ def get_pipeline(
         name="create_model",
         step_args=create_model_args,
         depends_on=[train_model],
-        retry_policies=[
-            StepRetryPolicy(
-                exception_types=[
-                    StepExceptionTypeEnum.SERVICE_FAULT,
-                    StepExceptionTypeEnum.THROTTLING,
-                ],
-                interval_seconds=300,
-                backoff_rate=1.0,
-                max_attempts=1,
-            )
-        ],
+        retry_policies=retry_policies(
+            max_attempts=1, interval_seconds=300, backoff_rate=1.0, job=False
+        ),
     )
 
     # Task `batch_transform` - sample_dags/sagemaker_operators.py:241, rule `sagemaker_job`
@@ -401,17 +440,7 @@ def get_pipeline(
         name="batch_transform",
         step_args=batch_transform_args,
         depends_on=[create_model],
-        retry_policies=[
-            StepRetryPolicy(
-                exception_types=[
-                    StepExceptionTypeEnum.SERVICE_FAULT,
-                    StepExceptionTypeEnum.THROTTLING,
-                ],
-                interval_seconds=300,
-                backoff_rate=1.0,
-                max_attempts=1,
-            )
-        ],
+        retry_policies=retry_policies(max_attempts=1, interval_seconds=300, backoff_rate=1.0),
     )
 
     return Pipeline(
@@ -433,7 +462,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--local", action="store_true", help="use LocalPipelineSession")
     parser.add_argument("--role", default=None, help="execution role ARN")
     parser.add_argument("--version", default=None, help="deploy as <name>-<version>")
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="SageMaker and S3 endpoint, e.g. bridge serve's (default: boto3's AWS_ENDPOINT_URL_*)",
+    )
     args = parser.parse_args(argv)
+    if args.endpoint_url:
+        use_endpoint(args.endpoint_url)
     os.chdir(HERE)  # see step_file()
     pipeline = get_pipeline(role=args.role, local=args.local, version=args.version)
     if not args.upsert:
