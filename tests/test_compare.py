@@ -19,15 +19,14 @@ from bridge.run.record import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
-SAMPLES = ["ml_taskflow_pipeline", "ml_classic_operators", "dynamic_feature_pipeline"]
+SAMPLES = [
+    "ml_taskflow_pipeline",
+    "ml_classic_operators",
+    "dynamic_feature_pipeline",
+    "file_handoff",
+]
 LEGACY = "legacy_airflow1_style"  # Airflow 1 imports: its pipeline runs, Airflow 3 cannot load it
 LOGICAL_DATE = "2026-01-05T00:00:00+00:00"
-# The pipeline's steps run isolated: they no longer see sample_dags/data nor a folder shared
-# with each other. These pass again once the data contract (issue 14, item 3) stages the DAG's
-# data and wires files between steps as job inputs and outputs; strict, so the mark goes then.
-UNTIL_DATA_CONTRACT = pytest.mark.xfail(
-    strict=True, reason="the translation does not yet stage the DAG's data as job inputs"
-)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,6 @@ def comparisons(tmp_path_factory):
     return {c["dag_id"]: c for c in compare_dags(files, options)}
 
 
-@UNTIL_DATA_CONTRACT
 @pytest.mark.parametrize("dag_id", SAMPLES)
 def test_runnable_samples_compare_as_equivalent(comparisons, dag_id):
     comparison = comparisons[dag_id]
@@ -61,7 +59,6 @@ def test_runnable_samples_compare_as_equivalent(comparisons, dag_id):
     assert "<svg" in (folder / "compare.html").read_text()
 
 
-@UNTIL_DATA_CONTRACT
 def test_a_dag_airflow_cannot_load_is_not_compared(comparisons):
     comparison = comparisons[LEGACY]
     assert comparison["verdict"] == "incomplete" and not comparison["ok"]
@@ -70,7 +67,6 @@ def test_a_dag_airflow_cannot_load_is_not_compared(comparisons):
     assert all("airflow.operators.bash_operator" in t["reason"] for t in comparison["tasks"])
 
 
-@UNTIL_DATA_CONTRACT
 def test_xcoms_and_branches_are_really_compared(comparisons):
     tasks = {t["task_id"]: t for t in comparisons["ml_taskflow_pipeline"]["tasks"]}
     assert {c["check"] for c in tasks["train_model"]["checks"]} == {"state", "xcom"}
@@ -99,7 +95,6 @@ def _differing(comparison) -> set[str]:
     return {t["task_id"] for t in comparison["tasks"] if t["verdict"] == "differ"}
 
 
-@UNTIL_DATA_CONTRACT
 def test_a_changed_constant_is_caught(comparisons, tmp_path):
     def change(folder):
         script = folder / "steps" / "engineer_features.py"
@@ -115,7 +110,6 @@ def test_a_changed_constant_is_caught(comparisons, tmp_path):
     assert any(not c["ok"] and c["check"] == "xcom" for c in detail)
 
 
-@UNTIL_DATA_CONTRACT
 def test_a_flipped_condition_is_caught(comparisons, tmp_path):
     def change(folder):
         path = folder / "definition.json"
@@ -144,7 +138,6 @@ def test_a_dropped_output_is_caught(comparisons, tmp_path):
     assert "evaluate_model" in _differing(result)
 
 
-@UNTIL_DATA_CONTRACT
 def test_a_file_written_differently_is_caught(comparisons, tmp_path):
     def change(folder):
         script = folder / "steps" / "report.py"

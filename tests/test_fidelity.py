@@ -455,10 +455,30 @@ def moto_stores(monkeypatch):
         yield
 
 
+STAND_IN_MODULES = (
+    "airflow",
+    "airflow.models",
+    "airflow.models.variable",
+    "airflow.models.connection",
+    "airflow.sdk",
+    "airflow.hooks",
+    "airflow.hooks.base",
+    "airflow.sdk.bases",
+    "airflow.sdk.bases.hook",
+)
+
+
 def test_variables_and_connections_are_filled_from_moto_by_name(moto_stores, monkeypatch):
     for env in ("AIRFLOW_VAR_MODEL_BUCKET", "AIRFLOW_VAR_LIMITS", "AIRFLOW_CONN_WAREHOUSE"):
         monkeypatch.delenv(env, raising=False)
-    monkeypatch.setattr(sys, "modules", dict(sys.modules))  # the stand-ins go away afterwards
+    # The stand-ins replace airflow modules in sys.modules (as in a job, which has no Airflow);
+    # each entry is put back afterwards. Replacing the sys.modules object itself would not do:
+    # the import statement reads the interpreter's own dict.
+    for name in [n for n in sys.modules if n == "airflow" or n.startswith("airflow.")]:
+        monkeypatch.delitem(sys.modules, name)
+    for name in STAND_IN_MODULES:
+        monkeypatch.setitem(sys.modules, name, None)
+        monkeypatch.delitem(sys.modules, name)
     runtime.load_secrets(
         {
             "AIRFLOW_VAR_MODEL_BUCKET": "airflow/variables/model_bucket",  # Secrets Manager

@@ -27,15 +27,6 @@ def _copy_golden(name: str, tmp_path: Path) -> Path:
     return folder
 
 
-# Isolated steps no longer see sample_dags/data next to their code: they pass once the data
-# contract (issue 14, item 3) stages the DAG's data folder as job inputs and the golden outputs
-# are regenerated. strict: the mark must go when they do.
-UNTIL_DATA_CONTRACT = pytest.mark.xfail(
-    strict=True, reason="the translation does not yet stage the DAG's data as job inputs"
-)
-
-
-@UNTIL_DATA_CONTRACT
 @pytest.mark.parametrize(
     ("dag_id", "not_run"),
     [
@@ -58,7 +49,6 @@ def test_sample_pipelines_run_locally(dag_id, not_run, tmp_path):
     assert again.to_dict() == json.loads((Path(record.folder) / "run.json").read_text())
 
 
-@UNTIL_DATA_CONTRACT
 def test_taskflow_sample_passes_values_between_steps(tmp_path):
     folder = _copy_golden("ml_taskflow_pipeline", tmp_path)
     record = run_local(folder)

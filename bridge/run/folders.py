@@ -14,6 +14,7 @@ from typing import Any
 
 from bridge.run.object_store import ObjectStore
 from bridge.run.record import SUCCEEDED, StepRun
+from bridge.run.step_runtime import FOLDER_MARKER
 
 FILES_DIR = "files"  # runs/<id>/files/<folder name>/
 
@@ -46,8 +47,10 @@ def gather_folders(
                 source = store.path(uri)
             except ValueError:
                 continue
-            if source.is_dir():
-                shutil.copytree(source, target, dirs_exist_ok=True)
+            if source.is_dir():  # the runtime's marker is no file of the task's
+                shutil.copytree(
+                    source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns(FOLDER_MARKER)
+                )
             found[folder["name"]] = {
                 "kind": folder["kind"],
                 "path": folder["path"],
