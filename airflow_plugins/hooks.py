@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 STEP_PAGE = 100  # ListPipelineExecutionSteps' largest page
 EXECUTION_PAGE = 100
+OBJECT_PAGE = 1000  # ListObjectsV2's largest page
 XCOM_OUTPUT = "xcom"  # the ProcessingOutput `bridge translate` gives each step's XComs
 DEFAULT_RETRIES = {"mode": "standard", "max_attempts": 8}
 READERS = 8  # parallel S3 reads of step outputs
@@ -186,11 +187,31 @@ class MigratedPipelineHook(AwsBaseHook):
         return uris
 
     def _xcom_uri_of_job(self, job_arn: str) -> str | None:
+        uri = self.processing_outputs(job_arn).get(XCOM_OUTPUT)
+        return uri.rstrip("/") + "/xcom.json" if uri else None
+
+    def processing_outputs(self, job_arn: str) -> dict[str, str]:
+        """A processing job's outputs as it ran them: output name -> S3 URI (the execution's
+        own prefix already resolved, which the definition alone may not tell)."""
         job = self.conn.describe_processing_job(ProcessingJobName=job_arn.rsplit("/", 1)[-1])
-        for output in (job.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
-            if output.get("OutputName") == XCOM_OUTPUT:
-                return output["S3Output"]["S3Uri"].rstrip("/") + "/xcom.json"
-        return None
+        return {
+            output["OutputName"]: output["S3Output"]["S3Uri"]
+            for output in (job.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+            if output.get("OutputName") and (output.get("S3Output") or {}).get("S3Uri")
+        }
+
+    def list_objects(self, uri: str) -> list[dict[str, Any]]:
+        """Every object under an S3 prefix (all pages), as ListObjectsV2 gives them (Key,
+        Size, ...). The prefix is taken as a folder: `s3://b/out` does not list `out2/x`."""
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
+        objects = []
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": OBJECT_PAGE}
+        )
+        for page in pages:
+            objects.extend(page.get("Contents") or [])
+        return objects
 
     def read_json(self, uri: str) -> dict[str, Any] | None:
         bucket, _, key = uri.removeprefix("s3://").partition("/")

@@ -2,7 +2,7 @@
 
 Plain functions over the JSON, no `bridge` import: the provider runs in Airflow workers where
 only Airflow and boto3 are installed. The schema is documented in docs/manifest.md; the parts
-used here are `steps[*].task_id`, `tasks[*].steps` and `parameters`.
+used here are `steps[*].task_id`, `steps[*].folders`, `tasks[*].steps` and `parameters`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,35 @@ _PARAM_REF = re.compile(r"^\{\{\s*params\.(\w+)\s*\}\}$")
 
 
 @dataclass(frozen=True)
+class StepFolder:
+    """A worker folder a step shares with other tasks (`steps.<step>.folders[]`): where the
+    task had it (`kind` "path": an absolute path; "env": a variable naming it, `default` when
+    unset; "dag": relative to the DAG file's folder) and the job output the step uploads it
+    as when the step writes it."""
+
+    name: str
+    kind: str
+    path: str
+    default: str | None = None
+    output: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The folder on the worker, whichever step names it."""
+        return (self.kind, self.path)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepFolder:
+        return cls(
+            name=str(data.get("name") or ""),
+            kind=str(data.get("kind") or ""),
+            path=str(data.get("path") or ""),
+            default=data.get("default"),
+            output=data.get("output"),
+        )
+
+
+@dataclass(frozen=True)
 class Migration:
     """The manifest of one translated DAG, or an empty one (steps map to themselves)."""
 
@@ -36,6 +65,7 @@ class Migration:
     step_tasks: dict[str, str] = field(default_factory=dict)  # step name -> task id
     task_steps: dict[str, list[str]] = field(default_factory=dict)  # task id -> step names
     parameters: list[dict[str, Any]] = field(default_factory=list)
+    step_folders: dict[str, tuple[StepFolder, ...]] = field(default_factory=dict)
     path: str = ""
 
     @classmethod
@@ -48,6 +78,11 @@ class Migration:
             step_tasks={name: step.get("task_id") or name for name, step in steps.items()},
             task_steps={task: list(t.get("steps") or []) for task, t in tasks.items()},
             parameters=list(data.get("parameters") or []),
+            step_folders={
+                name: tuple(StepFolder.from_dict(f) for f in step.get("folders") or [])
+                for name, step in steps.items()
+                if step.get("folders")
+            },
             path=path,
         )
 

@@ -9,12 +9,16 @@ What it adds to the Amazon provider's SageMakerStartPipelineOperator:
   - each migrated task's XComs, which MigratedTaskOutput (a stand-in kept under the original
     task id) re-publishes, so legacy downstream tasks that `xcom_pull` from migrated tasks,
     and their trigger rules, keep working;
+  - files back: worker folders the migrated steps wrote (job outputs on SageMaker) are
+    downloaded to the worker when tasks that stay in Airflow use them
+    (airflow_plugins/folders.py);
   - optional RetryPipelineExecution of a failed execution, selective execution of the steps of
     chosen tasks, a link to the execution, `on_kill` stops the execution.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -29,6 +33,12 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk import BaseOperator
 
 from airflow_plugins.execution import Snapshot, TaskInstanceIdentity, Watcher, failure_message
+from airflow_plugins.folders import (
+    UnsafeFolder,
+    bring_back,
+    outputs_to_bring_back,
+    tasks_staying,
+)
 from airflow_plugins.hooks import MigratedPipelineHook
 from airflow_plugins.links import SageMakerPipelineExecutionLink, execution_url
 from airflow_plugins.manifest import Migration, native_param, pipeline_parameters, task_states
@@ -38,6 +48,7 @@ OnFailedExecution = Literal["fail", "retry", "restart"]
 RUNNING = ("Executing", "Stopping")
 TASK_STATES = "task_states"
 TASK_OUTPUTS = "task_outputs"
+FILES_BACK = "files_back"
 
 
 class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
@@ -76,7 +87,9 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
         ``task_states`` (original task id -> success/failed/running/skipped),
         ``step_statuses`` (step -> SageMaker status), ``task_outputs`` (original task id ->
         its XComs: return value and pushed keys), which MigratedTaskOutput tasks re-publish
-        under the original task ids.
+        under the original task ids, and ``files_back`` (per folder output downloaded to the
+        worker: step, task_id, folder, source, path, files, bytes) when tasks that stay in
+        Airflow use a worker folder the migrated steps wrote.
     """
 
     aws_hook_class = MigratedPipelineHook
@@ -313,6 +326,7 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
             raise AirflowException(failure_message(snapshot, migration))
         if self.publish_outputs:
             self._republish(context, migration, arn, snapshot)
+        self._bring_back_files(context, migration, snapshot)
         return arn
 
     def _tasks_in_scope(self, migration: Migration) -> list[str]:
@@ -331,6 +345,30 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
             outputs.setdefault(task_id, {}).update(kept)  # bridge_*: the runtime's bookkeeping
         self.log.info("Outputs of %d task(s) read for re-publishing", len(outputs))
         context["ti"].xcom_push(key=TASK_OUTPUTS, value=outputs)
+
+    def _bring_back_files(self, context, migration: Migration, snapshot: Snapshot) -> None:
+        """Download the worker folders the migrated steps wrote into the worker, when tasks
+        that stay in Airflow read or write them: on SageMaker those files are job outputs, and
+        a task after the cutover (`cp "$OUT/model.json" ...`) would find nothing."""
+        scope = self._tasks_in_scope(migration)
+        dag = context.get("dag")
+        dag_tasks = getattr(dag, "task_dict", None)
+        staying = tasks_staying(migration, scope, dag_tasks)
+        outputs = outputs_to_bring_back(migration, scope, staying, snapshot.steps)
+        if not outputs:
+            return
+        fileloc = getattr(dag, "fileloc", None)
+        try:
+            brought = bring_back(
+                self.hook,
+                outputs,
+                Path(fileloc).parent if fileloc else None,
+                os.environ,
+                self.log,
+            )
+        except UnsafeFolder as exc:
+            raise AirflowException(f"files of the migrated steps not brought back: {exc}") from None
+        context["ti"].xcom_push(key=FILES_BACK, value=brought)
 
     def on_kill(self) -> None:
         if self._execution_arn and not self._finished:

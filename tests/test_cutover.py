@@ -32,10 +32,11 @@ runner = CliRunner()
 OPERATOR = "airflow_plugins.operators.MigratedPipelineOperator"
 STANDIN = "airflow_plugins.operators.MigratedTaskOutput"
 
-# Selections that cut over cleanly, per sample DAG (others are refused: data reads, branches).
+# Selections that cut over cleanly, per sample DAG (others are refused: data reads, branches,
+# worker folders written in Airflow for a migrated task).
 GOOD = {
+    "file_handoff": [["extract"], ["extract", "stage"], ["extract", "stage", "summarize"]],
     "ml_classic_operators": [
-        ["evaluate_model"],
         ["preprocess.scale_features", "preprocess.snapshot_features", "train_model"],
         [
             "preprocess.validate_schema",
@@ -43,13 +44,6 @@ GOOD = {
             "preprocess.snapshot_features",
             "train_model",
             "evaluate_model",
-        ],
-        [
-            "evaluate_model",
-            "choose_deployment",
-            "package_model",
-            "flag_for_review",
-            "publish_report",
         ],
     ],
     "ml_taskflow_pipeline": [
@@ -65,11 +59,10 @@ GOOD = {
     "legacy_airflow1_style": [
         ["start", "extract_data"],
         ["extract_data", "build_features", "train_model"],
-        ["archive_artifacts", "end"],
     ],
     "dynamic_feature_pipeline": [["load_dataset"], ["candidate_alphas"]],
 }
-REFUSALS_EXPECTED_IN_SAMPLES = {"BRG403", "BRG404", "BRG405", "BRG406"}
+REFUSALS_EXPECTED_IN_SAMPLES = {"BRG403", "BRG404", "BRG405", "BRG406", "BRG411"}
 
 
 # ---- fixtures and helpers ------------------------------------------------------------------------
@@ -828,6 +821,21 @@ def test_refusals_from_the_manifest_and_definition(tmp_path):
             "BRG405",
         ),
         ("ml_classic_operators", ["package_model"], "BRG404"),
+        # the tail reads model.json, which train_model writes and would write in Airflow
+        ("ml_classic_operators", ["evaluate_model"], "BRG411"),
+        (
+            "ml_classic_operators",
+            [
+                "evaluate_model",
+                "choose_deployment",
+                "package_model",
+                "flag_for_review",
+                "publish_report",
+            ],
+            "BRG411",
+        ),
+        ("legacy_airflow1_style", ["archive_artifacts", "end"], "BRG411"),
+        ("file_handoff", ["publish"], "BRG411"),
         ("dynamic_feature_pipeline", ["describe_column"], "BRG403"),
         ("dynamic_feature_pipeline", ["profile_size_columns"], "BRG406"),
         ("dynamic_feature_pipeline", ["quality_checks.check_missing"], "BRG404"),

@@ -2,9 +2,11 @@
 with the operator talking to `bridge serve`, against the original DAG run by Airflow alone.
 
 The middle of ml_classic_operators (the preprocess group, training, evaluation) moves to the
-pipeline; the input check before it the branch and everything after it stay in Airflow and read
-`evaluate_model`'s XComs through its MigratedTaskOutput stand-in. Then the codemod is rolled back
-to the original bytes.
+pipeline; the input check before it, the branch and everything after it stay in Airflow and read
+`evaluate_model`'s XComs through its MigratedTaskOutput stand-in. The files the migrated steps
+wrote to the shared worker folder ($BRIDGE_DATA_DIR: features, model.json) are job outputs on the
+pipeline's side; the operator brings them back, so `package_model`'s `cp "$OUT/model.json" ...`
+works as before. Then the codemod is rolled back to the original bytes.
 """
 
 from __future__ import annotations
@@ -139,6 +141,32 @@ def test_legacy_tasks_after_the_cutover_behave_as_before(cut_over):
     report_after = after.steps["publish_report"].outputs["return_value"]
     assert report_after["metrics"] == report_before["metrics"]
     assert report_after["decision"] == report_before["decision"]
+
+
+def test_files_the_migrated_steps_wrote_came_back_for_the_tasks_left_in_airflow(cut_over):
+    before, after, *_ = cut_over
+    (operator,) = [s for s in after.steps.values() if s.kind.endswith("MigratedPipelineOperator")]
+    back = operator.outputs["files_back"]
+    # in the order the steps ran; each into the run's own $BRIDGE_DATA_DIR
+    assert [b["task_id"] for b in back] == [
+        "preprocess.scale_features",
+        "preprocess.snapshot_features",
+        "train_model",
+    ]
+    assert {b["path"] for b in back} == {after.data_dir}
+    assert all(b["files"] >= 1 for b in back)
+
+    def files(run) -> dict[str, bytes]:
+        root = Path(run.data_dir)
+        return {
+            p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
+        }
+
+    # the worker folder ends as Airflow alone left it: the model, the features, the release
+    # package_model copied from the model the pipeline trained, and nothing of the pipeline's
+    # own bookkeeping
+    assert files(after) == files(before)
+    assert "ml_classic_operators/model.json" in files(after)
 
 
 def test_rollback_restores_the_original_bytes(cut_over):

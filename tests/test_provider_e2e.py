@@ -160,7 +160,9 @@ def runs(served, tmp_path_factory):
     for dag_id, scenario in SCENARIOS.items():
         params = {"label": "a", "sleep": 0, "fail": False, "flaky": "", **scenario["params"]}
         if params["flaky"]:
-            params["flaky"] = str(root / f"{dag_id}.flaky")
+            # Steps run isolated (a private /tmp, the host read-only): the marker that makes
+            # the second attempt pass lives in the folder serve shares with every step.
+            params["flaky"] = str(root / "data" / f"{dag_id}.flaky")
         text = DRIVER.format(
             dag_id=dag_id,
             endpoint=server.url,

@@ -62,6 +62,39 @@ def test_steps_map_back_to_their_tasks():
         migration.steps_of(["nope"])
 
 
+def test_worker_folders_are_read_per_step():
+    folder = {
+        "name": "bridge_data_dir",
+        "kind": "env",
+        "path": "BRIDGE_DATA_DIR",
+        "default": "/tmp/out",
+        "output": "bridge_data_dir",
+        "inputs_from": ["check"],
+        "local_path": "/opt/ml/processing/output/bridge_data_dir",
+    }
+    data = {
+        **MANIFEST,
+        "steps": {**MANIFEST["steps"], "fit": {"task_id": "fit", "folders": [folder]}},
+    }
+    migration = Migration.from_dict(data)
+    assert list(migration.step_folders) == ["fit"]  # steps without folders are left out
+    (read,) = migration.step_folders["fit"]
+    assert (read.name, read.default, read.output) == (
+        "bridge_data_dir",
+        "/tmp/out",
+        "bridge_data_dir",
+    )
+    # the same folder named by a reader (no output) is the same place on the worker
+    reader = {**folder, "name": "other", "output": None}
+    assert (
+        Migration.from_dict({**data, "steps": {"x": {"task_id": "x", "folders": [reader]}}})
+        .step_folders["x"][0]
+        .key
+        == read.key
+        == ("env", "BRIDGE_DATA_DIR")
+    )
+
+
 def test_load_reports_missing_and_broken_manifests(tmp_path):
     with pytest.raises(ValueError, match="not found"):
         Migration.load(tmp_path / "missing.json")

@@ -318,6 +318,9 @@ def aws_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # boto3's default session keeps the credentials it first found (another test's, in the
+    # same worker process): each test starts a new one from the variables above.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
 _MODEL = botocore.session.get_session().get_service_model("sagemaker")

@@ -337,8 +337,11 @@ def test_requests_a_browser_makes_for_a_web_page_are_refused(server):
 
 
 def test_the_dns_rebinding_attack_runs_nothing(server, sm, tmp_path):
-    marker = tmp_path / "ran"
-    definition = shell_pipeline(f"touch {marker}", "/opt/ml/processing/output/out")
+    # The step runs isolated: what it does shows in its declared output, s3://hostile/out.
+    marker = server.state.store_root / "hostile" / "out" / "ran"
+    definition = shell_pipeline(
+        "touch /opt/ml/processing/output/out/ran", "/opt/ml/processing/output/out"
+    )
     create = json.dumps(
         {"PipelineName": "rebound", "PipelineDefinition": definition, "RoleArn": ROLE}
     ).encode()

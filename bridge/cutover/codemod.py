@@ -16,7 +16,7 @@ the original text, the hash of the rewritten one and the changed line blocks. `r
 the original bytes when the file is as the cutover left it, else reverses the changed blocks and
 keeps the user's other edits, else refuses (BRG410) unless forced. docs/cutover.md has the details.
 
-Refusals are `CutoverRefused` (BRG400-BRG410); the file is never touched when one is raised.
+Refusals are `CutoverRefused` (BRG400-BRG411); the file is never touched when one is raised.
 
 The steps have their own modules: `preflight.py` (the checks), `plan.py` (the edits), `apply.py`
 (the rewrite), `oracle.py` (the check of the result), `files.py` (sidecar, writes) and
@@ -44,6 +44,7 @@ from bridge.cutover.patch import make_hunks
 from bridge.cutover.plan import Context, CutoverRefused, Options, add_explicit_edges, make_plan
 from bridge.cutover.preflight import (
     check_branching,
+    check_folders,
     check_known,
     check_not_cut_over,
     check_reads,
@@ -52,6 +53,7 @@ from bridge.cutover.preflight import (
     check_standins,
     choose_dag,
     find_manifest,
+    folders_back,
     load_manifest,
     readers_of,
     reads_by_task,
@@ -78,6 +80,7 @@ class CutoverResult:
     text: str
     touched: list[tuple[int, int]] = field(default_factory=list)
     standins: dict[str, str] = field(default_factory=dict)  # task kept as MigratedTaskOutput -> var
+    files_back: list[str] = field(default_factory=list)  # folders the operator brings back
 
 
 # ---- cutover ---------------------------------------------------------------------------------------
@@ -113,6 +116,7 @@ def cutover(
     reads = reads_by_task(model, data, manifest_file.parent, source)
     check_reads(model, selection, reads)
     check_branching(model, graph, selection)
+    check_folders(model, selection, data)
     readers, skippable = readers_of(model, graph, selection, reads, source)
     check_standins(model, set(readers) | skippable, data)
 
@@ -165,6 +169,7 @@ def cutover(
         text=text,
         touched=sorted(set(plan.touched)),
         standins=dict(sorted(plan.standins.items())),
+        files_back=folders_back(model, selection, data),
     )
     if dry_run:
         return result

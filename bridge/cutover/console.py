@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from bridge.quoting import one_line
+
 
 def report(done, dag_file: Path, *, rollback: bool, dry_run: bool) -> None:
     """The diff of a dry run, then what changed, where the sidecar is and how to undo it."""
@@ -39,6 +41,8 @@ def report(done, dag_file: Path, *, rollback: bool, dry_run: bool) -> None:
             console.print(
                 escape(f"  kept as MigratedTaskOutput (outputs read): {', '.join(done.standins)}")
             )
+        for line in done.files_back:
+            console.print(escape(one_line(f"  files brought back to the worker: {line}")))
         console.print(f"  manifest (relative to the DAG): {done.manifest}")
         console.print(f"  sidecar: {done.sidecar}  (undo: bridge cutover {dag_file} --rollback)")
     if dry_run:

@@ -1,7 +1,8 @@
 """Cutover, the checks before any edit: which tasks and DAG, that they are not cut over already,
 that they form one connected part the pipeline can run (manifest), what the tasks that stay read
-of theirs (XComs, state) and whether a migrated branch can skip a task that stays. Each refusal is
-a `CutoverRefused` naming the line."""
+of theirs (XComs, state), whether a migrated task reads a worker folder a task that stays writes,
+and whether a migrated branch can skip a task that stays. Each refusal is a `CutoverRefused`
+naming the line."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bridge.cutover.context import OPERATOR_CANONICAL, CutoverRefused
+from bridge.cutover.context import OPERATOR_CANONICAL, STANDIN_CANONICAL, CutoverRefused
 from bridge.parse.model import DagModel
 
 
@@ -200,7 +201,8 @@ def reads_by_task(
 ) -> dict[str, set[str]]:
     """Task -> the tasks whose step outputs its steps read (a step property, JsonGet, XCom
     input in definition.json); without a definition.json, the DAG's XCom (data) edges and the
-    task ids its templates and callable quote."""
+    task ids its templates and callable quote. Worker-folder inputs are not reads here: files
+    cross the boundary through check_folders and the operator's files back."""
     steps = manifest.get("steps") or {}
     step_reads = _step_reads(folder / "definition.json", manifest)
     out: dict[str, set[str]] = {}
@@ -237,6 +239,74 @@ def check_reads(model: DagModel, selection: list[str], reads: dict[str, set[str]
             f"{listed}, which stays in Airflow (a selective execution has no such step): "
             f"add {', '.join(missing)} to --tasks",
         )
+
+
+def check_folders(model: DagModel, selection: list[str], manifest: dict[str, Any]) -> None:
+    """A chosen task's step must not stage a worker folder from a step whose task stays in
+    Airflow: that task then writes the folder on the worker, where no SageMaker job sees it.
+    (The other way round, files a migrated step writes for a task that stays, the operator
+    brings back to the worker.)"""
+    steps = manifest.get("steps") or {}
+    chosen = set(selection)
+    for reader in selection:
+        for step in manifest["tasks"][reader].get("steps") or []:
+            for folder in (steps.get(step) or {}).get("folders") or []:
+                writers = sorted(
+                    {
+                        (steps.get(s) or {}).get("task_id", s)
+                        for s in folder.get("inputs_from") or []
+                        if (steps.get(s) or {}).get("task_id", s) not in chosen
+                    }
+                )
+                if writers:
+                    named = ", ".join(f"`{w}`" for w in writers)
+                    stays = "stays" if len(writers) == 1 else "stay"
+                    raise CutoverRefused(
+                        "BRG411",
+                        model.tasks[reader].line,
+                        f"`{reader}` reads the worker folder {_folder_text(folder)}, written by "
+                        f"{named}, which {stays} in Airflow: the pipeline's step cannot see "
+                        f"files written on the Airflow worker; add {', '.join(writers)} to --tasks",
+                    )
+
+
+def folders_back(model: DagModel, selection: list[str], manifest: dict[str, Any]) -> list[str]:
+    """The worker folders the operator will bring back after each run: written by a chosen
+    task's step and read or written by a task that stays, each as one line for the summary."""
+    steps = manifest.get("steps") or {}
+    chosen = set(selection)
+
+    def users(tasks) -> dict[tuple, tuple[dict, set[str]]]:
+        found: dict[tuple, tuple[dict, set[str]]] = {}
+        for task in tasks:
+            for step in (manifest["tasks"].get(task) or {}).get("steps") or []:
+                for f in (steps.get(step) or {}).get("folders") or []:
+                    if task in chosen and not f.get("output"):
+                        continue  # a chosen step that only reads the folder brings nothing
+                    key = (f.get("kind"), f.get("path"))
+                    found.setdefault(key, (f, set()))[1].add(task)
+        return found
+
+    writers = users(selection)
+    ours = (OPERATOR_CANONICAL, STANDIN_CANONICAL)  # an earlier cutover's tasks run no code here
+    staying = users(
+        t
+        for t, node in model.tasks.items()
+        if t not in chosen and t in manifest["tasks"] and node.operator not in ours
+    )
+    return [
+        f"{_folder_text(folder)} written by {', '.join(sorted(by))}, used in Airflow by "
+        + ", ".join(sorted(staying[key][1]))
+        for key, (folder, by) in sorted(writers.items(), key=lambda kv: str(kv[0]))
+        if key in staying
+    ]
+
+
+def _folder_text(folder: dict[str, Any]) -> str:
+    """A folder as the DAG names it: its path, `$VARIABLE`, or its place next to the DAG."""
+    kind, path = folder.get("kind"), str(folder.get("path") or "")
+    shown = {"env": f"${path}", "dag": f"<DAG folder>/{path}"}.get(str(kind), path)
+    return f"`{shown}` ({folder.get('name')})"
 
 
 def readers_of(model: DagModel, graph, selection: list[str], reads, source: str):
@@ -314,12 +384,13 @@ def _step_reads(definition: Path, manifest: dict) -> dict[str, set[str]] | None:
     except (OSError, ValueError):
         return None
     names = sorted(manifest.get("steps") or {}, key=len, reverse=True)
+    folder_outputs = _folder_outputs(manifest)
     out: dict[str, set[str]] = {}
 
     def refs(obj, acc: set[str]) -> None:
         if isinstance(obj, dict):
             get = obj.get("Get")
-            if isinstance(get, str) and get.startswith("Steps."):
+            if isinstance(get, str) and get.startswith("Steps.") and get not in folder_outputs:
                 rest = get[len("Steps.") :]
                 name = next((n for n in names if rest == n or rest.startswith(n + ".")), None)
                 acc.add(name or rest.split(".", 1)[0])
@@ -346,6 +417,16 @@ def _step_reads(definition: Path, manifest: dict) -> dict[str, set[str]] | None:
 
     walk(data.get("Steps"))
     return out
+
+
+def _folder_outputs(manifest: dict) -> set[str]:
+    """The property paths of the steps' worker-folder outputs, as a consumer's input Gets them."""
+    return {
+        f"Steps.{name}.ProcessingOutputConfig.Outputs['{f['output']}'].S3Output.S3Uri"
+        for name, step in (manifest.get("steps") or {}).items()
+        for f in (step or {}).get("folders") or []
+        if f.get("output")
+    }
 
 
 def _branching(operator: str) -> str | None:
