@@ -58,28 +58,30 @@ def script_text(step: StepModel, dag_id: str, source_path: str) -> str:
         "what it uses; the bridge runtime turns the step's arguments into Airflow's call and\n"
         'writes the return value as the step\'s XCom (xcom.json).\n"""\n\n'
     )
-    if imports_airflow_stand_ins(body):  # the image has no Airflow: the runtime stands in
-        lines = body.splitlines(keepends=True)
-        future = [line for line in lines if line.startswith("from __future__ ")]
-        body = "".join(line for line in lines if line not in future)
-        header += "".join(future) + (
-            "# ruff: noqa: E402\n"
-            "import os\nimport sys\n\n"
-            f"sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), {RUNTIME_PATH}]\n"
+    # Runtime calls that must run before the callable's own imports: the image has no
+    # Airflow (the runtime stands in for Variables and connections), and a virtualenv task's
+    # requirements are installed in the job.
+    setup = []
+    if imports_airflow_stand_ins(body):
+        setup.append(
             "from _bridge_runtime import install_airflow_stand_ins\n\n"
-            "install_airflow_stand_ins()  # Variable, connections: from AIRFLOW_VAR_/AIRFLOW_CONN_\n\n"
+            "install_airflow_stand_ins()  # Variable, connections: from AIRFLOW_VAR_/AIRFLOW_CONN_\n"
         )
-    if requirements:  # installed before the callable's own imports run
-        # ... but after the body's `from __future__` lines: Python wants them first.
+    if requirements:
+        setup.append(
+            "from _bridge_runtime import install_requirements\n\n"
+            f"install_requirements({quoting.py_literal(requirements)})\n"
+        )
+    if setup:  # after the body's `from __future__` lines: Python wants them first
         lines = body.splitlines(keepends=True)
         future = [line for line in lines if line.startswith("from __future__ ")]
         body = "".join(line for line in lines if line not in future)
-        header += "".join(future) + (
-            "# ruff: noqa: E402\n"
-            "import os\nimport sys\n\n"
-            f"sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), {RUNTIME_PATH}]\n"
-            "from _bridge_runtime import install_requirements\n\n"
-            f"install_requirements({quoting.py_literal(requirements)})\n\n"
+        header += (
+            "".join(future)
+            + "# ruff: noqa: E402\nimport os\nimport sys\n\n"
+            + f"sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), {RUNTIME_PATH}]\n"
+            + "\n".join(setup)
+            + "\n"
         )
     if entry and not quoting.is_dotted_name(entry):  # rules hand a name, never code
         raise ValueError(f"step script entry {entry!r} is not a Python name")

@@ -162,7 +162,35 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
     problems += _manifest_problems(folder, manifest, steps)
     problems += closure_differences(manifest, steps)
     problems += _round_trip(manifest, steps)
+    problems += job_limit_problems(steps)
     return {"ok": not problems, "problems": problems}
+
+
+def job_limit_problems(steps: dict[str, dict]) -> list[str]:
+    """Processing jobs SageMaker would refuse to start: a literal argument over its length, or
+    more inputs or outputs than a job takes (bridge/translate/job_limits.py)."""
+    from bridge.translate.job_limits import MAX_ARGUMENT, MAX_INPUTS, MAX_OUTPUTS
+
+    problems = []
+    for name, step in sorted(steps.items()):
+        if step.get("Type") != "Processing":
+            continue
+        args = step.get("Arguments") or {}
+        arguments = (args.get("AppSpecification") or {}).get("ContainerArguments") or []
+        long = [a for a in arguments if isinstance(a, str) and len(a) > MAX_ARGUMENT]
+        if long:
+            problems.append(
+                f"step `{name}`: a job argument of {len(long[0])} characters (at most "
+                f"{MAX_ARGUMENT}): {long[0][:40]}..."
+            )
+        inputs = len(args.get("ProcessingInputs") or [])
+        outputs = len((args.get("ProcessingOutputConfig") or {}).get("Outputs") or [])
+        if inputs > MAX_INPUTS or outputs > MAX_OUTPUTS:
+            problems.append(
+                f"step `{name}`: {inputs} job inputs and {outputs} outputs (at most "
+                f"{MAX_INPUTS} and {MAX_OUTPUTS})"
+            )
+    return problems
 
 
 def record_artifacts(folder: Path, definition: dict) -> None:

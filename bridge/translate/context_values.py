@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from bridge.parse.model import DagModel
 from bridge.translate.expressions import ExecVar, Join, Param
+from bridge.translate.job_limits import MAX_ARGUMENT
 from bridge.translate.schedule import PRESETS, duration_from_source
 from bridge.translate.templates import CONTEXT_PARAMETERS
 
@@ -41,7 +42,6 @@ TimetableKind = Literal[
 ]
 
 STARTED = ExecVar("START_DATETIME")
-MAX_ARGUMENT = 256  # characters of one ContainerArguments item (CreateProcessingJob)
 _MANUAL_SCHEDULES = {"None", "@once", "@continuous"}
 # The cron the step runtime reads: per field, comma-separated parts that are *, ?, a value or a
 # range (numbers; names in the month and day-of-week fields), optionally with a step.

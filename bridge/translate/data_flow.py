@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bridge.translate.files.model import Access, Folder, TaskFiles
+from bridge.translate.job_limits import MAX_ARGUMENT, MAX_INPUTS, MAX_OUTPUTS
 from bridge.translate.pipeline_model import PipelineModel, StepModel
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.step_specs import FolderFlow, FolderInput, script_of
@@ -33,11 +34,6 @@ FILES_INPUT = "/opt/ml/processing/input/files"  # <name>/<producer step>: an ups
 REPOSITORY_INPUT = "/opt/ml/processing/input/repository"  # <name>: the DAG's own data
 WORK_ROOT = "/opt/ml/processing/work"  # <name>: a folder the step only reads, staged here
 REPOSITORY_LIMIT = 100 * 1024 * 1024  # bytes of repository data `bridge translate` copies
-# SageMaker CreateProcessingJob limits (the API's ProcessingInputs, ProcessingOutputs,
-# ContainerArgument shapes).
-MAX_INPUTS = 10
-MAX_OUTPUTS = 10
-MAX_ARGUMENT = 256
 # Input names are "<name>-<step>" and "repository-<name>": a folder named "repository" could
 # give one of them twice.
 RESERVED = frozenset({"repository"})
@@ -272,9 +268,10 @@ def _chain(root: Path, path: Path) -> list[Path]:
 
 def _job_limits(step: StepModel, folders: tuple[FolderFlow, ...], ctx: RuleContext) -> list[str]:
     """What a processing job cannot hold: at most 10 inputs (code, runtime, XComs, folders),
-    10 outputs (XCom and folders) and arguments of 256 characters."""
+    10 outputs (XCom and folders) and arguments of 256 characters. XComs take one input at
+    least: the emitter mounts the execution's whole XCom prefix when one each would not fit."""
     call = step.spec.call or {}
-    inputs = 2 + len(call.get("reads") or []) + sum(len(f.inputs) for f in folders)
+    inputs = 2 + min(len(call.get("reads") or []), 1) + sum(len(f.inputs) for f in folders)
     outputs = 1 + sum(f.writes for f in folders)
     problems = []
     if inputs > MAX_INPUTS:

@@ -267,7 +267,7 @@ def _named(value: v.Value) -> v.Value:
     """A variable holding a whole folder is what later paths share: anchor it, as a constant."""
     results = []
     for option in v.options(value):
-        where = locate(option, "any") if _path_like(option) and option.static is not None else None  # type: ignore[union-attr]
+        where = locate(option, "any") if v.path_like(option) and option.static is not None else None  # type: ignore[union-attr]
         results.append(v.anchored(option, where) if isinstance(where, Folder) else option)
     return v.alternatives(*results)
 
@@ -342,7 +342,7 @@ def _command(words: list[str], shell: _Shell) -> None:
     elif name not in _QUIET and name not in _KEYWORDS:
         for arg in args:  # a command we do not know: a path it is given may be read or written
             value = _word(arg.split("=", 1)[-1] if arg.startswith("-") else arg, shell)
-            if any(_path_like(o) for o in v.options(value)):
+            if any(v.path_like(o) for o in v.options(value)):
                 _use(arg.split("=", 1)[-1] if arg.startswith("-") else arg, "both", "any", shell)
 
 
@@ -477,21 +477,13 @@ def _listing(value: v.Value) -> v.Value:
     return v.alternatives(*results)
 
 
-def _path_like(value: v.Value) -> bool:
-    if not isinstance(value, v.Text):
-        return False
-    if value.root is not None or value.anchor is not None:
-        return True
-    return bool(value.parts) and isinstance(value.parts[0], str) and value.parts[0].startswith("/")
-
-
 def _use(
     word: str, mode: str, target: Target, shell: _Shell, *, base: v.Value | None = None
 ) -> None:
     value = _word(word, shell)
     base = base if base is not None else shell.cwd
     for option in v.options(value):
-        if base is not None and isinstance(option, v.Text) and not _path_like(option):
+        if base is not None and isinstance(option, v.Text) and not v.path_like(option):
             option = (
                 v.alternatives(
                     *(v.join(b, option) for b in v.options(base) if isinstance(b, v.Text))

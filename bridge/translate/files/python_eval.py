@@ -133,15 +133,6 @@ def from_python(value: object) -> v.Value:
     return v.Unknown(type(value).__name__, "a value known only at run time")
 
 
-def _path_like(value: v.Value) -> bool:
-    """A text that names a folder: absolute, rooted or anchored (a bare word is not a path)."""
-    if not isinstance(value, v.Text):
-        return False
-    if value.root is not None or value.anchor is not None:
-        return True
-    return bool(value.parts) and isinstance(value.parts[0], str) and value.parts[0].startswith("/")
-
-
 def _truthy(value: v.Value) -> bool | None:
     """Whether a value is surely true (True), surely false (False) or not known (None)."""
     if isinstance(value, v.Known):
@@ -775,7 +766,7 @@ class Evaluator:
             for option in v.options(value):
                 items = option.items if isinstance(option, v.Seq) else (option,)
                 for item in items:
-                    if _path_like(item):
+                    if v.path_like(item):
                         self._use(item, "both", "any", where)
 
     def _parent(self, value: v.Value, node: ast.AST) -> v.Value:

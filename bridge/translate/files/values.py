@@ -255,3 +255,12 @@ def alternatives(*values: Value) -> Value:
 
 def options(value: Value) -> tuple[Value, ...]:
     return value.options if isinstance(value, Alt) else (value,)
+
+
+def path_like(value: Value) -> bool:
+    """A text that names a folder: absolute, rooted or anchored (a bare word is not a path)."""
+    if not isinstance(value, Text):
+        return False
+    if value.root is not None or value.anchor is not None:
+        return True
+    return bool(value.parts) and isinstance(value.parts[0], str) and value.parts[0].startswith("/")
