@@ -15,6 +15,7 @@ from bridge.emit.images import choose_image, image_constant
 from bridge.emit.names import RENDERERS, Names, renderer
 from bridge.translate.context_values import argument_parts, context_template
 from bridge.translate.expressions import ExecVar, Join, Param, StepOutput, StepProperty
+from bridge.translate.job_limits import MAX_INPUTS, argument_chunks
 from bridge.translate.pipeline_model import PipelineModel, StepModel
 from bridge.translate.step_specs import (
     ConditionSpec,
@@ -26,6 +27,7 @@ from bridge.translate.step_specs import (
 )
 
 XCOM_INPUT = "/opt/ml/processing/input/xcom"
+_FIXED_INPUTS = 2  # every script step's code and the bridge runtime
 _py = quoting.py_literal
 _COMPARISONS = {
     "==": "ConditionEquals",
@@ -47,16 +49,20 @@ def render_processing(step: StepModel, var: str, names: Names, config: BridgeCon
         "from sagemaker.core.workflow.properties import PropertyFile",
         "from sagemaker.mlops.workflow import ProcessingStep",
     )
-    arguments = _script_arguments(step, call, names) + _folder_arguments(script.folders)
     inputs = ["runtime_input()"]
-    for task_id in call.get("reads", []):
-        producers = names.producer(task_id, step)
-        for i, producer in enumerate(producers):
-            where = f"{XCOM_INPUT}/{task_id}" + (f"/{i}" if len(producers) > 1 else "")
-            inputs.append(f"xcom_input({names.step_vars[producer.name]}, {where!r})")
+    if reads_execution_xcoms(step, names):
+        inputs.append("execution_xcom_input(bucket)")
+        steps = {t: [p.name for p in ps] for t, ps in xcom_producers(step, names).items() if ps}
+        call = {**call, "xcom_steps": steps}  # where the runtime finds each task's XCom
+    else:
+        for task_id, producers in xcom_producers(step, names).items():
+            for i, producer in enumerate(producers):
+                where = f"{XCOM_INPUT}/{task_id}" + (f"/{i}" if len(producers) > 1 else "")
+                inputs.append(f"xcom_input({names.step_vars[producer.name]}, {where!r})")
     inputs += _folder_inputs(script.folders, names)
+    arguments = _script_arguments(step, call, names) + _folder_arguments(script.folders)
     outputs = [f"xcom_output(bucket, {step.name!r})"] + [
-        f"folder_output(bucket, {step.name!r}, {f.name!r})" for f in script.folders if f.writes
+        f"job_output(bucket, {step.name!r}, {f.name!r})" for f in script.folders if f.writes
     ]
     override = config.override_for(step.tasks[0])
     instance = repr(override.instance_type) if override.instance_type else "instance_type"
@@ -77,6 +83,67 @@ def render_processing(step: StepModel, var: str, names: Names, config: BridgeCon
         f"inputs=[{', '.join(inputs)}], outputs=[{', '.join(outputs)}]), "
         f"property_files=[{var}_xcom]"
     )
+
+
+def xcom_producers(step: StepModel, names: Names) -> dict[str, list[StepModel]]:
+    """Each upstream task whose XCom the script step reads -> the steps holding its value for
+    this step (several for a task mapped over a literal; a branch copy's own producers)."""
+    return {t: names.producer(t, step) for t in (step.spec.call or {}).get("reads", [])}
+
+
+def reads_execution_xcoms(step: StepModel, names: Names) -> bool:
+    """Whether the script step mounts the execution's whole XCom prefix in one input: one input
+    per upstream XCom, with its code, the runtime and its folder inputs, would take its job past
+    the inputs SageMaker allows. Steps that fit keep one input per XCom, which also tells
+    SageMaker the data dependency."""
+    script = script_of(step.spec)
+    if script is None:
+        return False
+    per_xcom = sum(len(p) for p in xcom_producers(step, names).values())
+    folders = sum(len(f.inputs) for f in script.folders)
+    return per_xcom > 1 and _FIXED_INPUTS + per_xcom + folders > MAX_INPUTS
+
+
+def xcom_dependencies(step: StepModel, names: Names) -> list[str]:
+    """The producer steps a step mounting the execution's XCom prefix must wait for: without
+    their output properties in its inputs, only depends_on tells SageMaker."""
+    if not reads_execution_xcoms(step, names):
+        return []
+    producers = xcom_producers(step, names).values()
+    return list(dict.fromkeys(p.name for ps in producers for p in ps))
+
+
+EXECUTION_XCOM_HELPER = f'''
+
+def execution_xcom_input(bucket: str) -> ProcessingInput:
+    """Every XCom of the execution so far (see xcom_output), mounted as <step>/xcom.json: for
+    a step that reads more XComs than its job has inputs for. Nothing here tells SageMaker the
+    steps it reads from: its depends_on does."""
+    return ProcessingInput(
+        input_name="xcom",
+        s3_input=ProcessingS3Input(
+            s3_uri=Join(
+                on="/",
+                values=[
+                    "s3://" + bucket,
+                    PIPELINE_NAME,
+                    ExecutionVariables.PIPELINE_EXECUTION_ID,
+                    "xcom",
+                    "",
+                ],
+            ),
+            local_path={XCOM_INPUT!r},
+            s3_data_type="S3Prefix",
+            s3_input_mode="File",
+        ),
+    )
+'''
+
+
+def xcom_helpers(names: Names) -> str:
+    """The pipeline.py helper for the execution's XCom prefix, when a step mounts it."""
+    steps = names.pipeline.steps.values()
+    return EXECUTION_XCOM_HELPER if any(reads_execution_xcoms(s, names) for s in steps) else ""
 
 
 def _folder_arguments(folders: tuple[FolderFlow, ...]) -> list[str]:
@@ -102,29 +169,6 @@ def _folder_inputs(folders: tuple[FolderFlow, ...], names: Names) -> list[str]:
     return inputs
 
 
-FOLDER_OUTPUT_HELPER = '''
-
-def folder_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
-    """A folder the step writes (REPORT.md, "Files between steps"), uploaded when the job ends
-    under the execution's prefix: s3://<bucket>/<pipeline>/<execution id>/<step>/<name>."""
-    return ProcessingOutput(
-        output_name=name,
-        s3_output=ProcessingS3Output(
-            s3_uri=Join(
-                on="/",
-                values=[
-                    "s3://" + bucket,
-                    PIPELINE_NAME,
-                    ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    step_name,
-                    name,
-                ],
-            ),
-            local_path="/opt/ml/processing/output/" + name,
-            s3_upload_mode="EndOfJob",
-        ),
-    )
-'''
 FOLDER_INPUT_HELPER = '''
 
 def folder_input(step, name: str, local_path: str) -> ProcessingInput:
@@ -161,10 +205,8 @@ def folder_helpers(pipeline: PipelineModel) -> str:
     """The pipeline.py helpers for the shared folders its steps use (none when they share none)."""
     flows = [f for s in pipeline.steps.values() for f in getattr(script_of(s.spec), "folders", ())]
     inputs = [i for f in flows for i in f.inputs]
-    return (
-        (FOLDER_OUTPUT_HELPER if any(f.writes for f in flows) else "")
-        + (FOLDER_INPUT_HELPER if any(i.step is not None for i in inputs) else "")
-        + (REPOSITORY_INPUT_HELPER if any(i.step is None for i in inputs) else "")
+    return (FOLDER_INPUT_HELPER if any(i.step is not None for i in inputs) else "") + (
+        REPOSITORY_INPUT_HELPER if any(i.step is None for i in inputs) else ""
     )
 
 
@@ -174,7 +216,8 @@ def _script_arguments(step: StepModel, call: dict, names: Names) -> list[str]:
     targets = step.spec.script.targets
     if targets:
         literal["targets"] = targets
-    args = [repr("--call"), repr(json.dumps(literal, sort_keys=True, default=str))]
+    text = json.dumps(literal, sort_keys=True, default=str)
+    args = [a for chunk in argument_chunks(text) for a in (repr("--call"), repr(chunk))]
     for path, value in dynamic:
         path_json = repr(json.dumps(path))
         if isinstance(value, StepOutput):

@@ -8,7 +8,12 @@ from __future__ import annotations
 from bridge import quoting
 from bridge.config import BridgeConfig
 from bridge.emit import codegen_aws  # noqa: F401  (registers the Lambda and EMR renderers)
-from bridge.emit.codegen import folder_helpers, render_placeholder
+from bridge.emit.codegen import (
+    folder_helpers,
+    render_placeholder,
+    xcom_dependencies,
+    xcom_helpers,
+)
 from bridge.emit.names import RENDERERS, Names, Untranslatable
 from bridge.translate.pipeline_model import PipelineModel, StepModel
 from bridge.translate.step_specs import PlaceholderSpec
@@ -81,7 +86,7 @@ def retry_policies(
 def helper_functions(names: Names) -> str:
     """Module-level helpers of pipeline.py that only some pipelines use (after the others)."""
     retry = RETRY_HELPER if set(RETRY_IMPORTS) <= names.imports else ""
-    return retry + folder_helpers(names.pipeline)
+    return retry + xcom_helpers(names) + folder_helpers(names.pipeline)
 
 
 def _comment(step: StepModel, source: str) -> str:
@@ -118,6 +123,9 @@ def render_steps(
         except Untranslatable as exc:
             step.spec = PlaceholderSpec(operator=step.kind, source=str(exc))
             code = render_placeholder(step, var, names, config)
+        # XComs read from the execution's prefix: no output property orders the step after them.
+        after = [names.step_vars[p] for p in xcom_dependencies(step, names)]
+        depends += [v for v in after if v not in depends]
         blocks.append(
             _comment(step, source_path) + code + common_kwargs(step, names, depends) + ")"
         )

@@ -86,8 +86,8 @@ def folder_names(folders: Iterable[Folder]) -> dict[Folder, str]:
     $BRIDGE_DATA_DIR), unique, and stable: folders whose readable names clash all end in a
     short hash of the folder, so adding a task never renames another task's outputs."""
     bases = {f: _base_name(f) for f in dict.fromkeys(folders)}
-    # An output under the step's prefix must not begin like the step's XCom output ("xcom"):
-    # S3 prefixes match by text, so ".../xcom" would also stage ".../xcom_tables/...".
+    # A folder must not take the XCom's names: its output "xcom" (/opt/ml/processing/output/xcom)
+    # and its inputs "xcom-<step>". Every "xcom..." is renamed, as before, so names stay stable.
     bases = {f: f"folder_{b}" if b.startswith("xcom") else b for f, b in bases.items()}
     clashes = Counter(bases.values())
     names = {}

@@ -140,11 +140,14 @@ def script_processor(session, role, image, instance_type, env=None, max_runtime=
 
 
 def xcom_input(step, local_path: str) -> ProcessingInput:
-    """An upstream step's XCom output, mounted where the step runtime reads it."""
+    """An upstream step's XCom output, mounted where the step runtime reads it. Reading the
+    output property tells SageMaker the data dependency; the final "/" keeps the prefix of step
+    `a` from also matching step `a-0`'s."""
+    output = step.properties.ProcessingOutputConfig.Outputs["xcom"].S3Output.S3Uri
     return ProcessingInput(
         input_name="xcom-" + step.name[:50],
         s3_input=ProcessingS3Input(
-            s3_uri=step.properties.ProcessingOutputConfig.Outputs["xcom"].S3Output.S3Uri,
+            s3_uri=Join(on="/", values=[output, ""]),
             local_path=local_path,
             s3_data_type="S3Prefix",
             s3_input_mode="File",
@@ -165,6 +168,9 @@ def runtime_input() -> ProcessingInput:
 
 
 def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
+    """The step's xcom.json, uploaded when the job ends under the execution's XCom prefix,
+    s3://<bucket>/<pipeline>/<execution id>/xcom/<step>: a step reading more XComs than its
+    job has inputs for mounts that whole prefix (execution_xcom_input)."""
     return ProcessingOutput(
         output_name="xcom",
         s3_output=ProcessingS3Output(
@@ -174,11 +180,34 @@ def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
                     "s3://" + bucket,
                     PIPELINE_NAME,
                     ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    step_name,
                     "xcom",
+                    step_name,
                 ],
             ),
             local_path="/opt/ml/processing/output/xcom",
+            s3_upload_mode="EndOfJob",
+        ),
+    )
+
+
+def job_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
+    """/opt/ml/processing/output/<name>, uploaded when the job ends under the execution's
+    prefix, s3://<bucket>/<pipeline>/<execution id>/<step>/<name>: a folder the step shares
+    with later steps (REPORT.md, "Files between steps")."""
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=Join(
+                on="/",
+                values=[
+                    "s3://" + bucket,
+                    PIPELINE_NAME,
+                    ExecutionVariables.PIPELINE_EXECUTION_ID,
+                    step_name,
+                    name,
+                ],
+            ),
+            local_path="/opt/ml/processing/output/" + name,
             s3_upload_mode="EndOfJob",
         ),
     )
@@ -213,24 +242,26 @@ def retry_policies(
     return policies
 
 
-def folder_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
-    """A folder the step writes (REPORT.md, "Files between steps"), uploaded when the job ends
-    under the execution's prefix: s3://<bucket>/<pipeline>/<execution id>/<step>/<name>."""
-    return ProcessingOutput(
-        output_name=name,
-        s3_output=ProcessingS3Output(
+def execution_xcom_input(bucket: str) -> ProcessingInput:
+    """Every XCom of the execution so far (see xcom_output), mounted as <step>/xcom.json: for
+    a step that reads more XComs than its job has inputs for. Nothing here tells SageMaker the
+    steps it reads from: its depends_on does."""
+    return ProcessingInput(
+        input_name="xcom",
+        s3_input=ProcessingS3Input(
             s3_uri=Join(
                 on="/",
                 values=[
                     "s3://" + bucket,
                     PIPELINE_NAME,
                     ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    step_name,
-                    name,
+                    "xcom",
+                    "",
                 ],
             ),
-            local_path="/opt/ml/processing/output/" + name,
-            s3_upload_mode="EndOfJob",
+            local_path="/opt/ml/processing/input/xcom",
+            s3_data_type="S3Prefix",
+            s3_input_mode="File",
         ),
     )
 
@@ -878,7 +909,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "merge_feature_sets"),
-                folder_output(bucket, "merge_feature_sets", "bridge_data_dir"),
+                job_output(bucket, "merge_feature_sets", "bridge_data_dir"),
             ],
         ),
         property_files=[merge_feature_sets_xcom],
@@ -956,7 +987,9 @@ def get_pipeline(
             code=step_file("select_best_model.py"),
             arguments=[
                 "--call",
-                '{"context": {}, "op_kwargs": {"column_stats": null, "correlations": null, "params": null, "results": null}, "params": {"alphas": null}}',
+                '{"context": {}, "op_kwargs": {"column_stats": null, "correlations": null, "params": null, "results": null}, "params": {"alphas": null}, "xcom_steps": {"column_correlation": ["column_correlation-0", "column_correlation-1", "column_correlation-2", "column_co',
+                "--call",
+                'rrelation-3", "column_correlation-4"], "describe_column": ["describe_column-0", "describe_column-1", "describe_column-2", "describe_column-3", "describe_column-4"], "train_ridge": ["train_ridge"]}}',
                 "--xcom",
                 '["op_kwargs", "results"]',
                 "train_ridge",
@@ -982,27 +1015,7 @@ def get_pipeline(
             ],
             inputs=[
                 runtime_input(),
-                xcom_input(
-                    column_correlation_0, "/opt/ml/processing/input/xcom/column_correlation/0"
-                ),
-                xcom_input(
-                    column_correlation_1, "/opt/ml/processing/input/xcom/column_correlation/1"
-                ),
-                xcom_input(
-                    column_correlation_2, "/opt/ml/processing/input/xcom/column_correlation/2"
-                ),
-                xcom_input(
-                    column_correlation_3, "/opt/ml/processing/input/xcom/column_correlation/3"
-                ),
-                xcom_input(
-                    column_correlation_4, "/opt/ml/processing/input/xcom/column_correlation/4"
-                ),
-                xcom_input(describe_column_0, "/opt/ml/processing/input/xcom/describe_column/0"),
-                xcom_input(describe_column_1, "/opt/ml/processing/input/xcom/describe_column/1"),
-                xcom_input(describe_column_2, "/opt/ml/processing/input/xcom/describe_column/2"),
-                xcom_input(describe_column_3, "/opt/ml/processing/input/xcom/describe_column/3"),
-                xcom_input(describe_column_4, "/opt/ml/processing/input/xcom/describe_column/4"),
-                xcom_input(train_ridge, "/opt/ml/processing/input/xcom/train_ridge"),
+                execution_xcom_input(bucket),
                 folder_input(
                     merge_feature_sets,
                     "bridge_data_dir",
@@ -1011,7 +1024,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "select_best_model"),
-                folder_output(bucket, "select_best_model", "bridge_data_dir"),
+                job_output(bucket, "select_best_model", "bridge_data_dir"),
             ],
         ),
         property_files=[select_best_model_xcom],

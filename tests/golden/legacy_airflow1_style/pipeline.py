@@ -138,11 +138,14 @@ def script_processor(session, role, image, instance_type, env=None, max_runtime=
 
 
 def xcom_input(step, local_path: str) -> ProcessingInput:
-    """An upstream step's XCom output, mounted where the step runtime reads it."""
+    """An upstream step's XCom output, mounted where the step runtime reads it. Reading the
+    output property tells SageMaker the data dependency; the final "/" keeps the prefix of step
+    `a` from also matching step `a-0`'s."""
+    output = step.properties.ProcessingOutputConfig.Outputs["xcom"].S3Output.S3Uri
     return ProcessingInput(
         input_name="xcom-" + step.name[:50],
         s3_input=ProcessingS3Input(
-            s3_uri=step.properties.ProcessingOutputConfig.Outputs["xcom"].S3Output.S3Uri,
+            s3_uri=Join(on="/", values=[output, ""]),
             local_path=local_path,
             s3_data_type="S3Prefix",
             s3_input_mode="File",
@@ -163,6 +166,9 @@ def runtime_input() -> ProcessingInput:
 
 
 def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
+    """The step's xcom.json, uploaded when the job ends under the execution's XCom prefix,
+    s3://<bucket>/<pipeline>/<execution id>/xcom/<step>: a step reading more XComs than its
+    job has inputs for mounts that whole prefix (execution_xcom_input)."""
     return ProcessingOutput(
         output_name="xcom",
         s3_output=ProcessingS3Output(
@@ -172,11 +178,34 @@ def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
                     "s3://" + bucket,
                     PIPELINE_NAME,
                     ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    step_name,
                     "xcom",
+                    step_name,
                 ],
             ),
             local_path="/opt/ml/processing/output/xcom",
+            s3_upload_mode="EndOfJob",
+        ),
+    )
+
+
+def job_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
+    """/opt/ml/processing/output/<name>, uploaded when the job ends under the execution's
+    prefix, s3://<bucket>/<pipeline>/<execution id>/<step>/<name>: a folder the step shares
+    with later steps (REPORT.md, "Files between steps")."""
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=Join(
+                on="/",
+                values=[
+                    "s3://" + bucket,
+                    PIPELINE_NAME,
+                    ExecutionVariables.PIPELINE_EXECUTION_ID,
+                    step_name,
+                    name,
+                ],
+            ),
+            local_path="/opt/ml/processing/output/" + name,
             s3_upload_mode="EndOfJob",
         ),
     )
@@ -209,28 +238,6 @@ def retry_policies(
             )
         )
     return policies
-
-
-def folder_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
-    """A folder the step writes (REPORT.md, "Files between steps"), uploaded when the job ends
-    under the execution's prefix: s3://<bucket>/<pipeline>/<execution id>/<step>/<name>."""
-    return ProcessingOutput(
-        output_name=name,
-        s3_output=ProcessingS3Output(
-            s3_uri=Join(
-                on="/",
-                values=[
-                    "s3://" + bucket,
-                    PIPELINE_NAME,
-                    ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    step_name,
-                    name,
-                ],
-            ),
-            local_path="/opt/ml/processing/output/" + name,
-            s3_upload_mode="EndOfJob",
-        ),
-    )
 
 
 def folder_input(step, name: str, local_path: str) -> ProcessingInput:
@@ -305,7 +312,9 @@ def get_pipeline(
             code=step_file("extract_data.py"),
             arguments=[
                 "--call",
-                '{"context": {"data_interval_end": null, "data_interval_start": null, "ds": null, "ds_nodash": null, "logical_date": null, "run_id": null, "ts": null, "ts_nodash": null}, "params": {}, "schedule": {"cron": "0 0 * * *", "timetable": "cron_trigger", "timezone": "UTC"}, "started": null}',
+                '{"context": {"data_interval_end": null, "data_interval_start": null, "ds": null, "ds_nodash": null, "logical_date": null, "run_id": null, "ts": null, "ts_nodash": null}, "params": {}, "schedule": {"cron": "0 0 * * *", "timetable": "cron_trigger", "timezone',
+                "--call",
+                '": "UTC"}, "started": null}',
                 "--set",
                 '["context", "data_interval_end"]',
                 "str",
@@ -374,7 +383,9 @@ def get_pipeline(
             code=step_file("build_features.py"),
             arguments=[
                 "--call",
-                '{"context": {"data_interval_end": null, "data_interval_start": null, "ds": null, "ds_nodash": null, "logical_date": null, "run_id": null, "ts": null, "ts_nodash": null}, "params": {}, "schedule": {"cron": "0 0 * * *", "timetable": "cron_trigger", "timezone": "UTC"}, "started": null}',
+                '{"context": {"data_interval_end": null, "data_interval_start": null, "ds": null, "ds_nodash": null, "logical_date": null, "run_id": null, "ts": null, "ts_nodash": null}, "params": {}, "schedule": {"cron": "0 0 * * *", "timetable": "cron_trigger", "timezone',
+                "--call",
+                '": "UTC"}, "started": null}',
                 "--set",
                 '["context", "data_interval_end"]',
                 "str",
@@ -429,7 +440,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "build_features"),
-                folder_output(bucket, "build_features", "bridge_data_dir"),
+                job_output(bucket, "build_features", "bridge_data_dir"),
             ],
         ),
         property_files=[build_features_xcom],
@@ -452,7 +463,9 @@ def get_pipeline(
             code=step_file("train_model.py"),
             arguments=[
                 "--call",
-                '{"context": {"data_interval_end": null, "data_interval_start": null, "ds": null, "ds_nodash": null, "logical_date": null, "run_id": null, "ts": null, "ts_nodash": null}, "params": {}, "schedule": {"cron": "0 0 * * *", "timetable": "cron_trigger", "timezone": "UTC"}, "started": null}',
+                '{"context": {"data_interval_end": null, "data_interval_start": null, "ds": null, "ds_nodash": null, "logical_date": null, "run_id": null, "ts": null, "ts_nodash": null}, "params": {}, "schedule": {"cron": "0 0 * * *", "timetable": "cron_trigger", "timezone',
+                "--call",
+                '": "UTC"}, "started": null}',
                 "--set",
                 '["context", "data_interval_end"]',
                 "str",
@@ -507,7 +520,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "train_model"),
-                folder_output(bucket, "train_model", "bridge_data_dir"),
+                job_output(bucket, "train_model", "bridge_data_dir"),
             ],
         ),
         property_files=[train_model_xcom],
@@ -530,7 +543,9 @@ def get_pipeline(
             code=step_file("evaluate_model.py"),
             arguments=[
                 "--call",
-                '{"context": {"data_interval_end": null, "data_interval_start": null, "ds": null, "ds_nodash": null, "logical_date": null, "run_id": null, "ts": null, "ts_nodash": null}, "params": {}, "schedule": {"cron": "0 0 * * *", "timetable": "cron_trigger", "timezone": "UTC"}, "started": null}',
+                '{"context": {"data_interval_end": null, "data_interval_start": null, "ds": null, "ds_nodash": null, "logical_date": null, "run_id": null, "ts": null, "ts_nodash": null}, "params": {}, "schedule": {"cron": "0 0 * * *", "timetable": "cron_trigger", "timezone',
+                "--call",
+                '": "UTC"}, "started": null}',
                 "--set",
                 '["context", "data_interval_end"]',
                 "str",
@@ -655,7 +670,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "archive_artifacts"),
-                folder_output(bucket, "archive_artifacts", "bridge_data_dir"),
+                job_output(bucket, "archive_artifacts", "bridge_data_dir"),
             ],
         ),
         property_files=[archive_artifacts_xcom],

@@ -142,11 +142,14 @@ def script_processor(session, role, image, instance_type, env=None, max_runtime=
 
 
 def xcom_input(step, local_path: str) -> ProcessingInput:
-    """An upstream step's XCom output, mounted where the step runtime reads it."""
+    """An upstream step's XCom output, mounted where the step runtime reads it. Reading the
+    output property tells SageMaker the data dependency; the final "/" keeps the prefix of step
+    `a` from also matching step `a-0`'s."""
+    output = step.properties.ProcessingOutputConfig.Outputs["xcom"].S3Output.S3Uri
     return ProcessingInput(
         input_name="xcom-" + step.name[:50],
         s3_input=ProcessingS3Input(
-            s3_uri=step.properties.ProcessingOutputConfig.Outputs["xcom"].S3Output.S3Uri,
+            s3_uri=Join(on="/", values=[output, ""]),
             local_path=local_path,
             s3_data_type="S3Prefix",
             s3_input_mode="File",
@@ -167,6 +170,9 @@ def runtime_input() -> ProcessingInput:
 
 
 def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
+    """The step's xcom.json, uploaded when the job ends under the execution's XCom prefix,
+    s3://<bucket>/<pipeline>/<execution id>/xcom/<step>: a step reading more XComs than its
+    job has inputs for mounts that whole prefix (execution_xcom_input)."""
     return ProcessingOutput(
         output_name="xcom",
         s3_output=ProcessingS3Output(
@@ -176,11 +182,34 @@ def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
                     "s3://" + bucket,
                     PIPELINE_NAME,
                     ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    step_name,
                     "xcom",
+                    step_name,
                 ],
             ),
             local_path="/opt/ml/processing/output/xcom",
+            s3_upload_mode="EndOfJob",
+        ),
+    )
+
+
+def job_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
+    """/opt/ml/processing/output/<name>, uploaded when the job ends under the execution's
+    prefix, s3://<bucket>/<pipeline>/<execution id>/<step>/<name>: a folder the step shares
+    with later steps (REPORT.md, "Files between steps")."""
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=Join(
+                on="/",
+                values=[
+                    "s3://" + bucket,
+                    PIPELINE_NAME,
+                    ExecutionVariables.PIPELINE_EXECUTION_ID,
+                    step_name,
+                    name,
+                ],
+            ),
+            local_path="/opt/ml/processing/output/" + name,
             s3_upload_mode="EndOfJob",
         ),
     )
@@ -213,28 +242,6 @@ def retry_policies(
             )
         )
     return policies
-
-
-def folder_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
-    """A folder the step writes (REPORT.md, "Files between steps"), uploaded when the job ends
-    under the execution's prefix: s3://<bucket>/<pipeline>/<execution id>/<step>/<name>."""
-    return ProcessingOutput(
-        output_name=name,
-        s3_output=ProcessingS3Output(
-            s3_uri=Join(
-                on="/",
-                values=[
-                    "s3://" + bucket,
-                    PIPELINE_NAME,
-                    ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    step_name,
-                    name,
-                ],
-            ),
-            local_path="/opt/ml/processing/output/" + name,
-            s3_upload_mode="EndOfJob",
-        ),
-    )
 
 
 def folder_input(step, name: str, local_path: str) -> ProcessingInput:
@@ -409,7 +416,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "preprocess-scale_features"),
-                folder_output(bucket, "preprocess-scale_features", "bridge_data_dir"),
+                job_output(bucket, "preprocess-scale_features", "bridge_data_dir"),
             ],
         ),
         property_files=[preprocess_scale_features_xcom],
@@ -490,7 +497,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "preprocess-snapshot_features"),
-                folder_output(bucket, "preprocess-snapshot_features", "bridge_data_dir"),
+                job_output(bucket, "preprocess-snapshot_features", "bridge_data_dir"),
             ],
         ),
         property_files=[preprocess_snapshot_features_xcom],
@@ -574,7 +581,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "train_model"),
-                folder_output(bucket, "train_model", "bridge_data_dir"),
+                job_output(bucket, "train_model", "bridge_data_dir"),
             ],
         ),
         property_files=[train_model_xcom],
@@ -711,7 +718,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "package_model"),
-                folder_output(bucket, "package_model", "bridge_data_dir"),
+                job_output(bucket, "package_model", "bridge_data_dir"),
             ],
         ),
         property_files=[package_model_xcom],
@@ -786,7 +793,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "flag_for_review"),
-                folder_output(bucket, "flag_for_review", "bridge_data_dir"),
+                job_output(bucket, "flag_for_review", "bridge_data_dir"),
             ],
         ),
         property_files=[flag_for_review_xcom],
@@ -893,7 +900,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "publish_report-via-flag_for_review"),
-                folder_output(bucket, "publish_report-via-flag_for_review", "bridge_data_dir"),
+                job_output(bucket, "publish_report-via-flag_for_review", "bridge_data_dir"),
             ],
         ),
         property_files=[publish_report_via_flag_for_review_xcom],
@@ -983,7 +990,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "publish_report-via-package_model"),
-                folder_output(bucket, "publish_report-via-package_model", "bridge_data_dir"),
+                job_output(bucket, "publish_report-via-package_model", "bridge_data_dir"),
             ],
         ),
         property_files=[publish_report_via_package_model_xcom],

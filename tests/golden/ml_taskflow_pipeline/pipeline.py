@@ -138,11 +138,14 @@ def script_processor(session, role, image, instance_type, env=None, max_runtime=
 
 
 def xcom_input(step, local_path: str) -> ProcessingInput:
-    """An upstream step's XCom output, mounted where the step runtime reads it."""
+    """An upstream step's XCom output, mounted where the step runtime reads it. Reading the
+    output property tells SageMaker the data dependency; the final "/" keeps the prefix of step
+    `a` from also matching step `a-0`'s."""
+    output = step.properties.ProcessingOutputConfig.Outputs["xcom"].S3Output.S3Uri
     return ProcessingInput(
         input_name="xcom-" + step.name[:50],
         s3_input=ProcessingS3Input(
-            s3_uri=step.properties.ProcessingOutputConfig.Outputs["xcom"].S3Output.S3Uri,
+            s3_uri=Join(on="/", values=[output, ""]),
             local_path=local_path,
             s3_data_type="S3Prefix",
             s3_input_mode="File",
@@ -163,6 +166,9 @@ def runtime_input() -> ProcessingInput:
 
 
 def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
+    """The step's xcom.json, uploaded when the job ends under the execution's XCom prefix,
+    s3://<bucket>/<pipeline>/<execution id>/xcom/<step>: a step reading more XComs than its
+    job has inputs for mounts that whole prefix (execution_xcom_input)."""
     return ProcessingOutput(
         output_name="xcom",
         s3_output=ProcessingS3Output(
@@ -172,8 +178,8 @@ def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
                     "s3://" + bucket,
                     PIPELINE_NAME,
                     ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    step_name,
                     "xcom",
+                    step_name,
                 ],
             ),
             local_path="/opt/ml/processing/output/xcom",
@@ -182,9 +188,10 @@ def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
     )
 
 
-def folder_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
-    """A folder the step writes (REPORT.md, "Files between steps"), uploaded when the job ends
-    under the execution's prefix: s3://<bucket>/<pipeline>/<execution id>/<step>/<name>."""
+def job_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
+    """/opt/ml/processing/output/<name>, uploaded when the job ends under the execution's
+    prefix, s3://<bucket>/<pipeline>/<execution id>/<step>/<name>: a folder the step shares
+    with later steps (REPORT.md, "Files between steps")."""
     return ProcessingOutput(
         output_name=name,
         s3_output=ProcessingS3Output(
@@ -351,7 +358,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "train_model"),
-                folder_output(bucket, "train_model", "bridge_data_dir"),
+                job_output(bucket, "train_model", "bridge_data_dir"),
             ],
         ),
         property_files=[train_model_xcom],
@@ -440,7 +447,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "register_model"),
-                folder_output(bucket, "register_model", "bridge_data_dir"),
+                job_output(bucket, "register_model", "bridge_data_dir"),
             ],
         ),
         property_files=[register_model_xcom],
@@ -493,7 +500,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "notify_failure"),
-                folder_output(bucket, "notify_failure", "bridge_data_dir"),
+                job_output(bucket, "notify_failure", "bridge_data_dir"),
             ],
         ),
         property_files=[notify_failure_xcom],
@@ -576,7 +583,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "report-via-notify_failure"),
-                folder_output(bucket, "report-via-notify_failure", "bridge_data_dir"),
+                job_output(bucket, "report-via-notify_failure", "bridge_data_dir"),
             ],
         ),
         property_files=[report_via_notify_failure_xcom],
@@ -641,7 +648,7 @@ def get_pipeline(
             ],
             outputs=[
                 xcom_output(bucket, "report-via-register_model"),
-                folder_output(bucket, "report-via-register_model", "bridge_data_dir"),
+                job_output(bucket, "report-via-register_model", "bridge_data_dir"),
             ],
         ),
         property_files=[report_via_register_model_xcom],

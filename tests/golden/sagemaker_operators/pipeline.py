@@ -151,11 +151,14 @@ def script_processor(session, role, image, instance_type, env=None, max_runtime=
 
 
 def xcom_input(step, local_path: str) -> ProcessingInput:
-    """An upstream step's XCom output, mounted where the step runtime reads it."""
+    """An upstream step's XCom output, mounted where the step runtime reads it. Reading the
+    output property tells SageMaker the data dependency; the final "/" keeps the prefix of step
+    `a` from also matching step `a-0`'s."""
+    output = step.properties.ProcessingOutputConfig.Outputs["xcom"].S3Output.S3Uri
     return ProcessingInput(
         input_name="xcom-" + step.name[:50],
         s3_input=ProcessingS3Input(
-            s3_uri=step.properties.ProcessingOutputConfig.Outputs["xcom"].S3Output.S3Uri,
+            s3_uri=Join(on="/", values=[output, ""]),
             local_path=local_path,
             s3_data_type="S3Prefix",
             s3_input_mode="File",
@@ -176,6 +179,9 @@ def runtime_input() -> ProcessingInput:
 
 
 def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
+    """The step's xcom.json, uploaded when the job ends under the execution's XCom prefix,
+    s3://<bucket>/<pipeline>/<execution id>/xcom/<step>: a step reading more XComs than its
+    job has inputs for mounts that whole prefix (execution_xcom_input)."""
     return ProcessingOutput(
         output_name="xcom",
         s3_output=ProcessingS3Output(
@@ -185,11 +191,34 @@ def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
                     "s3://" + bucket,
                     PIPELINE_NAME,
                     ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    step_name,
                     "xcom",
+                    step_name,
                 ],
             ),
             local_path="/opt/ml/processing/output/xcom",
+            s3_upload_mode="EndOfJob",
+        ),
+    )
+
+
+def job_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
+    """/opt/ml/processing/output/<name>, uploaded when the job ends under the execution's
+    prefix, s3://<bucket>/<pipeline>/<execution id>/<step>/<name>: a folder the step shares
+    with later steps (REPORT.md, "Files between steps")."""
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=Join(
+                on="/",
+                values=[
+                    "s3://" + bucket,
+                    PIPELINE_NAME,
+                    ExecutionVariables.PIPELINE_EXECUTION_ID,
+                    step_name,
+                    name,
+                ],
+            ),
+            local_path="/opt/ml/processing/output/" + name,
             s3_upload_mode="EndOfJob",
         ),
     )

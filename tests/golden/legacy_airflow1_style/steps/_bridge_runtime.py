@@ -10,7 +10,9 @@ Arguments (built by the emitted pipeline.py):
   --set PATH TYPE VALUE         put a pipeline value (Parameter, Join, ExecutionVariable) at PATH
                                 (a JSON list of keys); TYPE: str, int, float, bool or json
   --xcom PATH TASK_ID KEY       put an upstream task's XCom at PATH (null if the task is known
-                                not to run on this path: the call's "skipped")
+                                not to run on this path: the call's "skipped"); read from the
+                                steps the call's "xcom_steps" names when the job mounts the
+                                execution's whole XCom prefix
   --folder KIND ORIGINAL WORK   a folder shared with other steps: staged in WORK, ORIGINAL (a
                                 path, a variable, a folder next to the DAG) pointed at it
   --folder-input PATH           a job input copied into the last --folder's WORK, in order
@@ -50,18 +52,19 @@ class XComNotWired(LookupError):
     """An xcom_pull of a task whose output is not an input of this step."""
 
 
-def read_xcom(task_id, key, skipped=()):
+def read_xcom(task_id, key, skipped=(), steps=None):
     """An upstream step's XCom; a mapped upstream gives the list of its instances' values.
 
-    A task the translation knows did not run on this path (`skipped`: the other branch of a
-    join's copy) gives None, as in Airflow. Any other task whose output is not mounted is an
-    error: on SageMaker a job sees only its declared inputs, so a silent None would hide it."""
-    folder = INPUT_DIR / task_id
-    if (folder / "xcom.json").is_file():
-        return json.loads((folder / "xcom.json").read_text()).get(key)
-    parts = sorted((p for p in folder.glob("*/xcom.json")), key=lambda p: int(p.parent.name))
-    if parts:
-        return [json.loads(p.read_text()).get(key) for p in parts]
+    `steps` (the call's "xcom_steps") is set when the job mounts the execution's whole XCom
+    prefix, every step's under its name: the task's value is read from the steps named for it
+    there, never from whatever else the prefix holds. A task the translation knows did not run
+    on this path (`skipped`: the other branch of a join's copy) gives None, as in Airflow. Any
+    other task whose output is not mounted is an error: on SageMaker a job sees only its
+    declared inputs, so a silent None would hide it."""
+    files, several = _task_xcoms(task_id) if steps is None else _step_xcoms(steps.get(task_id))
+    if files:
+        values = [json.loads(f.read_text()).get(key) for f in files]
+        return values if several else values[0]
     if task_id in skipped:
         return None
     raise XComNotWired(
@@ -71,18 +74,41 @@ def read_xcom(task_id, key, skipped=()):
     )
 
 
+def _task_xcoms(task_id):
+    """One input per task: <task_id>/xcom.json, or <task_id>/<i>/xcom.json for each step of a
+    task mapped over a literal."""
+    folder = INPUT_DIR / task_id
+    if (folder / "xcom.json").is_file():
+        return [folder / "xcom.json"], False
+    parts = sorted(folder.glob("*/xcom.json"), key=lambda p: int(p.parent.name))
+    return parts, True
+
+
+def _step_xcoms(names):
+    """The execution's XCom prefix: <step>/xcom.json of each step named (none unless all are
+    there)."""
+    files = [INPUT_DIR / name / "xcom.json" for name in names or ()]
+    return (files if all(f.is_file() for f in files) else []), len(files) > 1
+
+
 def parse_args(argv):
+    """The call from the step's arguments. The literal call is JSON text that may come in
+    several `--call` arguments in a row (a job argument holds at most 256 characters): their
+    texts are joined before it is read."""
     call, i = {}, 0
     while i < len(argv):
         flag = argv[i]
         if flag == "--call":
-            call = _merge(call, json.loads(argv[i + 1]))
-            i += 2
+            text = ""
+            while i < len(argv) and argv[i] == "--call":
+                text, i = text + argv[i + 1], i + 2
+            call = _merge(call, json.loads(text))
         elif flag == "--set":
             _put(call, json.loads(argv[i + 1]), _typed(argv[i + 2], argv[i + 3]))
             i += 4
         elif flag == "--xcom":
-            value = read_xcom(argv[i + 2], argv[i + 3], call.get("skipped") or ())
+            skipped, steps = call.get("skipped") or (), call.get("xcom_steps")
+            value = read_xcom(argv[i + 2], argv[i + 3], skipped, steps)
             _put(call, json.loads(argv[i + 1]), value)
             i += 4
         elif flag == "--folder":  # a shared folder: KIND ORIGINAL WORK (see SharedFolder)
@@ -127,15 +153,16 @@ def _put(target, path, value):
 class TaskInstance:
     """A stand-in for `ti`: xcom_pull reads upstream step outputs, xcom_push adds output keys."""
 
-    def __init__(self, task_id, pushed, skipped=()):
+    def __init__(self, task_id, pushed, skipped=(), xcom_steps=None):
         self.task_id = task_id
         self._pushed = pushed
         self._skipped = set(skipped)
+        self._xcom_steps = xcom_steps
 
     def xcom_pull(self, task_ids=None, key="return_value", **_):
         if isinstance(task_ids, (list, tuple)):
-            return [read_xcom(t, key, self._skipped) for t in task_ids]
-        return read_xcom(task_ids, key, self._skipped) if task_ids else None
+            return [read_xcom(t, key, self._skipped, self._xcom_steps) for t in task_ids]
+        return read_xcom(task_ids, key, self._skipped, self._xcom_steps) if task_ids else None
 
     def xcom_push(self, key, value, **_):
         self._pushed[key] = value
@@ -146,7 +173,7 @@ def call_function(fn, call, task_id, pushed):
     context = dict(call.get("context") or {})
     context["params"] = call.get("params") or {}
     context["templates_dict"] = call.get("templates_dict")
-    ti = TaskInstance(task_id, pushed, call.get("skipped") or ())
+    ti = TaskInstance(task_id, pushed, call.get("skipped") or (), call.get("xcom_steps"))
     context["ti"] = context["task_instance"] = ti
     kwargs = dict(call.get("op_kwargs") or {})
     signature = inspect.signature(fn)
