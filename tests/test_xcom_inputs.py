@@ -297,3 +297,27 @@ def test_the_execution_prefix_works_on_serve(translated, compared, tmp_path):
     assert {o["Key"] for o in listed} >= {f"{prefix}part_{i}/xcom.json" for i in range(PARTS)}
     for step, value in ours.items():
         assert value == local.steps[step].property_files["xcom"]["return_value"], step
+
+
+def test_no_step_is_named_like_the_execution_xcom_prefix(tmp_path):
+    """A task `xcom` would put its folder outputs (<step>/<folder>) under the XCom prefix."""
+    path = tmp_path / "named_xcom.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+            import pendulum
+            from airflow.sdk import DAG, task
+
+            with DAG("named_xcom", start_date=pendulum.datetime(2024, 1, 1), schedule=None):
+                @task(task_id="xcom")
+                def first():
+                    return 1
+
+                first()
+            """
+        )
+    )
+    (dag,) = translate_file(path, Registry.default(), BridgeConfig(), tmp_path / "out").dags
+    manifest = json.loads((dag.folder / "manifest.json").read_text())
+    (step,) = manifest["tasks"]["xcom"]["steps"]
+    assert step != "xcom" and step.startswith("xcom-")

@@ -60,7 +60,9 @@ def translate_dag(
 
     branching = {t for t in dag.tasks if registry.lookup(dag.tasks[t].operator).branches}
     copies, copy_edges = plan_copies(dag, branching)
-    taken: set[str] = set()
+    # "xcom" names the execution's XCom prefix in S3 (xcom/<step>); a step of that name would
+    # put its folder outputs (<step>/<folder>) under it.
+    taken: set[str] = {"xcom"}
     steps_of: dict[Copy, list[str]] = {}
     for copy in copies:
         task = dag.tasks[copy.task_id]
