@@ -27,6 +27,11 @@ from bridge.run.view import comparison_table
 from tests.test_local_run import BUCKET, make_folder, processing_step
 
 ROOT = Path(__file__).resolve().parents[1]
+# The interpreter is re-bound at its own path: when it lives under /tmp (a checkout there, its
+# .venv), that path shows in the step's otherwise empty /tmp.
+INTERPRETER_IN_TMP = sorted(
+    {Path(p).parts[2] for p in (sys.prefix, sys.base_prefix) if p.startswith("/tmp/")}
+)
 DAG_FILE = ROOT / "sample_dags" / "ml_taskflow_pipeline.py"
 GOLDEN = ROOT / "tests" / "golden"
 
@@ -98,7 +103,8 @@ def test_a_step_sees_only_its_job(tmp_path):
     assert record.isolated is True and record.not_faithful == []
     first, second = _seen(record, "first"), _seen(record, "second")
     assert first["repo"] is False and first["out_folder"] is False
-    assert first["tmp"] == [] and second["tmp"] == []  # private per step: first's file is gone
+    # private per step: first's file is gone
+    assert first["tmp"] == second["tmp"] == INTERPRETER_IN_TMP
     assert first["ml_root"] is None  # real /opt/ml paths, nothing rewritten
     # HOME is empty but for the way down to the interpreter's installation, bound read-only
     under_home = {
@@ -296,4 +302,5 @@ def test_bridge_serve_runs_executions_isolated(tmp_path, monkeypatch):
     record = RunRecord.read(tmp_path / "state" / "runs" / arn.rsplit("/", 1)[-1])
     assert record.status == SUCCEEDED, record.message
     assert record.isolated is True
-    assert _seen(record, "first")["repo"] is False and _seen(record, "first")["tmp"] == []
+    assert _seen(record, "first")["repo"] is False
+    assert _seen(record, "first")["tmp"] == INTERPRETER_IN_TMP

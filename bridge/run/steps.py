@@ -29,7 +29,6 @@ import signal
 import subprocess
 import sys
 import tarfile
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -364,7 +363,7 @@ def run_script(job: StepJob, script: Script, cwd: str) -> tuple[Finished, Audite
             str(record_dir / AUDIT_FILE),
             os.pathsep.join(search),
             quiet=[str(job.ml_root), *quiet],
-            readable=[tempfile.gettempdir(), str(Path.home()), *readable],
+            readable=readable,  # not the host's /tmp or HOME: the job's start empty
             sandboxed=False,
         )
         env = {**os.environ, **job.env, "BRIDGE_ML_ROOT": str(job.ml_root), **audit}

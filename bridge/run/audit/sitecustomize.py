@@ -8,11 +8,12 @@ Standard library only, Python 3.8+: it runs on the image's interpreter.
 Each path the process opens, reads, writes, lists, creates, renames or removes is classified:
   quiet     under the job's own folders (/opt/ml, the interpreter, the system folders, /dev,
             /proc, /sys) or above them ("/", "/opt"): not recorded;
-  readable  /tmp and HOME: recorded, allowed;
   elsewhere recorded; a write is allowed (it vanishes with the job), a read of something the job
-            would not have fails with PermissionError naming the path, as the read would fail
-            on SageMaker. Inside the sandbox a path that exists there was made by the job, so
-            only missing ones are refused; unsandboxed, only what this step wrote is readable.
+            would not have fails with FileNotFoundError naming the path and why, as the read
+            would fail on SageMaker (the file is not there). Inside the sandbox a path that
+            exists there was made by the job (its /tmp and HOME start empty), so only missing
+            ones are refused; unsandboxed, only what this step wrote, and the folders in
+            BRIDGE_AUDIT_READABLE (the --data-dir escape hatch), are readable.
 Records go as JSON lines to $BRIDGE_AUDIT_FILE (never under /opt/ml: that is uploaded).
 
 Environment: BRIDGE_AUDIT_FILE, BRIDGE_AUDIT_QUIET and BRIDGE_AUDIT_READABLE (folders joined by
@@ -61,6 +62,15 @@ def _folders(variable):
     return [os.path.normpath(p) for p in os.environ.get(variable, "").split(os.pathsep) if p]
 
 
+def _user_site():
+    try:
+        import site
+
+        return [site.getusersitepackages()]
+    except (AttributeError, ImportError):  # a Python run with -S, or a stripped site module
+        return []
+
+
 def _under(path, roots):
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
@@ -72,6 +82,9 @@ class Audit:
         interpreter = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
         self.quiet = _folders("BRIDGE_AUDIT_QUIET") + [here, os.path.dirname(record_file)]
         self.quiet += [os.path.normpath(p) for p in interpreter] + ["/dev", "/proc", "/sys"]
+        # The user's site-packages is the interpreter's too (not all of sys.path: an editable
+        # install puts a repository there).
+        self.quiet += [os.path.normpath(p) for p in _user_site()]
         self.readable = _folders("BRIDGE_AUDIT_READABLE")
         self.sandboxed = os.environ.get("BRIDGE_AUDIT_SANDBOXED") == "1"
         self.seen = set()
@@ -93,8 +106,8 @@ class Audit:
                 refusal = self.check(path, mode) or refusal
         finally:
             self.busy.on = False
-        if refusal:
-            raise PermissionError(errno.EACCES, refusal)
+        if refusal:  # the error a job gets for a file it does not have, with the reason
+            raise FileNotFoundError(errno.ENOENT, refusal)
 
     def accesses(self, event, args):
         """(absolute path, "read" | "write") pairs an event touches; [] for others."""
@@ -157,10 +170,10 @@ class Audit:
         return any(_under(root, [path]) for root in self.quiet + self.readable)
 
     def readable_here(self, path, real):
+        if self.sandboxed:  # all that exists in the sandbox is the job's (or --data-dir's)
+            return os.path.lexists(path)
         if _under(path, self.readable) or _under(real, self.readable):
             return True
-        if self.sandboxed:
-            return os.path.lexists(path)  # only the job itself makes files here
         return self.wrote(path)
 
     def wrote(self, path):
