@@ -122,16 +122,7 @@ def execution_xcom_input(bucket: str) -> ProcessingInput:
     return ProcessingInput(
         input_name="xcom",
         s3_input=ProcessingS3Input(
-            s3_uri=Join(
-                on="/",
-                values=[
-                    "s3://" + bucket,
-                    PIPELINE_NAME,
-                    ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    "xcom",
-                    "",
-                ],
-            ),
+            s3_uri=execution_uri(bucket, "xcom", ""),
             local_path={XCOM_INPUT!r},
             s3_data_type="S3Prefix",
             s3_input_mode="File",

@@ -178,6 +178,14 @@ def runtime_input() -> ProcessingInput:
     )
 
 
+def execution_uri(bucket: str, *parts: str) -> Join:
+    """s3://<bucket>/<pipeline>/<execution id>/<parts>: each execution's outputs apart."""
+    return Join(
+        on="/",
+        values=["s3://" + bucket, PIPELINE_NAME, ExecutionVariables.PIPELINE_EXECUTION_ID, *parts],
+    )
+
+
 def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
     """The step's xcom.json, uploaded when the job ends under the execution's XCom prefix,
     s3://<bucket>/<pipeline>/<execution id>/xcom/<step>: a step reading more XComs than its
@@ -185,16 +193,7 @@ def xcom_output(bucket: str, step_name: str) -> ProcessingOutput:
     return ProcessingOutput(
         output_name="xcom",
         s3_output=ProcessingS3Output(
-            s3_uri=Join(
-                on="/",
-                values=[
-                    "s3://" + bucket,
-                    PIPELINE_NAME,
-                    ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    "xcom",
-                    step_name,
-                ],
-            ),
+            s3_uri=execution_uri(bucket, "xcom", step_name),
             local_path="/opt/ml/processing/output/xcom",
             s3_upload_mode="EndOfJob",
         ),
@@ -208,16 +207,7 @@ def job_output(bucket: str, step_name: str, name: str) -> ProcessingOutput:
     return ProcessingOutput(
         output_name=name,
         s3_output=ProcessingS3Output(
-            s3_uri=Join(
-                on="/",
-                values=[
-                    "s3://" + bucket,
-                    PIPELINE_NAME,
-                    ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    step_name,
-                    name,
-                ],
-            ),
+            s3_uri=execution_uri(bucket, step_name, name),
             local_path="/opt/ml/processing/output/" + name,
             s3_upload_mode="EndOfJob",
         ),
