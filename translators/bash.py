@@ -16,6 +16,10 @@ from bridge.translate.step_specs import ConditionSpec, ProcessingSpec, ScriptSpe
 from translators.common import script_step
 from translators.registry import Example, StepDraft, Translation, rule
 
+# output_processor callables the step runtime applies itself (Airflow calls them on the
+# last line of output, the XCom).
+JSON_PROCESSORS = {"json.loads"}
+
 
 @rule(
     "airflow.providers.standard.operators.bash.BashOperator",
@@ -69,10 +73,17 @@ def bash(task: TaskModel, ctx: RuleContext) -> Translation:
     cwd = task.kwargs.get("cwd")
     if cwd is not None:
         differences.append("`cwd` refers to the Airflow worker's file system")
+    literal = {"command": command, "env": env, "append_env": bool(append and append.value)}
+    processor = task.kwargs.get("output_processor")
+    if processor is not None and processor.source in JSON_PROCESSORS:
+        literal["output"] = "json"  # the runtime decodes the last line, as Airflow would
+    elif processor is not None:
+        differences.append(
+            f"`output_processor={processor.source}` is not applied: the step's XCom is the "
+            "last line of output as text"
+        )
     call, problems = with_run_clock(  # the runtime renders `{{ ds }}` & co, derived when empty
-        {"command": command, "env": env, "append_env": bool(append and append.value), "reads": []},
-        ctx.dag,
-        ctx.source,
+        {**literal, "reads": []}, ctx.dag, ctx.source
     )
     differences.extend(problems)
     spec = ProcessingSpec(

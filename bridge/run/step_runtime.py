@@ -232,6 +232,8 @@ def main(fn, mode, task_id, argv=None, map_keys=None):
             )
         except Skipped:
             result, skipped = None, True
+        if call.get("output") == "json" and result is not None:  # output_processor=json.loads
+            result = json.loads(result)
     elif map_keys:
         result = [
             call_function(

@@ -146,6 +146,22 @@ def _substitutions(text: str, stash) -> str:
         i = j + 1
 
 
+def _substituted_commands(words: list[str], shell: _Shell) -> None:
+    """The commands inside a word's `$( ... )` run too (`n=$(find "$DIR" | wc -l)` reads DIR),
+    with what the command has assigned so far."""
+    for word in words:
+        for key in re.findall(r"__brg\d+__", word):
+            inner = shell.opaque.get(key, "")
+            if not inner.startswith("$(") or not inner.endswith(")"):
+                continue  # Jinja or backticks: opaque
+            try:
+                nested = _tokens(inner[2:-1], shell)
+            except ValueError:
+                continue  # the outer command's quoting already failed or will be reported
+            for simple in _simple_commands(nested):
+                _command(simple, shell)
+
+
 def _simple_commands(words: list[str]) -> list[list[str]]:
     commands: list[list[str]] = [[]]
     for word in words:
@@ -298,6 +314,7 @@ def _static_default(default: str) -> str | None:
 
 
 def _command(words: list[str], shell: _Shell) -> None:
+    _substituted_commands(words, shell)
     words = _redirections(words, shell)
     while words and "=" in words[0] and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
         name, _, value = words[0].partition("=")
