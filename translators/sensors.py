@@ -13,7 +13,9 @@ gets the most faithful of three honest forms, and every one reports BRG205 with 
 - **contraction**: when the step the sensor watches already waits for completion (an
   EmrStepSensor after EmrAddStepsOperator: the EMRStep ends when the EMR step ends).
 - **manual**: when the condition lives where no step can look: another DAG's run
-  (ExternalTaskSensor) or a worker's local disk (FileSensor). The task becomes a placeholder step
+  (ExternalTaskSensor), or a file path known only at run time (FileSensor; a FileSensor on a
+  known path polls its declared input, which the data-flow wiring connects to the task that
+  writes it). The task becomes a placeholder step
   that stops the pipeline until it is replaced; the reasoning says what to replace it with.
   A CallbackStep fits a condition that an external system reports (it waits on an SQS message
   answered with SendPipelineExecutionStepSuccess), but it needs that system: the bridge does not
@@ -31,6 +33,10 @@ import ast
 from dataclasses import replace
 
 from bridge.parse.model import TaskModel
+from bridge.translate.expressions import Join
+from bridge.translate.files import values as file_values
+from bridge.translate.files.folders import locate
+from bridge.translate.files.model import Access, Folder, TaskFiles
 from bridge.translate.rule_context import RuleContext
 from translators.common import (
     POLL_DIFFERENCE,
@@ -120,6 +126,27 @@ def wait_for_bash(command, env=None, retry_exit_code=None, timeout=604800, poke_
         return False
 
     return bridge_poll(check, timeout, poke_interval, exponential_backoff, max_wait, command)
+'''
+
+_FILE_CODE = '''
+
+def wait_for_file(filepath, recursive=False, timeout=604800, poke_interval=60,
+                  exponential_backoff=False, max_wait=None):
+    """FileSensor: wait until the glob matches a file, or a folder holding a file."""
+    import glob
+    import os
+
+    def found():
+        for path in glob.glob(filepath, recursive=recursive):
+            if os.path.isfile(path):
+                return True
+            for _, _, files in os.walk(path):
+                if files:
+                    return True
+        return False
+
+    return bridge_poll(found, timeout, poke_interval, exponential_backoff, max_wait,
+                       "file %s" % filepath)
 '''
 
 _POKE_SHIM = '''
@@ -333,28 +360,84 @@ def _shim_poke_return_value(code: str) -> tuple[str, bool]:
     f"{_STD}.filesystem.FileSensor",
     examples=[
         Example(
-            "a FileSensor has no equivalent: manual",
+            "a FileSensor on a file an upstream task writes waits on that step's output",
+            """
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.sensors.filesystem import FileSensor
+with DAG("d"):
+    make = BashOperator(task_id="make", bash_command="echo x > /data/in.csv")
+    make >> FileSensor(task_id="wait_file", filepath="/data/in.csv", timeout=600)
+""",
+            {"wait_file": {"fate": "step", "fidelity": "approximate", "steps": ["wait_file"]}},
+        ),
+        Example(
+            "a FileSensor on a path known only at run time is manual",
             """
 from airflow.sdk import DAG
 from airflow.providers.standard.sensors.filesystem import FileSensor
 with DAG("d"):
-    FileSensor(task_id="wait_file", filepath="/data/in.csv")
+    FileSensor(task_id="wait_file", filepath=some_path())
 """,
             {"wait_file": {"fate": "step", "fidelity": "manual"}},
-        )
+        ),
     ],
 )
 def file_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
-    """FileSensor → manual. It watches a path on the Airflow workers' file system (through
-    `fs_conn_id`); pipeline steps run in fresh containers that share no disk with anything. Move
-    the file to S3 and use an S3KeySensor (a poll step) or an S3 event rule that starts the
-    pipeline."""
-    return manual(
+    """FileSensor → a bounded poll step on a declared input. The watched path (a glob, as in
+    Airflow) is a file the step reads: the data-flow wiring makes the folder of the task that
+    writes it an input of this step (or the copy of the DAG repository's `data/`), and the step
+    checks it every `poke_interval` until `timeout`, as FileSensor's poke does (a file, or a
+    folder holding at least one file). Approximate: a job sees its inputs as they were when it
+    started, so a file that something outside the DAG drops on the worker later never appears —
+    when no task of the DAG writes the path the report says so; land such files in S3 and use an
+    S3KeySensor. A path known only at run time is manual; an `fs_conn_id` other than
+    `fs_default` (whose base path is `/`) is a difference, its base path is not applied."""
+    differences: list[str] = []
+    path = kwarg_value(task, ctx, "filepath", differences)
+    arg = task.kwargs.get("filepath")
+    if path is None or arg is None or arg.kind not in ("literal", "template"):
+        return manual(
+            task, ctx, "the filepath is not known statically: no declared input to wait on"
+        )
+    written = arg.value if isinstance(arg.value, str) else ""
+    if not written.startswith("/"):
+        written = "/" + written  # fs_default's base path is "/"
+        path = _rooted(path)
+    where = locate(file_values.text(written), "any")
+    if not isinstance(where, Folder):
+        return manual(
+            task,
+            ctx,
+            f"the watched path `{written}` is not a folder tasks can share"
+            + (f" ({where})" if isinstance(where, str) else ""),
+        )
+    conn = literal(task, "fs_conn_id", "fs_default")
+    if conn != "fs_default":
+        differences.append(f"fs_conn_id `{conn}`: its base path is not applied to the filepath")
+    kwargs = {"filepath": path, "recursive": bool(literal(task, "recursive", False))}
+    result = sensor_poll(
         task,
         ctx,
-        "FileSensor watches the Airflow workers' file system, which no pipeline step can see: "
-        "land the file in S3 and wait with S3KeySensor, or start the pipeline from an S3 event",
+        "wait_for_file",
+        _FILE_CODE,
+        kwargs,
+        differences,
+        "FileSensor becomes a bounded poll on the step's declared input: a job sees the files of "
+        "the tasks before it, not files landing on a worker later",
     )
+    access = Access(folder=where, mode="read", path=written, line=task.line)
+    draft = result.steps[0]
+    script = replace(draft.spec.script, files=TaskFiles(accesses=(access,)))
+    draft.spec = replace(draft.spec, script=script)
+    return result
+
+
+def _rooted(path):
+    """A relative filepath under fs_default's base path `/` (a pipeline value or a string)."""
+    if isinstance(path, str):
+        return "/" + path
+    return Join(("/", path))
 
 
 @rule(
