@@ -407,3 +407,19 @@ def test_lines_inside_multiline_statements(parse):
         "with DAG('d'):\n    chain(\n        EmptyOperator(task_id='a'),\n\n        EmptyOperator(task_id='b'),\n    )\n"
     )
     assert {t.task_id: t.line for t in result.dags[0].tasks.values()} == {"a": 5, "b": 7}
+
+
+def test_chain_keeps_the_links_an_unknown_element_does_not_touch(parse):
+    """The Amazon provider's system tests open every chain() with a task made by an imported
+    helper: only that element's link is lost (BRG104), the rest of the chain holds."""
+    result = parse(
+        "from airflow.sdk import DAG, chain\nfrom helpers import context_task\n"
+        "from airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "with DAG('d'):\n    ctx = context_task()\n"
+        "    chain(ctx, EmptyOperator(task_id='a'), EmptyOperator(task_id='b'), "
+        "EmptyOperator(task_id='c'))\n"
+    )
+    (dag,) = result.dags
+    assert dag.edge_pairs() == [["a", "b"], ["b", "c"]]
+    (diag,) = [d for d in result.diagnostics if d.code == "BRG104"]
+    assert "context_task()" in diag.message and diag.line == 6

@@ -275,21 +275,33 @@ def lshift(left, right):
 
 
 def chain(*elements) -> None:
+    """Airflow's chain(): each neighbouring pair is linked on its own, so one element the parser
+    cannot know (a task made by an imported helper) loses only its own links, not the rest."""
+    errors: list[str] = []
     for up, down in zip(elements, elements[1:], strict=False):
-        if is_dependency(up):
-            set_downstream(up, down)
-            continue
-        if is_dependency(down):
-            set_upstream(down, up)
-            continue
-        if not isinstance(up, Sequence) or not isinstance(down, Sequence) or isinstance(up, str):
-            raise DependencyError(f"chain() between {describe(up)} and {describe(down)}")
-        if len(up) != len(down):
-            raise DependencyError(
-                f"chain() between lists of different lengths ({len(up)} and {len(down)})"
-            )
-        for u, d in zip(up, down, strict=True):
-            set_downstream(u, d)
+        try:
+            _chain_pair(up, down)
+        except DependencyError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise DependencyError("; ".join(dict.fromkeys(errors)))
+
+
+def _chain_pair(up, down) -> None:
+    if is_dependency(up):
+        set_downstream(up, down)
+        return
+    if is_dependency(down):
+        set_upstream(down, up)
+        return
+    if not isinstance(up, Sequence) or not isinstance(down, Sequence) or isinstance(up, str):
+        raise DependencyError(f"chain() between {describe(up)} and {describe(down)}")
+    if len(up) != len(down):
+        raise DependencyError(
+            f"chain() between lists of different lengths ({len(up)} and {len(down)})"
+        )
+    for u, d in zip(up, down, strict=True):
+        set_downstream(u, d)
 
 
 def chain_linear(*elements) -> None:
