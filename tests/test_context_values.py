@@ -29,6 +29,7 @@ from bridge.run import step_runtime
 from bridge.run.engine import RunOptions, run_local
 from bridge.run.record import SUCCEEDED
 from bridge.translate.context_values import run_clock
+from bridge.translate.templates import CONTEXT_PARAMETERS
 from translators.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,7 +156,9 @@ def rendered_context(task, logical, interval) -> dict[str, str]:
     )
     ti._ti_context_from_server = from_server
     context = ti.get_template_context()
-    return {k: task.render_template("{{ " + k + " }}", context) for k in CONTEXT_KEYS}
+    # Each value as the bridge's Airflow operator fills its parameter: rendering its template
+    # (`{{ ds }}`, `{{ ts_nodash | lower }}`) in the task's context.
+    return {k: task.render_template(CONTEXT_PARAMETERS[k].airflow, context) for k in CONTEXT_KEYS}
 
 
 # --- the bridge: the translation reads the schedule, the step runtime derives ---------------------

@@ -115,7 +115,11 @@ def test_parameters_report_what_fills_them() -> None:
 def test_context_parameters_are_strings_defaulting_to_empty() -> None:
     for name, spec in CONTEXT_PARAMETERS.items():
         assert (spec.name, spec.type, spec.default, spec.source) == (name, "String", "", "context")
-        assert spec.airflow == f"{{{{ {name} }}}}"
+        base, _, case = name.rpartition("_")
+        if case in ("lower", "upper"):  # `ts_nodash | lower` has a parameter of its own
+            assert spec.airflow == f"{{{{ {base} | {case} }}}}"
+        else:
+            assert spec.airflow == f"{{{{ {name} }}}}"
 
 
 def test_conf_get_default_is_typed() -> None:
@@ -130,7 +134,7 @@ def test_conf_get_default_is_typed() -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("{{ ds | upper }}", "`| upper` filter"),
+        ("{{ ds | replace('-', '') }}", "`| replace` filter"),
         ("{{ macros.ds_add(ds, 7) }}", "macro `macros.ds_add(ds, 7)`"),
         ("{{ macros.datetime.now() }}", "macro"),
         ("{% if params.x %}a{% endif %}", "`{% if %}` statement"),
@@ -172,14 +176,14 @@ def test_problems_keep_the_text(text: str, words: str) -> None:
 
 
 def test_one_bad_part_keeps_the_whole_text() -> None:
-    text = "{{ ds }}/{{ ds | upper }}/{{ params.x }}"
+    text = "{{ ds }}/{{ ds | title }}/{{ params.x }}"
     result = tr(text)
     assert (result.value, result.parameters) == (text, {})
     assert len(result.problems) == 1
 
 
 def test_long_templates_are_shortened_in_messages() -> None:
-    text = "echo " + "x" * 500 + " {{ ds | upper }}"
+    text = "echo " + "x" * 500 + " {{ ds | title }}"
     (problem,) = tr(text).problems
     assert len(problem) < 300 and "…" in problem
 
@@ -253,6 +257,7 @@ def evaluate(value: Any, result: TemplateResult) -> str:
 ORACLE_TEMPLATES = [
     "s3://{{ var.value.bucket }}/{{ params.table }}/{{ ds }}/data.csv",
     "{{ params['my-table'] }}-{{ ds_nodash }}-{{ ts_nodash }}",
+    "s3://bucket-{{ ts_nodash | lower }}/{{ ds | upper }}/{{ 'AbC' | lower }}",
     "{{ ts }} {{ logical_date }} {{ data_interval_start }} {{ data_interval_end }}",
     "{{ run_id }}:{{ dag_run.run_id }}:{{ dag.dag_id }}:{{ task.task_id }}:{{ ti.task_id }}",
     "rows={{ ti.xcom_pull(task_ids='extract', key='rows') }}",

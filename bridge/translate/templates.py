@@ -54,7 +54,7 @@ def _context_spec(name: str, what: str) -> ParameterSpec:
     )
 
 
-CONTEXT_PARAMETERS: dict[str, ParameterSpec] = {
+_CONTEXT_VALUES: dict[str, ParameterSpec] = {
     spec.name: spec
     for spec in (
         _context_spec("ds", "the logical date as YYYY-MM-DD"),
@@ -66,6 +66,28 @@ CONTEXT_PARAMETERS: dict[str, ParameterSpec] = {
         _context_spec("data_interval_start", "the start of the run's data interval"),
         _context_spec("data_interval_end", "the end of the run's data interval"),
     )
+}
+# `{{ ts_nodash | lower }}` (S3 bucket names must be lower case): a pipeline expression cannot
+# change case, so the filtered value is a context parameter of its own, `ts_nodash_lower`.
+_CASE_FILTERS = ("lower", "upper")
+
+
+def _filtered_spec(spec: ParameterSpec, case: str) -> ParameterSpec:
+    return replace(
+        spec,
+        name=f"{spec.name}_{case}",
+        description=f"Airflow's `{spec.name} | {case}`. " + spec.description.split(". ", 1)[1],
+        airflow=f"{{{{ {spec.name} | {case} }}}}",
+    )
+
+
+CONTEXT_PARAMETERS: dict[str, ParameterSpec] = {
+    **_CONTEXT_VALUES,
+    **{
+        f"{name}_{case}": _filtered_spec(spec, case)
+        for name, spec in _CONTEXT_VALUES.items()
+        for case in _CASE_FILTERS
+    },
 }
 """Airflow context variable -> the String pipeline parameter standing for it.
 
@@ -192,6 +214,8 @@ Step = tuple
 def _expr(node: nodes.Expr, walk: _Walk) -> Any:
     if isinstance(node, nodes.Const) and not isinstance(node.value, (tuple, list, dict)):
         return str(node.value)  # Airflow renders to text: `{{ 3 }}` is "3"
+    if isinstance(node, nodes.Filter) and node.name in _CASE_FILTERS:
+        return _case(node, walk)
     root = _root_name(node)
     if root == "macros" or root in _REMOVED:
         raise _Untranslatable(_unknown_name(root, node))
@@ -200,6 +224,18 @@ def _expr(node: nodes.Expr, walk: _Walk) -> Any:
     if handler is None:
         raise _Untranslatable(_unknown_name(root, node))
     return handler(steps, node, walk)
+
+
+def _case(node: nodes.Filter, walk: _Walk) -> Any:
+    """`| lower` / `| upper` on literal text or on a context value."""
+    if node.node is None or node.args or node.kwargs or node.dyn_args or node.dyn_kwargs:
+        raise _Untranslatable(_describe_unsupported(node))
+    inner = _expr(node.node, replace(walk, parameters={}))  # only the filtered value is used
+    if isinstance(inner, str):
+        return inner.lower() if node.name == "lower" else inner.upper()
+    if isinstance(inner, Param) and inner.name in _CONTEXT_VALUES:
+        return walk.param(CONTEXT_PARAMETERS[f"{inner.name}_{node.name}"])
+    raise _Untranslatable(_describe_unsupported(node))
 
 
 def _root_name(node: nodes.Node) -> str | None:
@@ -396,7 +432,7 @@ def _dag_run(steps: list[Step], node: nodes.Node, walk: _Walk) -> Any:
     attr = _key(steps[0]) if steps and steps[0][0] == "attr" else None
     if attr == "conf":
         return _params(steps[1:], node, walk, root="dag_run.conf")
-    if attr in ("run_id", "dag_id") or attr in CONTEXT_PARAMETERS:
+    if attr in ("run_id", "dag_id") or attr in _CONTEXT_VALUES:
         _no_more("dag_run", steps, 1)
         if attr == "run_id":
             return _RUN_ID
@@ -504,5 +540,5 @@ _ROOTS = {
     "task_instance": _ti("task_instance"),
     "var": _var,
     "conn": _conn,
-    **{name: _context(name) for name in [*CONTEXT_PARAMETERS, *_ALIASES]},
+    **{name: _context(name) for name in [*_CONTEXT_VALUES, *_ALIASES]},
 }

@@ -487,6 +487,8 @@ CONTEXT_KEYS = (
     "data_interval_start",
     "data_interval_end",
 )
+# `{{ ts_nodash | lower }}` travels as its own context value (bridge/translate/templates.py).
+CONTEXT_KEYS += tuple(k + "_" + case for k in CONTEXT_KEYS for case in ("lower", "upper"))
 UTC = datetime.timezone(datetime.timedelta(0))  # datetime.UTC is Python 3.11+
 _UTC_NAMES = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "ZULU", "UNIVERSAL"}
 # (lowest, highest, names) of the five cron fields; names count from the lowest value.
@@ -553,7 +555,7 @@ def derive_context(schedule, started):
     """Airflow's context values for the run that `schedule` creates at `started`."""
     logical, start, end = run_dates(schedule, parse_started(started))
     ts = logical.isoformat()
-    return {
+    values = {
         "ds": logical.strftime("%Y-%m-%d"),
         "ds_nodash": logical.strftime("%Y%m%d"),
         "ts": ts,
@@ -563,6 +565,10 @@ def derive_context(schedule, started):
         "data_interval_start": str(start),
         "data_interval_end": str(end),
     }
+    for name, value in list(values.items()):
+        values[name + "_lower"] = value.lower()
+        values[name + "_upper"] = value.upper()
+    return values
 
 
 def parse_started(text):
