@@ -423,3 +423,25 @@ def test_chain_keeps_the_links_an_unknown_element_does_not_touch(parse):
     assert dag.edge_pairs() == [["a", "b"], ["b", "c"]]
     (diag,) = [d for d in result.diagnostics if d.code == "BRG104"]
     assert "context_task()" in diag.message and diag.line == 6
+
+
+def test_the_common_compat_sdk_is_the_sdk(tmp_path):
+    """`from airflow.providers.common.compat.sdk import DAG, chain, task` (DAGs that run on
+    Airflow 2 and 3, such as the Amazon provider's system tests) gives the graph DagBag loads."""
+    from tests.conftest import dagbag_summaries, graph_of, static_summaries
+
+    path = tmp_path / "compat_dag.py"
+    path.write_text(
+        "from airflow.providers.common.compat.sdk import DAG, chain, task\n"
+        "from airflow.providers.common.compat.standard.operators import PythonOperator\n"
+        "from airflow.providers.standard.operators.bash import BashOperator\n"
+        "with DAG('compat', schedule=None):\n"
+        "    @task\n    def make():\n        return 1\n"
+        "    py = PythonOperator(task_id='py', python_callable=lambda: 2)\n"
+        "    chain(make(), py, BashOperator(task_id='b', bash_command='echo'))\n"
+    )
+    live, errors = dagbag_summaries(path)
+    assert errors == {}
+    (static,) = static_summaries(path)
+    assert graph_of(static) == graph_of(live[0])
+    assert len(static["tasks"]) == 3

@@ -15,6 +15,11 @@ _AWS = "airflow.providers.amazon.aws"
 ALIASES: dict[str, str] = {
     # the SDK's own objects
     "airflow.DAG": "airflow.sdk.DAG",
+    # The common.compat provider re-exports the SDK for DAGs that run on Airflow 2 and 3 (the
+    # Amazon provider's own system tests import DAG, chain and task from it).
+    "airflow.providers.common.compat.sdk": "airflow.sdk",
+    "airflow.providers.common.compat.standard.operators.PythonOperator": f"{_STD}.operators.python.PythonOperator",
+    "airflow.providers.common.compat.standard.operators.ShortCircuitOperator": f"{_STD}.operators.python.ShortCircuitOperator",
     "airflow.models.DAG": "airflow.sdk.DAG",
     "airflow.models.dag.DAG": "airflow.sdk.DAG",
     "airflow.sdk.definitions.dag.DAG": "airflow.sdk.DAG",
