@@ -26,6 +26,7 @@ BUILTIN_MODULES = (
     "translators.bash",
     "translators.branching",
     "translators.sagemaker",
+    "translators.sagemaker_condition",
     "translators.aws_lambda",
     "translators.emr",
     "translators.sensors",
@@ -44,6 +45,7 @@ class StepDraft:
     suffix: str = ""  # for a task with several steps: this one's name suffix ("-poll", "-to-x")
     after: list[int] | None = None  # indices of the task's earlier drafts it runs after
     # (None: the previous draft)
+    side: str | None = None  # "if" | "else": on that side of the Condition draft(s) it runs after
 
     def __post_init__(self) -> None:
         # A dictionary (a rule written before specs were typed) becomes its typed spec; an

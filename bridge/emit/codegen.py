@@ -291,6 +291,14 @@ def _condition(cond: dict, names: Names, step: StepModel) -> str:
         inner = cond["inner"] if op == "not" else {**cond, "op": "=="}
         names.need("from sagemaker.core.workflow.conditions import ConditionNot")
         return f"ConditionNot(expression={_condition(inner, names, step)})"
+    if op == "or":
+        names.need("from sagemaker.core.workflow.conditions import ConditionOr")
+        inner = ", ".join(_condition(c, names, step) for c in cond["conditions"])
+        return f"ConditionOr(conditions=[{inner}])"
+    if op == "in":
+        names.need("from sagemaker.core.workflow.conditions import ConditionIn")
+        value, values = names.value(cond["value"], step), names.value(cond["values"], step)
+        return f"ConditionIn(value={value}, in_values={values})"
     names.need(f"from sagemaker.core.workflow.conditions import {_COMPARISONS[op]}")
     left, right = names.value(cond["left"], step), names.value(cond["right"], step)
     return f"{_COMPARISONS[op]}(left={left}, right={right})"

@@ -232,6 +232,8 @@ def _add_steps(
             break  # mapped instances: side by side, each joined to the task's neighbours
         after = draft.after if draft.after is not None else ([i - 1] if i else [])
         pipeline.edges.extend((names[j], names[i]) for j in after)
+        if draft.side is not None:
+            pipeline.branch_sides.update({(names[j], names[i]): draft.side for j in after})
     return names
 
 
