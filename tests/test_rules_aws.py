@@ -382,7 +382,7 @@ def test_sensor_families_fidelity_and_brg205():
         "dtt": "approximate",
         "dow": "approximate",
         "bs": "approximate",
-        "fs": "manual",
+        "fs": "approximate",
         "ext": "manual",
         "ps": "approximate",
     }
@@ -396,7 +396,7 @@ def test_sensor_families_fidelity_and_brg205():
     assert steps(p, "dt")[0].spec.call["op_kwargs"]["target"] == "2030-01-02T03:00:00+00:00"
     assert steps(p, "dow")[0].spec.call["op_kwargs"]["week_days"] == ["saturday", "sunday"]
     assert "soft_fail" in " ".join(outcome(p, "s3").differences)
-    assert steps(p, "fs")[0].kind == "Placeholder"
+    assert steps(p, "fs")[0].spec.call["op_kwargs"]["filepath"] == "/x"  # a declared input
 
 
 def _poll_namespace(step) -> dict:
