@@ -11,7 +11,7 @@ from typing import Any
 
 from bridge.definition import RUNTIME_VALUE
 from bridge.emit.jobs.registry import OPERATOR_JOBS, request_view, sub_jobs
-from bridge.parse.model import TaskModel
+from bridge.parse.model import ArgValue, TaskModel
 from bridge.translate.expressions import StepProperty
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.step_specs import JobSpec
@@ -80,8 +80,9 @@ def sagemaker_job(task: TaskModel, ctx: RuleContext) -> Translation:
         result = placeholder(task, ctx)
         result.differences = ["the config is not a literal dict the bridge can read statically"]
         return result
+    raw, unknown = _drop_unknown(raw)
     config, problems = ctx.literal(raw, task)
-    differences = list(problems)
+    differences = unknown + problems + _wait_difference(task, ctx)
     drafts: list[StepDraft] = []
     created: dict[str, tuple[str, str]] = _created_upstream(task, ctx)
     parts = sub_jobs(job, config)
@@ -94,7 +95,7 @@ def sagemaker_job(task: TaskModel, ctx: RuleContext) -> Translation:
             return _manual(task, ctx, str(exc))
         differences += notes
         suffix = "" if i == len(parts) - 1 else f"-{part_job.replace('_', '-')}"
-        spec = JobSpec(job=part_job, config=part, raw_config=raw_part)
+        spec = JobSpec(job=part_job, config=part, raw_config=_runtime_marked(raw_part))
         drafts.append(StepDraft(KINDS[part_job], spec, suffix=suffix))
     from bridge.emit.jobs.registry import job_code
 
@@ -106,15 +107,101 @@ def sagemaker_job(task: TaskModel, ctx: RuleContext) -> Translation:
 
 
 def _raw_config(task: TaskModel, job: str) -> Any:
+    """The config as the bridge reads it: literal where the DAG file shows it, each other leaf a
+    nested argument (an XCom path, a param, an expression) that `ctx.literal` turns into a
+    pipeline value or a named problem. A whole-XCom config reads the structure its producer
+    pushes (the parser evaluates the producer's body), its run-time leaves from that XCom."""
     if job == "register_model":
         kwargs = {k: task.kwargs[k] for k in _REGISTER_KWARGS if k in task.kwargs}
-        if any(a.kind not in ("literal", "template") for a in kwargs.values()):
-            return None
-        return {k: a.value for k, a in kwargs.items()}
+        return {k: _leaf(a) for k, a in kwargs.items()}
     arg = task.kwargs.get("config")
-    if arg is None or arg.kind not in ("literal", "template"):
+    if arg is None:
         return None
-    return arg.value
+    if arg.kind in ("literal", "template", "partial") or (
+        arg.kind == "xcom" and isinstance(arg.value, dict)
+    ):
+        return arg.value
+    return None
+
+
+_RUNTIME_KINDS = {"xcom", "param"}
+
+
+def _is_arg(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("kind"), str)
+        and (set(value) <= {"kind", "value", "source", "refs", "key", "path", "origin"})
+    )
+
+
+def _drop_unknown(raw: Any, path: str = "") -> tuple[Any, list[str]]:
+    """The config without the leaves nobody knows before Airflow runs the DAG (an expression
+    the parser cannot evaluate), and one difference naming each; XCom and param leaves stay."""
+    if _is_arg(raw):
+        if raw["kind"] in _RUNTIME_KINDS or raw["kind"] in ("literal", "template"):
+            return raw, []
+        shown = raw.get("source") or raw["kind"]
+        return _DROPPED, [
+            f"{path or 'config'}: `{shown}` is only known when Airflow runs the DAG; "
+            "the step leaves this field out"
+        ]
+    if isinstance(raw, dict):
+        out, notes = {}, []
+        for k, v in raw.items():
+            value, more = _drop_unknown(v, f"{path}.{k}" if path else k)
+            notes += more
+            if value is not _DROPPED:
+                out[k] = value
+        return out, notes
+    if isinstance(raw, list):
+        items = [_drop_unknown(v, f"{path}[{i}]") for i, v in enumerate(raw)]
+        return [v for v, _ in items if v is not _DROPPED], [n for _, more in items for n in more]
+    return raw, []
+
+
+_DROPPED = object()
+
+
+def _runtime_marked(raw: Any) -> Any:
+    """The manifest's copy of the request: a leaf read at run time (an XCom, a param) is
+    compared as "some pipeline value" by `bridge validate`."""
+    if _is_arg(raw):
+        return raw.get("value") if raw["kind"] in ("literal", "template") else RUNTIME_VALUE
+    if isinstance(raw, dict):
+        return {k: _runtime_marked(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_runtime_marked(v) for v in raw]
+    return raw
+
+
+def _wait_difference(task: TaskModel, ctx: RuleContext) -> list[str]:
+    """A job step waits for its job; `wait_for_completion=False` differs unless a sensor that
+    waits on this job follows (the sensor is then contracted into the step)."""
+    wait = task.kwargs.get("wait_for_completion")
+    if wait is None or (wait.kind == "literal" and wait.value is not False):
+        return []
+    if any(_waited_by(ctx.dag.tasks[d], task, ctx) for d in ctx.downstream(task.task_id)):
+        return []
+    return [
+        "the step waits for the job to end; Airflow's task returned once the job was started "
+        "(wait_for_completion=False) and nothing waited on it"
+    ]
+
+
+def _leaf(arg: ArgValue) -> Any:
+    return arg.value if arg.kind in ("literal", "template", "partial") else arg.to_dict()
+
+
+def name_token(value: Any) -> tuple | None:
+    """What identifies a resource name across tasks: the literal text, or the XCom value it is
+    read from (a producer's pushed value, by where it was first pushed: see parse.pushed)."""
+    if isinstance(value, str):
+        return ("text", value)
+    if isinstance(value, dict) and value.get("kind") == "xcom" and len(value.get("refs", [])) == 1:
+        where = value.get("origin") or (value.get("key") or "return_value") + value.get("path", "")
+        return ("xcom", value["refs"][0], where)
+    return None
 
 
 def _created_upstream(task: TaskModel, ctx: RuleContext) -> dict[str, tuple[str, str]]:
@@ -128,10 +215,10 @@ def _created_upstream(task: TaskModel, ctx: RuleContext) -> dict[str, tuple[str,
             continue
         raw = _raw_config(other, OPERATOR_JOBS[name])
         for part_job, part in sub_jobs(OPERATOR_JOBS[name], raw) if isinstance(raw, dict) else []:
-            if part_job == "model" and isinstance(part.get("ModelName"), str):
-                found[part["ModelName"]] = (other_id, "ModelName")
-            if part_job == "endpoint_config" and isinstance(part.get("EndpointConfigName"), str):
-                found[part["EndpointConfigName"]] = (other_id, "EndpointConfigName")
+            for kind, key in (("model", "ModelName"), ("endpoint_config", "EndpointConfigName")):
+                token = name_token(part.get(key)) if part_job == kind else None
+                if token is not None:
+                    found[token] = (other_id, key)
     return found
 
 
@@ -147,11 +234,11 @@ def _link(job: str, part: dict, raw: dict, created: dict, task_id: str, index: i
     if job not in _LINKS or not isinstance(raw, dict):
         return part, raw
     key, _ = _LINKS[job]
-    name = raw.get(key)
-    if index > 0 and isinstance(name, str):  # created by the part just before, same config
+    token = name_token(raw.get(key))
+    if index > 0 and token is not None:  # created by the part just before, same config
         target = StepProperty(task_id, key, index - 1)
-    elif isinstance(name, str) and name in created:
-        target = StepProperty(*created[name])
+    elif token is not None and token in created:
+        target = StepProperty(*created[token])
     else:
         return part, raw
     return {**part, key: target}, {**raw, key: RUNTIME_VALUE}
@@ -161,3 +248,91 @@ def _manual(task: TaskModel, ctx: RuleContext, why: str) -> Translation:
     result = placeholder(task, ctx)
     result.differences = [why]
     return result
+
+
+_SENSORS = "airflow.providers.amazon.aws.sensors.sagemaker"
+# Sensor -> (job it waits on, its name argument, the request field naming that job).
+WAITS = {
+    "SageMakerTrainingSensor": ("training", "job_name", "TrainingJobName"),
+    "SageMakerProcessingSensor": ("processing", "job_name", "ProcessingJobName"),
+    "SageMakerTransformSensor": ("transform", "job_name", "TransformJobName"),
+    "SageMakerTuningSensor": ("tuning", "job_name", "HyperParameterTuningJobName"),
+    "SageMakerEndpointSensor": ("endpoint", "endpoint_name", "EndpointName"),
+}
+
+_SENSOR_EXAMPLE = """
+from airflow.sdk import DAG
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
+from airflow.providers.amazon.aws.sensors.sagemaker import SageMakerTrainingSensor
+with DAG("d"):
+    train = SageMakerTrainingOperator(task_id="train", wait_for_completion=False, config={
+        "TrainingJobName": "xgb-{{ ds_nodash }}",
+        "AlgorithmSpecification": {"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "TrainingInputMode": "File"},
+        "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+        "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+    })
+    train >> SageMakerTrainingSensor(task_id="wait", job_name="xgb-{{ ds_nodash }}")
+"""
+
+
+@rule(
+    *(f"{_SENSORS}.{name}" for name in WAITS),
+    examples=[
+        Example(
+            "a sensor waiting on the job of an earlier operator is contracted into its step",
+            _SENSOR_EXAMPLE,
+            {
+                "train": {"fate": "step", "fidelity": "exact", "steps": ["train"]},
+                "wait": {"fate": "contracted", "fidelity": "exact", "steps": []},
+            },
+        )
+    ],
+)
+def sagemaker_job_sensor(task: TaskModel, ctx: RuleContext) -> Translation:
+    """SageMakerTraining/Processing/Transform/Tuning/EndpointSensor → contracted into the step
+    of the operator whose job it waits on (an operator upstream of it, usually with
+    `wait_for_completion=False`): a pipeline job step already waits for its job to end and
+    fails when the job fails. The sensor waits on that job when its name argument is the name in
+    the operator's config (the same text, or the same XCom value) or reads the operator's XCom.
+    A sensor waiting on a job the pipeline does not run stays a placeholder."""
+    for other_id in sorted(ctx.ancestors(task.task_id)):
+        if _waited_by(task, ctx.dag.tasks[other_id], ctx):
+            return Translation("contracted", "exact", [], [])
+    result = placeholder(task, ctx)
+    result.differences = [
+        "the sensor waits on a job no SageMaker operator of this DAG starts; the pipeline has "
+        "no step that waits on an outside job"
+    ]
+    return result
+
+
+def _waited_by(sensor: TaskModel, operator: TaskModel, ctx: RuleContext) -> bool:
+    """True when `sensor` waits on the job `operator` starts."""
+    module, _, sensor_class = sensor.operator.rpartition(".")
+    op_name = operator.operator.rsplit(".", 1)[-1]
+    if module != _SENSORS or sensor_class not in WAITS or not operator.operator.startswith(_MODULE):
+        return False
+    job, argument, field = WAITS[sensor_class]
+    if OPERATOR_JOBS.get(op_name) != job:
+        return False
+    arg = sensor.kwargs.get(argument)
+    if arg is None:
+        return False
+    if operator.task_id in arg.refs or _pulls_from(arg, operator.task_id):
+        return True
+    raw = _raw_config(operator, job)
+    parts = dict(sub_jobs(job, raw)) if isinstance(raw, dict) else {}
+    wanted = name_token(_leaf(arg))
+    return wanted is not None and wanted == name_token(parts.get(job, {}).get(field))
+
+
+def _pulls_from(arg: ArgValue, task_id: str) -> bool:
+    """A templated name reading the operator's XCom: `{{ ti.xcom_pull(task_ids='train')... }}`."""
+    import re
+
+    text = arg.value if arg.kind == "template" and isinstance(arg.value, str) else ""
+    return bool(
+        re.search(r"xcom_pull\(\s*(?:task_ids\s*=\s*)?['\"]" + re.escape(task_id) + r"['\"]", text)
+    )

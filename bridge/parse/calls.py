@@ -109,6 +109,13 @@ class Calls:
     """Evaluates calls. Needs the Interpreter's eval, exec_block, size caps and Airflow constructs."""
 
     def ex_Call(self, node: cst.Call, scope: Scope):
+        if (
+            self.pushes is not None
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "xcom_push"
+        ):
+            self.note_push(*self.call_args(node, scope))
+            return None
         func = self.eval(node.func, scope)
         args, kwargs = self.call_args(node, scope)
         return self.call(func, args, kwargs, node, scope)

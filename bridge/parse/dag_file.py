@@ -19,6 +19,7 @@ import libcst as cst
 from bridge.diagnostics import Diagnostic
 from bridge.parse.interpreter import Interpreter
 from bridge.parse.model import FileResult
+from bridge.parse.pushed import attach_shapes
 from bridge.parse.source import (
     CHAIN_FLATTEN,
     MAX_EXPR_DEPTH,
@@ -119,7 +120,9 @@ def _parse_source(source: str, path: str, result: FileResult) -> FileResult:
     try:
         interp = Interpreter(module, path, module_name, check.flat_source, chains=check.chains)
         interp.run()
-        result.dags = [to_dag_model(d) for d in interp.collected_dags()]
+        collected = interp.collected_dags()
+        attach_shapes(interp, [t for d in collected for t in d.tasks.values()])
+        result.dags = [to_dag_model(d) for d in collected]
         result.diagnostics.extend(interp.diagnostics)
         for task in interp.floating:
             if task.dag is None:

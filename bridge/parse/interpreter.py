@@ -32,12 +32,13 @@ from bridge.parse.limits import (
     SizeCaps,
 )
 from bridge.parse.lines import LineIndex
+from bridge.parse.pushed import PushedValues
 from bridge.parse.scope import AbortEvaluation, BreakSignal, ContinueSignal, ReturnSignal, Scope
 from bridge.parse.statements import Statements
 from bridge.parse.values import DagNode, GroupNode, LazySource, TaskNode, Unknown
 
 
-class Interpreter(Statements, Expressions, Calls, SizeCaps, AirflowConstructs):
+class Interpreter(Statements, Expressions, Calls, SizeCaps, AirflowConstructs, PushedValues):
     def __init__(
         self,
         module: cst.Module,
@@ -74,6 +75,8 @@ class Interpreter(Statements, Expressions, Calls, SizeCaps, AirflowConstructs):
         self.diagnostics: list[Diagnostic] = []
         self.steps = 0
         self.depth = 0
+        self.speculative = False  # evaluating a task body (pushed.py): unknown ifs blur names
+        self.pushes: dict[str, Any] | None = None  # that body's xcom_push calls
 
     # ---- helpers -------------------------------------------------------------------------
 

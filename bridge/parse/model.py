@@ -11,7 +11,10 @@ from typing import Any, Literal
 
 from bridge.diagnostics import Diagnostic
 
-ArgKind = Literal["literal", "template", "xcom", "param", "callable", "name", "expr"]
+# partial: a dict or list whose known structure is `value`, with one nested ArgValue dict for
+# each leaf that is not a literal. xcom: `value`, when set, is the structure the XCom holds as
+# far as its producer's code shows (pushed.py), its unknown leaves xcom dicts with a "path".
+ArgKind = Literal["literal", "template", "xcom", "param", "callable", "name", "expr", "partial"]
 
 
 @dataclass
@@ -26,7 +29,7 @@ class ArgValue:
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {"kind": self.kind}
-        if self.kind in ("literal", "template"):
+        if self.kind in ("literal", "template", "partial") or self.value is not None:
             data["value"] = self.value
         if self.source is not None:
             data["source"] = self.source

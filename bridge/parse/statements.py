@@ -30,6 +30,10 @@ from bridge.parse.values import (
     XComRef,
 )
 
+_MISSING = object()
+# Operator attributes a DAG file may set after construction that change what the task does.
+_TASK_ATTRIBUTES = {"wait_for_completion"}
+
 _AUGOPS = {
     cst.AddAssign: op.add,
     cst.SubtractAssign: op.sub,
@@ -221,6 +225,8 @@ class Statements:
             obj = self.eval(target.value, scope)
             if isinstance(obj, TaskNode) and target.attr.value == "trigger_rule":
                 obj.trigger_rule = trigger_rule(value)
+            elif isinstance(obj, TaskNode) and target.attr.value in _TASK_ATTRIBUTES:
+                obj.kwargs[target.attr.value] = (value, "")
             elif not isinstance(obj, (str, int, float, bool, type(None))):
                 # `tg.extract = Operator(...)`, `self.x = ...`: remember it for later reads.
                 self.attributes[(id(obj), target.attr.value)] = (obj, value)
@@ -230,6 +236,9 @@ class Statements:
     def stmt_If(self, node: cst.If, scope: Scope) -> None:
         test = self.eval(node.test, scope)
         truth = self.truth(test)
+        if truth is None and self.speculative:
+            self.blur_branches(node, scope)
+            return
         if truth is None:
             self.diag("BRG106", node.test, f"`{self.src(node.test)}` is not statically known")
             truth = True
@@ -239,6 +248,30 @@ class Statements:
             self.stmt_If(node.orelse, scope)
         elif isinstance(node.orelse, cst.Else):
             self.exec_block(node.orelse.body.body, scope)
+
+    def blur_branches(self, node: cst.If, scope: Scope) -> None:
+        """An `if` whose test is unknown, in a task body evaluated for its pushed values: run
+        each branch from the same state, then every name either one assigns is unknown (which
+        branch runs is only known when the task runs)."""
+        before = dict(scope.vars)
+        changed: set[str] = set()
+        branches = [node.body.body]
+        orelse = node.orelse
+        if isinstance(orelse, cst.Else):
+            branches.append(orelse.body.body)
+        elif isinstance(orelse, cst.If):
+            branches.append([orelse])
+        for body in branches:
+            scope.vars.clear()
+            scope.vars.update(before)
+            try:
+                self.exec_block(body, scope)
+            finally:
+                changed |= {k for k, v in scope.vars.items() if before.get(k, _MISSING) is not v}
+        scope.vars.clear()
+        scope.vars.update(before)
+        for name in changed:
+            scope.vars[name] = Unknown(name, "name")
 
     def truth(self, value) -> bool | None:
         if isinstance(value, Unknown) or has_unknown(value):

@@ -99,7 +99,63 @@ def _with_xcoms(value: Any, depth: int = 0, budget: list[int] | None = None) -> 
     return jsonable(value, depth, budget)
 
 
-def to_arg(value: Any, source) -> ArgValue:
+def _partial(value: Any, depth: int, budget: list[int]) -> Any:
+    """A dict or list kept as its structure: literal leaves as JSON, XComArgs as xcom dicts and
+    every other leaf as its ArgValue dict (its kind and source)."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 20:
+        raise _NotPartial
+    if isinstance(value, dict):
+        if not all(isinstance(k, _JSON_SCALARS) for k in value):
+            raise _NotPartial
+        return {str(k): _partial(v, depth + 1, budget) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_partial(v, depth + 1, budget) for v in value]
+    ok, data = _with_xcoms(value, depth, budget)
+    if ok:
+        return data
+    leaf = to_arg(value, value.source if isinstance(value, Unknown) else "")
+    return leaf.to_dict()
+
+
+class _NotPartial(Exception):
+    pass
+
+
+def _xcom_shape(value: Any, ref: tuple[str, str, dict], path: str, budget: list[int]) -> Any:
+    """A producer's pushed value as a consumer reads it: literal leaves as JSON, every other leaf
+    an xcom dict reading that leaf's path of the producer's XCom, with the leaf's "origin" (where
+    the producer first pushed that value, see pushed.origins)."""
+    task_id, key, origins = ref
+    budget[0] -= 1
+    if budget[0] < 0 or len(path) > 2_000:
+        raise _NotPartial
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {
+            k: _xcom_shape(v, ref, path + json_path_suffix(k), budget) for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [
+            _xcom_shape(v, ref, path + json_path_suffix(i), budget) for i, v in enumerate(value)
+        ]
+    ok, data = jsonable(value, 0, budget)
+    if ok and not (isinstance(data, str) and ("{{" in data or "{%" in data)):
+        return data
+    nested = {"kind": "xcom", "refs": [task_id], "path": path}
+    nested |= {"origin": origins.get(id(value), key + path)}
+    return nested | ({"key": key} if key != "return_value" else {})
+
+
+def json_path_suffix(key: str | int) -> str:
+    """`.name`, `['a b']` or `[0]`: one step of a JSONPath (as JsonGet takes it)."""
+    if isinstance(key, int):
+        return f"[{key}]"
+    return f".{key}" if key.isidentifier() else f"[{key!r}]"
+
+
+def to_arg(value: Any, source, partial: bool = False) -> ArgValue:
+    """The ArgValue of an evaluated argument. With `partial`, a dict or list that is not all
+    literal keeps its known structure (kind "partial") rather than becoming its source text."""
     ok, data = jsonable(value)
     if not ok and isinstance(value, (list, tuple, dict)) and _contains(value, XComRef):
         ok, data = _with_xcoms(value)
@@ -109,6 +165,13 @@ def to_arg(value: Any, source) -> ArgValue:
         return ArgValue("literal", value=data)
     source = str(source) if source else ""
     refs = sorted({t.task_id for t in iter_refs(value)})
+    if partial and isinstance(value, (dict, list, tuple)):
+        try:
+            structure = _partial(value, 0, [MAX_JSON_ELEMENTS])
+        except _NotPartial:
+            pass
+        else:
+            return ArgValue("partial", value=structure, source=source or None, refs=refs)
     if refs or isinstance(value, (XComRef, MappedArg)):
         key = value.key if isinstance(value, XComRef) and value.key != "return_value" else None
         return ArgValue("xcom", source=source or None, refs=refs, key=key)
@@ -151,7 +214,16 @@ def to_task_model(task: TaskNode) -> TaskModel:
                 "literal", value={k: to_arg(v, s).to_dict() for k, (v, s) in value.items()}
             )
             continue
-        kwargs[name] = to_arg(value, source)
+        kwargs[name] = to_arg(value, source, partial=True)
+        if name in task.shapes and kwargs[name].kind == "xcom":
+            ref = kwargs[name]
+            pushed, origins = task.shapes[name]
+            where = (ref.refs[0], ref.key or "return_value", origins)
+            try:
+                shape = _xcom_shape(pushed, where, "", [MAX_JSON_ELEMENTS])
+            except _NotPartial:
+                continue
+            ref.value = shape
     group = (
         task.group.group_id
         if isinstance(task.group, GroupNode) and not task.group.is_root

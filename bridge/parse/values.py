@@ -97,6 +97,8 @@ class TaskNode:
         default_factory=dict, repr=False
     )  # name -> (value, source)
     callable: Any = field(default=None, repr=False)
+    # kwarg -> the structure a whole-XCom argument reads, from its producer's body (pushed.py)
+    shapes: dict[str, Any] = field(default_factory=dict, repr=False)
     up: dict[TaskNode, EdgeMeta] = field(default_factory=dict, repr=False)
     down: dict[TaskNode, EdgeMeta] = field(default_factory=dict, repr=False)
 

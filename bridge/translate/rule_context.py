@@ -76,7 +76,7 @@ class RuleContext:
             return None, []
         if arg.kind == "xcom" and len(arg.refs) == 1:
             return StepOutput(arg.refs[0], arg.key or "return_value"), []
-        if arg.kind in ("literal", "template"):
+        if arg.kind in ("literal", "template", "partial"):
             return self.literal(arg.value, task)
         if arg.kind == "param":
             name = _param_name(arg.source or "")
@@ -90,6 +90,8 @@ class RuleContext:
         problems: list[str] = []
 
         def walk(v: Any) -> Any:
+            if isinstance(v, dict) and v.get("kind") == "xcom" and "path" in v and v.get("refs"):
+                return StepOutput(v["refs"][0], v.get("key") or "return_value", v["path"])
             if isinstance(v, dict) and set(v) >= {"kind"} and v.get("kind") in _ARG_KINDS:
                 out, more = self.value(ArgValue(**_arg_fields(v)), task)
                 problems.extend(more)
@@ -130,7 +132,7 @@ class RuleContext:
         return Param(spec.name)
 
 
-_ARG_KINDS = {"literal", "template", "xcom", "param", "callable", "name", "expr"}
+_ARG_KINDS = {"literal", "template", "xcom", "param", "callable", "name", "expr", "partial"}
 
 
 def _arg_fields(data: dict) -> dict:
