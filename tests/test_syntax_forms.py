@@ -445,3 +445,21 @@ def test_the_common_compat_sdk_is_the_sdk(tmp_path):
     (static,) = static_summaries(path)
     assert graph_of(static) == graph_of(live[0])
     assert len(static["tasks"]) == 3
+
+
+def test_astronomer_async_operators_are_the_official_ones(parse):
+    """astronomer-providers' deferrable copies (`...Async`) live at the official providers'
+    module paths: they translate as the official operator (a step waits either way)."""
+    result = parse(
+        "from airflow import DAG\n"
+        "from astronomer.providers.amazon.aws.sensors.s3 import S3KeySensorAsync\n"
+        "from astronomer.providers.amazon.aws.operators import redshift_data\n"
+        "with DAG('d'):\n"
+        "    S3KeySensorAsync(task_id='wait', bucket_key='s3://b/k')\n"
+        "    redshift_data.RedshiftDataOperatorAsync(task_id='q', sql='select 1', database='dev')\n"
+    )
+    operators = {t.task_id: t.operator for t in result.dags[0].tasks.values()}
+    assert operators == {
+        "wait": "airflow.providers.amazon.aws.sensors.s3.S3KeySensor",
+        "q": "airflow.providers.amazon.aws.operators.redshift_data.RedshiftDataOperator",
+    }

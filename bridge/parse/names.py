@@ -300,8 +300,16 @@ _OPERATOR_MODULE = re.compile(
 BASE_OPERATORS = {"airflow.sdk.BaseOperator", "airflow.sdk.BaseSensorOperator"}
 
 
+# astronomer-providers (deprecated) holds deferrable copies of the official providers' operators,
+# `...OperatorAsync`, at the same module paths; the official class with deferrable=True replaced
+# them. A pipeline step waits the same way for either.
+_ASTRONOMER = "astronomer.providers."
+
+
 def canonical(name: str) -> str:
     """Rewrite the longest known dotted prefix of `name` to its Airflow 3 home."""
+    if name.startswith(_ASTRONOMER) and name.endswith("Async"):
+        name = "airflow.providers." + name[len(_ASTRONOMER) : -len("Async")]
     parts = name.split(".")
     for cut in range(len(parts), 0, -1):
         prefix = ".".join(parts[:cut])
