@@ -157,3 +157,61 @@ def python_virtualenv(task: TaskModel, ctx: RuleContext) -> Translation:
     ):
         differences.append("the external Python interpreter is replaced by the step image's Python")
     return Translation("step", _fidelity(differences), [draft], differences)
+
+
+CONTAINER_TASKS = ("airflow.sdk.task.kubernetes", "airflow.sdk.task.docker")
+# Settings of the pod or container the function ran in; a processing job has its own.
+_CONTAINER_SETTINGS = (
+    "image",
+    "namespace",
+    "env_vars",
+    "environment",
+    "secrets",
+    "node_selector",
+    "tolerations",
+    "affinity",
+    "container_resources",
+    "volumes",
+    "volume_mounts",
+    "mounts",
+    "service_account_name",
+)
+
+
+@rule(
+    *CONTAINER_TASKS,
+    examples=[
+        Example(
+            "a @task.kubernetes function runs in a processing job instead of a pod",
+            """
+from airflow.sdk import DAG, task
+with DAG("d"):
+    @task.kubernetes(image="python:3.11-slim", namespace="ml")
+    def train(rows: int) -> int:
+        return rows * 2
+    train(10)
+""",
+            {"train": {"fate": "step", "fidelity": "approximate", "steps": ["train"]}},
+        )
+    ],
+)
+def python_in_container(task: TaskModel, ctx: RuleContext) -> Translation:
+    """`@task.kubernetes` / `@task.docker` → like `python`: the function runs as a step script in a
+    processing job, which is SageMaker's own container. Approximate: the job runs the step image,
+    not the task's `image` (packages that image brings must be installed in the step, or the
+    image rebuilt for SageMaker and configured as the step image), and the pod or container
+    settings (`namespace`, `env_vars`, `secrets`, node selectors, resources, volumes) are not
+    applied."""
+    draft, differences = script_step(task, ctx)
+    image = task.kwargs.get("image")
+    shown = image.value if image is not None and image.kind == "literal" else None
+    differences.append(
+        f"runs in the step image, not the container image{f' `{shown}`' if shown else ''}: "
+        "install what that image brings in the step, or build it for SageMaker as the step image"
+    )
+    ignored = [k for k in _CONTAINER_SETTINGS if k != "image" and k in task.kwargs]
+    if ignored:
+        differences.append(
+            "pod/container settings not applied: " + ", ".join(f"`{k}`" for k in ignored)
+        )
+    return Translation("step", "approximate", [draft], differences)
