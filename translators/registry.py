@@ -32,6 +32,9 @@ BUILTIN_MODULES = (
     "translators.sensors",
     "translators.sensors_time",
     "translators.airflow_ops",
+    "translators.aws_s3",
+    "translators.aws_messaging",
+    "translators.aws_sagemaker_api",
 )
 ENTRY_POINT_GROUP = "bridge.rules"
 

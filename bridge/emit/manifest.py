@@ -59,6 +59,7 @@ def build_manifest(
             else None,
             **_image(s, images.get(s.name)),
             "folders": step_folders(s),
+            **_permissions(s),
         }
         for s in pipeline.steps.values()
     }
@@ -121,6 +122,12 @@ def _image(step, choice: StepImage | None) -> dict[str, Any]:
     if _lambda(step).get("file"):
         return {"image": {"runtime": LAMBDA_RUNTIME}, "python": version_text(LAMBDA_PYTHON)}
     return {"image": None, "python": None}
+
+
+def _permissions(step) -> dict[str, Any]:
+    """The IAM actions a created Lambda function's calls need (only steps that declare them)."""
+    actions = step.spec.permissions if isinstance(step.spec, LambdaSpec) else None
+    return {"permissions": list(actions)} if actions else {}
 
 
 def _lambda(step) -> dict:

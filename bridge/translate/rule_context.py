@@ -92,7 +92,7 @@ class RuleContext:
         def walk(v: Any) -> Any:
             if isinstance(v, dict) and v.get("kind") == "xcom" and "path" in v and v.get("refs"):
                 return StepOutput(v["refs"][0], v.get("key") or "return_value", v["path"])
-            if isinstance(v, dict) and set(v) >= {"kind"} and v.get("kind") in _ARG_KINDS:
+            if isinstance(v, dict) and isinstance(v.get("kind"), str) and v["kind"] in _ARG_KINDS:
                 out, more = self.value(ArgValue(**_arg_fields(v)), task)
                 problems.extend(more)
                 return out

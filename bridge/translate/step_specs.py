@@ -139,6 +139,7 @@ class LambdaSpec(_Spec):
     outputs: list[dict[str, Any]] = field(default_factory=list)  # {"name", "type"}
     files: dict[str, str] | None = _optional()  # extra files under steps/: name -> text
     child_pipeline: str | None = _optional()  # the pipeline a trigger starts
+    permissions: list[str] | None = _optional()  # IAM actions a created function's calls need
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
