@@ -35,6 +35,7 @@ BUILTIN_MODULES = (
     "translators.aws_s3",
     "translators.aws_messaging",
     "translators.aws_sagemaker_api",
+    "translators.operator_step",
 )
 ENTRY_POINT_GROUP = "bridge.rules"
 
@@ -87,6 +88,8 @@ class Rule:
     # The operator follows only some of its direct downstream tasks (BranchPythonOperator):
     # the engine then duplicates join tails into each branch.
     branches: bool = False
+    # The rule for a known operator class with no rule of its own (translators/operator_origin.py).
+    fallback: bool = False
 
     @property
     def doc(self) -> str:
@@ -101,11 +104,13 @@ def rule(
     name: str | None = None,
     examples: Iterable[Example] = (),
     branches: bool = False,
+    fallback: bool = False,
 ):
-    """Declare a rule for the given canonical operator names."""
+    """Declare a rule for the given canonical operator names (`fallback`: for known operator
+    classes that no rule names)."""
 
     def wrap(fn: Callable[[TaskModel, RuleContext], Translation]) -> Rule:
-        return Rule(name or fn.__name__, tuple(operators), fn, tuple(examples), branches)
+        return Rule(name or fn.__name__, tuple(operators), fn, tuple(examples), branches, fallback)
 
     return wrap
 
@@ -139,11 +144,14 @@ PLACEHOLDER = Rule("placeholder", (), placeholder)
 class Registry:
     def __init__(self, rules: Iterable[Rule] = ()):
         self._by_operator: dict[str, Rule] = {}
+        self._fallback: Rule | None = None
         for r in rules:
             self.add(r)
 
     def add(self, r: Rule) -> None:
         """Later rules win: a user's rule overrides a built-in one for the same operator."""
+        if r.fallback:
+            self._fallback = r
         for op in r.operators:
             self._by_operator[op] = r
 
@@ -154,14 +162,27 @@ class Registry:
             self.add(r)
         return found
 
-    def lookup(self, operator: str) -> Rule:
-        return self._by_operator.get(operator, PLACEHOLDER)
+    def lookup(self, operator: str, dag_path: str | None = None) -> Rule:
+        """The operator's rule; with no rule, a known class (a provider package's, or a module
+        of the repository of the DAG at `dag_path`) runs as itself, anything else is a
+        placeholder."""
+        found = self._by_operator.get(operator)
+        if found is not None:
+            return found
+        if self._fallback is not None:
+            from translators.operator_origin import origin
+
+            if origin(operator, dag_path) is not None:
+                return self._fallback
+        return PLACEHOLDER
 
     @property
     def rules(self) -> list[Rule]:
         unique: dict[str, Rule] = {}
         for r in self._by_operator.values():
             unique.setdefault(r.name, r)
+        if self._fallback is not None:
+            unique.setdefault(self._fallback.name, self._fallback)
         return list(unique.values())
 
     @classmethod

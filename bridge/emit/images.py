@@ -229,9 +229,14 @@ def _labelled(text: str, file: str) -> PythonNeeds:
 def script_needs(script: ScriptSpec) -> PythonNeeds:
     """A step script's needs: its extracted body's, and the runtime's it imports. The rest of
     the file is the bridge's own code (tests hold it to Python 3.8)."""
-    return python_needs(script.body or "", _backports(script.requirements)).with_floor(
+    needs = python_needs(script.body or "", _backports(script.requirements)).with_floor(
         runtime_needs()
     )
+    floor = _parse_version(script.python)
+    if floor is None:
+        return needs
+    what = Construct(f"its requirements (Requires-Python >={script.python})", floor, None)
+    return needs.with_floor(PythonNeeds(floor, (what,)))
 
 
 def _backports(requirements: list[str] | None) -> frozenset[str]:

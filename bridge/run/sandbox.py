@@ -56,6 +56,9 @@ class View:
     record_dir: Path
     cwd: str  # inside the view
     shared: tuple[Path, ...] = ()  # host folders bound read-write at their own path (--data-dir)
+    # Host folders bound read-only at their own path: code the interpreter's environment
+    # imports from outside its prefixes (an editable install's packages).
+    readonly: tuple[Path, ...] = ()
 
 
 def find_bwrap() -> str | None:
@@ -114,6 +117,8 @@ def bwrap_argv(bwrap: str, view: View, command: list[str]) -> list[str]:
         argv += ["--ro-bind", prefix, prefix]
     argv += ["--ro-bind", str(view.audit_dir), AUDIT_MOUNT]
     argv += ["--bind", str(view.record_dir), RECORD_MOUNT]
+    for folder in view.readonly:
+        argv += ["--ro-bind", str(folder), str(folder)]
     for folder in view.shared:
         argv += ["--bind", str(folder), str(folder)]
     argv += ["--die-with-parent", "--unshare-pid", "--chdir", view.cwd, "--", *command]

@@ -308,9 +308,29 @@ def image_python(job: StepJob) -> tuple[Interpreter, str]:
         return interpreters.host(), ""
     found = interpreters.find(str(wanted))
     if found is not None:
-        return found, ""
+        return _with_requirements(job, found, str(wanted))
     ran = interpreters.host()
     return ran, f"python differs: image {wanted}, ran {ran.minor}"
+
+
+def _with_requirements(job: StepJob, found: Interpreter, wanted: str) -> tuple[Interpreter, str]:
+    """The image's Python, unless it lacks the requirements the script installs in the job
+    (`bridge run` installs nothing) and the bridge's own environment has them all: then that
+    one, with a note saying so."""
+    from bridge.run.requirements import missing, requirements_of
+
+    script = job.manifest_step.get("script")
+    requirements = requirements_of(job.folder / "steps" / script) if script else []
+    lacking = missing(found, requirements) if requirements else []
+    ran = interpreters.host()
+    if not lacking or ran == found:
+        return found, ""
+    if missing(ran, requirements):
+        return found, f"python {wanted} here lacks the step's requirements: {', '.join(lacking)}"
+    return ran, (
+        f"python differs: image {wanted}, ran {ran.minor}, the bridge's environment, which has "
+        f"the step's requirements ({', '.join(requirements)}); python {wanted} here lacks them"
+    )
 
 
 def _script(job: StepJob, entrypoint: list[str], arguments: list[str]) -> Script | None:
@@ -335,7 +355,15 @@ def run_script(job: StepJob, script: Script, cwd: str) -> tuple[Finished, Audite
     (record_dir / AUDIT_FILE).unlink(missing_ok=True)
     # The worker folders the translation declared for this step are its job folders under
     # their Airflow paths (the runtime links them): using them is not undeclared access.
-    quiet = [*sandbox.SYSTEM_FOLDERS, *script.interpreter.prefixes, *_declared_paths(job)]
+    from bridge.run.requirements import entry_point_packages
+
+    outside = entry_point_packages(script.interpreter)  # the environment's, outside its prefixes
+    quiet = [
+        *sandbox.SYSTEM_FOLDERS,
+        *script.interpreter.prefixes,
+        *map(str, outside),
+        *_declared_paths(job),
+    ]
     readable = [str(f) for f in job.shared]
     if job.bwrap:
         view = sandbox.View(
@@ -346,6 +374,7 @@ def run_script(job: StepJob, script: Script, cwd: str) -> tuple[Finished, Audite
             record_dir=record_dir,
             cwd=cwd,
             shared=job.shared,
+            readonly=outside,
         )
         audit = _audit_env(
             f"{sandbox.RECORD_MOUNT}/{AUDIT_FILE}",

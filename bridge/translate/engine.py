@@ -55,10 +55,10 @@ def translate_dag(
     translations: dict[str, tuple[str, Translation]] = {}
     for task_id in dag.task_order():
         task = dag.tasks[task_id]
-        chosen = registry.lookup(task.operator)
+        chosen = registry.lookup(task.operator, path)
         translations[task_id] = (chosen.name, _translate_task(task, chosen, ctx))
 
-    branching = {t for t in dag.tasks if registry.lookup(dag.tasks[t].operator).branches}
+    branching = {t for t in dag.tasks if registry.lookup(dag.tasks[t].operator, path).branches}
     copies, copy_edges = plan_copies(dag, branching)
     # "xcom" names the execution's XCom prefix in S3 (xcom/<step>); a step of that name would
     # put its folder outputs (<step>/<folder>) under it.

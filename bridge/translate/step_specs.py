@@ -82,6 +82,7 @@ class ScriptSpec(_Spec):
     pulls: list[str] | None = _optional()  # task ids the body xcom_pulls from
     map_keys: list[str] | None = _optional()  # a run-time mapped task's expanded argument names
     requirements: list[str] | None = _optional()  # pip requirements installed first
+    python: str | None = _optional()  # the oldest Python its requirements run on ("3.11")
     targets: list[str] | None = _optional()  # a branch step's candidate task ids
     file: str | None = _optional()  # the script's file name under steps/ (set by the emitter)
     files: TaskFiles = _optional(TaskFiles())  # what it reads and writes (the file analysis)
