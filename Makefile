@@ -39,3 +39,4 @@ bench: sync
 	$(UV) run --frozen python benchmarks/bench_translate.py
 	$(UV) run --frozen python benchmarks/bench_run.py
 	$(UV) run --frozen python benchmarks/bench_provider.py
+	$(UV) run --frozen python benchmarks/bench_coverage.py

@@ -248,7 +248,7 @@ def test_long_arithmetic_chain_value_matches_python():
 
 
 def test_source_text_of_a_flattened_chain_is_the_files_own():
-    unknowns = " + ".join(f"os.environ['V{i}']" for i in range(150))
+    unknowns = " + ".join(f"os.urandom({i})" for i in range(150))
     source = (
         "import os\n" + HEADER + "with DAG('d'):\n"
         f"    EmptyOperator(task_id='t', doc={unknowns})\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.parse import dependencies as deps
+from bridge.parse.runtime_text import environment_text, variable_text
 from bridge.parse.scope import iter_refs
 from bridge.parse.values import (
     ClassValue,
@@ -235,7 +236,40 @@ def _c_setup_teardown(kind):
     return call
 
 
+def _c_environ_get(it, args, kwargs, node):
+    """`os.environ.get(name[, default])` / `os.getenv(...)`: the worker's value at parse time."""
+    name = args[0] if args else kwargs.get("key", (None, ""))[0]
+    default = args[1] if len(args) > 1 else kwargs.get("default", (None, ""))[0]
+    if type(name) is not str or (default is not None and type(default) is not str):
+        return it.unknown(node, "call")
+    return environment_text(name, default)
+
+
+def _c_variable_get(it, args, kwargs, node):
+    """`Variable.get(key[, default])` at parse time: the Variable's value, as `{{ var.value }}`."""
+    key = args[0] if args else kwargs.get("key", (None, ""))[0]
+    default = args[1] if len(args) > 1 else None
+    for name in ("default", "default_var"):
+        default = kwargs.get(name, (default, ""))[0]
+    as_json = kwargs.get("deserialize_json", (False, ""))[0]
+    if type(key) is not str or (default is not None and type(default) is not str):
+        return it.unknown(node, "call")
+    if as_json not in (True, False):
+        return it.unknown(node, "call")
+    return variable_text(key, default, json=as_json)
+
+
+_VARIABLE_CLASSES = (
+    "airflow.sdk.Variable",
+    "airflow.models.Variable",
+    "airflow.models.variable.Variable",
+    "airflow.sdk.definitions.variable.Variable",
+)
+
 SYMBOL_CALLS = {
+    "os.environ.get": _c_environ_get,
+    "os.getenv": _c_environ_get,
+    **{f"{cls}.get": _c_variable_get for cls in _VARIABLE_CLASSES},
     "airflow.sdk.DAG": lambda it, a, k, n: it.make_dag(a, k, n),
     "airflow.sdk.dag": _c_dag,
     "airflow.sdk.TaskGroup": lambda it, a, k, n: it.make_group(a, k, n),

@@ -13,6 +13,7 @@ import libcst as cst
 from bridge.parse import dependencies as deps
 from bridge.parse.airflow_calls import METHODS, SYMBOL_CALLS
 from bridge.parse.names import looks_like_operator, taskflow_operator
+from bridge.parse.runtime_text import holds_runtime_text
 from bridge.parse.scope import (
     BreakSignal,
     ContinueSignal,
@@ -190,7 +191,7 @@ class AirflowConstructs:
 
     def static_id(self, raw: tuple[Any, str], node, code: str, what: str) -> tuple[str, bool]:
         value, source = raw
-        if isinstance(value, str):
+        if isinstance(value, str) and not holds_runtime_text(value):  # read at parse time: unknown
             self.check_key(value, node, what)
             return value, True
         self.diag(code, node, f"{what} `{source or '?'}` is not statically known")

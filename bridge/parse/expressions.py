@@ -13,6 +13,7 @@ from bridge.parse import dependencies as deps
 from bridge.parse.calls import SAFE_BUILTINS
 from bridge.parse.limits import TooLarge
 from bridge.parse.names import canonical
+from bridge.parse.runtime_text import RuntimeText, environment_text
 from bridge.parse.scope import LITERAL_TYPES, Scope, format_width, has_unknown
 from bridge.parse.values import (
     BuiltinMethod,
@@ -132,6 +133,7 @@ class Expressions:
     def _formatted_string(self, node, scope):
         out = []
         length = 0
+        runtime = False
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 out.append(part.value.replace("{{", "{").replace("}}", "}"))
@@ -165,7 +167,9 @@ class Expressions:
                 out.append(format(value, spec))
             except Exception:
                 return self.unknown(node, "template")
-        return "".join(out)
+            runtime = runtime or type(value) is RuntimeText
+        text = "".join(out)
+        return RuntimeText(text) if runtime else text  # still a value read at parse time
 
     def ex_Name(self, node, scope):
         name = node.value
@@ -273,6 +277,8 @@ class Expressions:
             key = slice(*parts)
         if isinstance(base, XComRef):  # Airflow: output["k"] is the XCom pushed under key "k"
             return XComRef(base.tasks, key if isinstance(key, str) else base.key)
+        if isinstance(base, Symbol) and base.name == "os.environ" and type(key) is str:
+            return environment_text(key, None)
         if isinstance(base, GroupNode) and isinstance(key, str):
             return base.children.get(base.child_id(key), self.unknown(node))
         if isinstance(key, Unknown) or not isinstance(base, (dict, list, tuple, str, range)):

@@ -38,6 +38,8 @@ def jsonable(value: Any, depth: int = 0, budget: list[int] | None = None) -> tup
     if isinstance(value, _JSON_SCALARS):
         if isinstance(value, float) and value != value:
             return False, None
+        if isinstance(value, str) and type(value) is not str:
+            return True, str(value)  # a RuntimeText's template leaves the parser as plain text
         return True, value
     if isinstance(value, (list, tuple)):
         out = []

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 from bridge.config import SecretsConfig
 from bridge.parse.model import DagModel, TaskModel
+from bridge.translate.expressions import Param
 from bridge.translate.pipeline_model import PipelineModel, StepModel
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.step_specs import ProcessingSpec, script_of
@@ -72,6 +73,7 @@ def apply_fidelity(pipeline: PipelineModel, dag: DagModel, ctx: RuleContext) -> 
         task = dag.tasks[task_id]
         steps = pipeline.steps_of(task_id)
         found = task_differences(task, dag, steps)
+        found += environment_differences(steps, ctx.parameters)
         for access in airflow_access_of(steps):
             found += access.differences(ctx.config.secrets)
             if access.unknown_keys:
@@ -108,6 +110,39 @@ def task_differences(task: TaskModel, dag: DagModel, steps: list[StepModel]) -> 
         *setting_differences(task, dag, runs=bool(steps)),
         *retry_differences(task, dag, steps),
     ]
+
+
+def environment_differences(steps: list[StepModel], parameters: dict[str, Any]) -> list[str]:
+    """An environment variable the DAG file reads when Airflow parses it is a pipeline parameter
+    here, which nothing fills from the workers' environment: the task differs until it is set."""
+    used = sorted({p.name for s in steps for p in params_in(s.spec)})
+    out = []
+    for name in used:
+        spec = parameters.get(name)
+        if spec is not None and spec.source == "environment":
+            out.append(
+                f"reads an Airflow worker's environment variable when the DAG is parsed: here the "
+                f"pipeline parameter `{name}` (default {spec.default!r}), set it when you start "
+                "the pipeline"
+            )
+    return out
+
+
+def params_in(value: Any, depth: int = 0) -> list[Param]:
+    """The Params inside a spec, its pipeline expressions and containers."""
+    if depth > 40:
+        return []
+    if isinstance(value, Param):
+        return [value]
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    elif is_dataclass(value) and not isinstance(value, type):
+        items = [getattr(value, f.name) for f in fields(value)]
+    else:
+        return []
+    return [p for item in items for p in params_in(item, depth + 1)]
 
 
 def trigger_rule_differences(task: TaskModel, dag: DagModel, steps: list[StepModel]) -> list[str]:

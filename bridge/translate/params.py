@@ -34,7 +34,7 @@ class ParameterSpec:
     name: str  # the pipeline parameter's name (valid for SageMaker)
     type: ParameterType
     default: Any
-    source: str  # "dag_param" | "context" | "variable" | "connection"
+    source: str  # "dag_param" | "context" | "variable" | "connection" | "environment"
     description: str = ""
     airflow: str = ""  # what fills it, as a Jinja expression: "{{ params.x }}", "{{ ds }}", ...
     json_text: bool = False  # a list or dict param: the String holds its JSON text

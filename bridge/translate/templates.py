@@ -33,6 +33,7 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 
+from bridge.parse.runtime_text import ENV_ROOT
 from bridge.translate.expressions import ExecVar, Expr, Join, Param, StepOutput
 from bridge.translate.params import (
     ParameterSpec,
@@ -485,6 +486,27 @@ def _json_path(steps: list[Step], where: str) -> str:
     return path
 
 
+def _environment(steps: list[Step], node: nodes.Node, walk: _Walk) -> Param:
+    """An environment variable the DAG file reads when Airflow parses it (the parser writes
+    `__bridge_env__(name, default)` for it, bridge/parse/runtime_text.py)."""
+    if len(steps) != 1 or steps[0][0] != "call" or len(steps[0][1]) != 2 or steps[0][2]:
+        raise _Untranslatable(f"`{_source(node)}` (not an environment variable read)")
+    name, default = steps[0][1]
+    if not isinstance(name, str) or not (default is None or isinstance(default, str)):
+        raise _Untranslatable(f"`{_source(node)}` (not an environment variable read)")
+    spec = ParameterSpec(
+        name=parameter_name(f"env_{name}"),
+        type="String",
+        default=default or "",
+        source="environment",
+        description=f"The Airflow workers' environment variable `{name}`, which the DAG file "
+        "reads when Airflow parses it"
+        + (f" (default {default!r})" if default is not None else "")
+        + ": give its value when you start the pipeline.",
+    )
+    return walk.param(spec)
+
+
 def _var(steps: list[Step], node: nodes.Node, walk: _Walk) -> Param:
     kind = steps[0][1] if steps and steps[0][0] == "attr" else None
     if kind not in ("value", "json"):
@@ -540,5 +562,6 @@ _ROOTS = {
     "task_instance": _ti("task_instance"),
     "var": _var,
     "conn": _conn,
+    ENV_ROOT: _environment,
     **{name: _context(name) for name in [*_CONTEXT_VALUES, *_ALIASES]},
 }
