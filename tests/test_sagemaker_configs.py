@@ -178,7 +178,7 @@ def test_partial_dict_config_with_params_xcoms_and_an_unknown_field():
         image = pick_image()
         SageMakerProcessingOperator(task_id="prep", config={
             "ProcessingJobName": "prep",
-            "RoleArn": os.environ["ROLE_ARN"],
+            "RoleArn": os.urandom(8).hex(),
             "AppSpecification": {"ImageUri": image},
             "ProcessingResources": {"ClusterConfig": {
                 "InstanceCount": 1, "InstanceType": "{{ params.instance }}", "VolumeSizeInGB": 5}},
@@ -192,7 +192,7 @@ def test_partial_dict_config_with_params_xcoms_and_an_unknown_field():
     outcome = pipeline.outcomes["prep"]
     assert outcome.fate == "step" and outcome.fidelity == "approximate"
     assert len(outcome.differences) == 1 and outcome.differences[0].startswith(
-        'RoleArn: `os.environ["ROLE_ARN"]` is only known when Airflow runs the DAG'
+        "RoleArn: `os.urandom(8).hex()` is only known when Airflow runs the DAG"
     )
     config = job_spec(pipeline, "prep").config
     assert "RoleArn" not in config
@@ -205,11 +205,11 @@ def test_partial_dict_config_with_params_xcoms_and_an_unknown_field():
 def test_partial_dicts_stay_source_text_for_params_and_op_kwargs():
     """Only operator kwargs become partial: DAG params and TaskFlow arguments keep their form."""
     source = HEAD + textwrap.dedent("""
-    with DAG("d", params={"p": {"a": os.environ["X"]}}):
+    with DAG("d", params={"p": {"a": os.urandom(4)}}):
         @task
         def f(x):
             return x
-        f({"a": os.environ["X"], "b": 1})
+        f({"a": os.urandom(4), "b": 1})
     """)
     (dag,) = parse_source(source).dags
     assert dag.params["p"]["default"]["kind"] == "expr"

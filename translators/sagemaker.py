@@ -16,6 +16,7 @@ from bridge.translate.expressions import StepProperty
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.step_specs import JobSpec
 from translators.registry import Example, StepDraft, Translation, placeholder, rule
+from translators.sagemaker_sdk import SdkRequest, sdk_request
 
 _MODULE = "airflow.providers.amazon.aws.operators.sagemaker"
 KINDS = {
@@ -75,14 +76,18 @@ def sagemaker_job(task: TaskModel, ctx: RuleContext) -> Translation:
     Endpoint operators map to the native endpoint steps rather than a deploying Lambda: their
     Arguments are the real request, so the round trip is checked like any job."""
     job = OPERATOR_JOBS[task.operator.rsplit(".", 1)[-1]]
-    raw = _raw_config(task, job)
+    raw = _raw_config(task, job, ctx)
+    built = _sdk_request(task, job, ctx)
     if not isinstance(raw, dict):
         result = placeholder(task, ctx)
-        result.differences = ["the config is not a literal dict the bridge can read statically"]
+        result.differences = (built.differences if built else []) or [
+            "the config is not a literal dict the bridge can read statically"
+        ]
         return result
     raw, unknown = _drop_unknown(raw)
     config, problems = ctx.literal(raw, task)
-    differences = unknown + problems + _wait_difference(task, ctx)
+    differences = (built.differences if built else []) + unknown + problems
+    differences += _wait_difference(task, ctx)
     drafts: list[StepDraft] = []
     created: dict[str, tuple[str, str]] = _created_upstream(task, ctx)
     parts = sub_jobs(job, config)
@@ -106,17 +111,21 @@ def sagemaker_job(task: TaskModel, ctx: RuleContext) -> Translation:
     return Translation("step", "approximate" if differences else "exact", drafts, differences)
 
 
-def _raw_config(task: TaskModel, job: str) -> Any:
+def _raw_config(task: TaskModel, job: str, ctx: RuleContext) -> Any:
     """The config as the bridge reads it: literal where the DAG file shows it, each other leaf a
     nested argument (an XCom path, a param, an expression) that `ctx.literal` turns into a
     pipeline value or a named problem. A whole-XCom config reads the structure its producer
-    pushes (the parser evaluates the producer's body), its run-time leaves from that XCom."""
+    pushes (the parser evaluates the producer's body), its run-time leaves from that XCom. A
+    `sagemaker.workflow.airflow` helper's config is the request it builds (sagemaker_sdk)."""
     if job == "register_model":
         kwargs = {k: task.kwargs[k] for k in _REGISTER_KWARGS if k in task.kwargs}
         return {k: _leaf(a) for k, a in kwargs.items()}
     arg = task.kwargs.get("config")
     if arg is None:
         return None
+    if arg.kind == "sdk":
+        built = _sdk_request(task, job, ctx)
+        return built.config if built else None
     if arg.kind in ("literal", "template", "partial") or (
         arg.kind == "xcom" and isinstance(arg.value, dict)
     ):
@@ -124,7 +133,15 @@ def _raw_config(task: TaskModel, job: str) -> Any:
     return None
 
 
-_RUNTIME_KINDS = {"xcom", "param"}
+def _sdk_request(task: TaskModel, job: str, ctx: RuleContext) -> SdkRequest | None:
+    arg = task.kwargs.get("config")
+    if arg is None or arg.kind != "sdk" or not isinstance(arg.value, dict):
+        return None
+    tasks = {t.task_id: t.operator for t in ctx.dag.tasks.values()}
+    return sdk_request(arg.value, job, ctx.config.region, tasks, task.task_id)
+
+
+_RUNTIME_KINDS = {"xcom", "param", "file_value"}  # file_value: sagemaker_sdk.required
 
 
 def _is_arg(value: Any) -> bool:
@@ -213,7 +230,7 @@ def _created_upstream(task: TaskModel, ctx: RuleContext) -> dict[str, tuple[str,
         name = other.operator.rsplit(".", 1)[-1]
         if not other.operator.startswith(_MODULE) or name not in OPERATOR_JOBS:
             continue
-        raw = _raw_config(other, OPERATOR_JOBS[name])
+        raw = _raw_config(other, OPERATOR_JOBS[name], ctx)
         for part_job, part in sub_jobs(OPERATOR_JOBS[name], raw) if isinstance(raw, dict) else []:
             for kind, key in (("model", "ModelName"), ("endpoint_config", "EndpointConfigName")):
                 token = name_token(part.get(key)) if part_job == kind else None
@@ -231,6 +248,8 @@ _LINKS = {
 def _link(job: str, part: dict, raw: dict, created: dict, task_id: str, index: int):
     """A transform's model / an endpoint's config created in the pipeline: read its name from that
     step (the pipeline owns resource names, so the literal name would not exist)."""
+    if job == "endpoint_config" and index > 0 and isinstance(raw, dict):
+        return _link_variant(part, raw, task_id, index)
     if job not in _LINKS or not isinstance(raw, dict):
         return part, raw
     key, _ = _LINKS[job]
@@ -242,6 +261,21 @@ def _link(job: str, part: dict, raw: dict, created: dict, task_id: str, index: i
     else:
         return part, raw
     return {**part, key: target}, {**raw, key: RUNTIME_VALUE}
+
+
+def _link_variant(part: dict, raw: dict, task_id: str, index: int):
+    """An endpoint config created with its model (a combined config): its one variant serves
+    that model, whose name the model step owns."""
+    variants, raw_variants = part.get("ProductionVariants"), raw.get("ProductionVariants")
+    if not (isinstance(variants, list) and len(variants) == 1 and isinstance(variants[0], dict)):
+        return part, raw
+    if not (isinstance(raw_variants, list) and len(raw_variants) == 1):
+        return part, raw
+    model = StepProperty(task_id, "ModelName", index - 1)
+    return (
+        {**part, "ProductionVariants": [{**variants[0], "ModelName": model}]},
+        {**raw, "ProductionVariants": [{**raw_variants[0], "ModelName": RUNTIME_VALUE}]},
+    )
 
 
 def _manual(task: TaskModel, ctx: RuleContext, why: str) -> Translation:
@@ -322,7 +356,7 @@ def _waited_by(sensor: TaskModel, operator: TaskModel, ctx: RuleContext) -> bool
         return False
     if operator.task_id in arg.refs or _pulls_from(arg, operator.task_id):
         return True
-    raw = _raw_config(operator, job)
+    raw = _raw_config(operator, job, ctx)
     parts = dict(sub_jobs(job, raw)) if isinstance(raw, dict) else {}
     wanted = name_token(_leaf(arg))
     return wanted is not None and wanted == name_token(parts.get(job, {}).get(field))

@@ -29,6 +29,7 @@ from bridge.parse.values import (
     FunctionValue,
     GroupFuncValue,
     Method,
+    SdkCall,
     Symbol,
     TaskFuncValue,
     Unknown,
@@ -116,11 +117,29 @@ class Calls:
         ):
             self.note_push(*self.call_args(node, scope))
             return None
-        func = self.eval(node.func, scope)
-        args, kwargs = self.call_args(node, scope)
-        return self.call(func, args, kwargs, node, scope)
+        receiver = None
+        if isinstance(node.func, cst.Attribute):  # as ex_Attribute, keeping an SDK object's method
+            base = self.eval(node.func.value, scope)
+            if isinstance(base, SdkCall):
+                receiver = base
+            else:
+                func = self.get_attr(base, node.func.attr.value, node.func)
+        else:
+            func = self.eval(node.func, scope)
+        unread: list[str] = []
+        args, kwargs = self.call_args(node, scope, unread)
+        if receiver is not None:
+            name = f"{receiver.name}.{node.func.attr.value}"
+            result = self.sdk_call(name, args, kwargs, node, receiver)
+        else:
+            result = self.call(func, args, kwargs, node, scope)
+        if unread and isinstance(result, SdkCall) and result.line == self.line(node):
+            result.unread = unread
+        return result
 
-    def call_args(self, node: cst.Call, scope: Scope):
+    def call_args(self, node: cst.Call, scope: Scope, unread: list[str] | None = None):
+        """Positional values and {keyword: (value, source)}; the source of each `**mapping`
+        that is not a known dict goes to `unread` when given."""
         args: list = []
         kwargs: dict[str, tuple[Any, str]] = {}
         for arg in node.args:
@@ -132,6 +151,8 @@ class Calls:
                 if isinstance(value, dict):
                     for k, v in value.items():
                         kwargs[str(k)] = (v, repr(v) if not isinstance(v, Unknown) else v.source)
+                elif unread is not None:
+                    unread.append(self.src(arg.value))
             elif arg.keyword is not None:
                 kwargs[arg.keyword.value] = (value, self.lazy_source(arg.value))
             else:

@@ -34,6 +34,7 @@ from bridge.parse.values import (
     Method,
     ParamValue,
     PartialValue,
+    SdkCall,
     Symbol,
     TaskFuncValue,
     TaskNode,
@@ -154,6 +155,8 @@ class AirflowConstructs:
             if len(args) == 1 and isinstance(args[0], FunctionValue) and not kwargs:
                 return self.make_taskfunc(args[0], flavour, {})
             return DecoratorFactory("task", flavour, kwargs)
+        if name.split(".", 1)[0] == "sagemaker":  # before the task_id test: config helpers take one
+            return self.sdk_call(name, args, kwargs, node)
         if name.endswith(".partial") and looks_like_operator(name[: -len(".partial")]):
             return PartialValue(name[: -len(".partial")], kwargs)
         if looks_like_operator(name) or ("task_id" in kwargs and name[:1] != "<"):
@@ -167,6 +170,21 @@ class AirflowConstructs:
                 return self.unknown(node, "call")
             return _PURE_PATH_FUNCS[name](*args)
         return self.unknown(node, "call")
+
+    def sdk_call(self, name: str, args, kwargs, node, receiver: SdkCall | None = None):
+        """A SageMaker SDK call kept as a value (see SdkCall); `set_*` methods change their
+        receiver (recorded on it, in order) and return None, as the SDK's do."""
+        positional = [a for a in node.args if a.keyword is None]
+        if len(positional) == len(args) and not any(a.star for a in positional):
+            sources = [self.lazy_source(a.value) for a in positional]
+        else:  # `*items` spread: the values are known, their own source texts are not
+            sources = [""] * len(args)
+        call = SdkCall(name, list(zip(args, sources, strict=True)), dict(kwargs), self.line(node))
+        call.receiver = receiver
+        if receiver is not None and name.rsplit(".", 1)[-1].startswith("set_"):
+            receiver.calls.append(call)
+            return None
+        return call
 
     def note_removed_kwargs(self, kwargs: dict, node, removed: dict[str, str]) -> None:
         for name, instead in removed.items():

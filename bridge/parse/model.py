@@ -14,7 +14,12 @@ from bridge.diagnostics import Diagnostic
 # partial: a dict or list whose known structure is `value`, with one nested ArgValue dict for
 # each leaf that is not a literal. xcom: `value`, when set, is the structure the XCom holds as
 # far as its producer's code shows (pushed.py), its unknown leaves xcom dicts with a "path".
-ArgKind = Literal["literal", "template", "xcom", "param", "callable", "name", "expr", "partial"]
+# sdk: a SageMaker SDK call (parse.values.SdkCall) as {"sdk": dotted name, "line", "args": [...],
+# "kwargs": {...}, and when set "self" (the receiver of a method), "calls" (later set_* calls
+# on it) and "unread" (`**mapping` sources)}; its non-literal leaves are ArgValue dicts.
+ArgKind = Literal[
+    "literal", "template", "xcom", "param", "callable", "name", "expr", "partial", "sdk"
+]
 
 
 @dataclass

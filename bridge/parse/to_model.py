@@ -14,6 +14,7 @@ from bridge.parse.values import (
     GroupNode,
     MappedArg,
     ParamValue,
+    SdkCall,
     Symbol,
     TaskFuncValue,
     TaskNode,
@@ -116,8 +117,51 @@ def _partial(value: Any, depth: int, budget: list[int]) -> Any:
     ok, data = _with_xcoms(value, depth, budget)
     if ok:
         return data
-    leaf = to_arg(value, value.source if isinstance(value, Unknown) else "")
+    leaf = to_arg(value, value.source if isinstance(value, Unknown) else "", partial=True)
     return leaf.to_dict()
+
+
+def _sdk(call: SdkCall, depth: int, budget: list[int]) -> dict:
+    """The JSON form of an SDK call (kind "sdk", see model.ArgKind)."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 20:
+        raise _NotPartial
+    data: dict[str, Any] = {
+        "sdk": call.name,
+        "line": call.line,
+        "args": [_sdk_leaf(v, s, depth + 1, budget) for v, s in call.args],
+        "kwargs": {k: _sdk_leaf(v, s, depth + 1, budget) for k, (v, s) in call.kwargs.items()},
+    }
+    if call.receiver is not None:
+        data["self"] = _sdk(call.receiver, depth + 1, budget)
+    if call.calls:  # serialised without their receiver (it is this call)
+        data["calls"] = [
+            _sdk(SdkCall(c.name, c.args, c.kwargs, c.line), depth + 1, budget) for c in call.calls
+        ]
+    if call.unread:
+        data["unread"] = list(call.unread)
+    return data
+
+
+def _sdk_leaf(value: Any, source, depth: int, budget: list[int]) -> Any:
+    """An SDK call's argument: JSON where literal, a nested SDK call as {"kind": "sdk",
+    "value": ...}, containers element by element, anything else its ArgValue dict."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 20:
+        raise _NotPartial
+    if isinstance(value, SdkCall):
+        nested: dict[str, Any] = {"kind": "sdk", "value": _sdk(value, depth + 1, budget)}
+        return nested | ({"source": str(source)} if source else {})
+    ok, data = _with_xcoms(value, depth, budget)
+    if ok:
+        return data
+    if isinstance(value, dict) and all(isinstance(k, _JSON_SCALARS) for k in value):
+        return {str(k): _sdk_leaf(v, "", depth + 1, budget) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sdk_leaf(v, "", depth + 1, budget) for v in value]
+    if not source and isinstance(value, Unknown):
+        source = value.source
+    return to_arg(value, source).to_dict()
 
 
 class _NotPartial(Exception):
@@ -165,6 +209,13 @@ def to_arg(value: Any, source, partial: bool = False) -> ArgValue:
         if isinstance(data, str) and ("{{" in data or "{%" in data):
             return ArgValue("template", value=data)
         return ArgValue("literal", value=data)
+    if partial and isinstance(value, SdkCall):
+        try:
+            sdk = _sdk(value, 0, [MAX_JSON_ELEMENTS])
+        except _NotPartial:
+            pass
+        else:
+            return ArgValue("sdk", value=sdk, source=str(source) if source else None)
     source = str(source) if source else ""
     refs = sorted({t.task_id for t in iter_refs(value)})
     if partial and isinstance(value, (dict, list, tuple)):

@@ -119,6 +119,28 @@ class XComRef:
 
 
 @dataclass(eq=False)
+class SdkCall:
+    """A call of the SageMaker Python SDK (v1/v2) the DAG file makes at import time: an
+    estimator, processor, transformer, tuner, input, or a `sagemaker.workflow.airflow` config
+    helper. Kept as what was called with what, never run, so that a rule can work out the
+    request it builds (translators/sagemaker_sdk.py).
+
+    `name` is the canonical dotted path of the class or function; a method call on another
+    SdkCall (`estimator.transformer(...)`) is named `<receiver name>.<method>` with the
+    receiver kept. `calls` are the later calls that change the object in place
+    (`estimator.set_hyperparameters(...)`), in order; `unread` the source text of `**kwargs`
+    the parser could not read."""
+
+    name: str
+    args: list[tuple[Any, str]]  # (value, source)
+    kwargs: dict[str, tuple[Any, str]]
+    line: int
+    receiver: SdkCall | None = None
+    calls: list[SdkCall] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
 class MappedArg:
     """What a mapped @task_group function receives for an expanded argument."""
 

@@ -90,6 +90,12 @@ class RuleContext:
         problems: list[str] = []
 
         def walk(v: Any) -> Any:
+            if (
+                isinstance(v, dict)
+                and v.get("kind") == "file_value"
+                and set(v) == {"kind", "source"}
+            ):
+                return self.file_value(str(v["source"]))
             if isinstance(v, dict) and v.get("kind") == "xcom" and "path" in v and v.get("refs"):
                 return StepOutput(v["refs"][0], v.get("key") or "return_value", v["path"])
             if isinstance(v, dict) and isinstance(v.get("kind"), str) and v["kind"] in _ARG_KINDS:
@@ -123,6 +129,23 @@ class RuleContext:
             value = Join((value,))  # Airflow renders a template to text: keep it a string
         return value, result.problems
 
+    def file_value(self, source: str) -> Param:
+        """A value the DAG file computes when Airflow parses it that the parser cannot know (a
+        config module's constant) and a step cannot do without: a pipeline parameter, set when
+        the pipeline starts (declared on first use)."""
+        from bridge.translate.params import ParameterSpec, parameter_name
+
+        spec = ParameterSpec(
+            name=parameter_name(f"dag_{source}")[:256],
+            type="String",
+            default="",
+            source="dag_file",
+            description=f"The value of `{source}` in the DAG file, which the bridge cannot read: "
+            "give it when you start the pipeline.",
+        )
+        self.parameters.setdefault(spec.name, spec)
+        return Param(spec.name)
+
     def dag_param(self, name: str) -> Param:
         """The pipeline Parameter of the DAG param `name` (declared on first use)."""
         from bridge.translate.params import infer_parameters
@@ -132,7 +155,7 @@ class RuleContext:
         return Param(spec.name)
 
 
-_ARG_KINDS = {"literal", "template", "xcom", "param", "callable", "name", "expr", "partial"}
+_ARG_KINDS = {"literal", "template", "xcom", "param", "callable", "name", "expr", "partial", "sdk"}
 
 
 def _arg_fields(data: dict) -> dict:
