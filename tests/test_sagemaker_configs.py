@@ -236,3 +236,30 @@ def test_setup_configs_build_and_round_trip_through_the_sdk(tmp_path):
     assert uri["Std:JsonGet"]["Path"] == "training.InputDataConfig[0].DataSource.S3DataSource.S3Uri"
     assert steps["score"]["Arguments"]["ModelName"] == {"Get": "Steps.model.ModelName"}
     assert "await_train" not in steps
+
+
+def test_a_run_time_role_and_an_experiment_leave_the_step_as_the_sdk_builds_it(tmp_path):
+    """The SDK's job classes take the role as text and a step runs in the pipeline's experiment:
+    a role pushed by a setup task and the job's own ExperimentConfig are named differences, and
+    the definition still round-trips (the Amazon system tests push their role this way)."""
+    from bridge.emit.translate_files import translate_file
+    from bridge.emit.validate import validate_folders
+
+    source = SETUP_DAG.replace(
+        '"RoleArn": ROLE', '"RoleArn": get_current_context()["ti"].xcom_pull("role")'
+    ).replace(
+        '"HyperParameters": {"k": str(3)},',
+        '"HyperParameters": {"k": str(3)}, "ExperimentConfig": {"ExperimentName": "churn"},',
+    )
+    assert source.count('xcom_pull("role")') >= 1 and "ExperimentName" in source
+    path = tmp_path / "run_time_role.py"
+    path.write_text(source)
+    (outcome,) = translate_file(path, REGISTRY, BridgeConfig(), tmp_path / "out").dags
+    verdicts = validate_folders([outcome.folder])
+    assert verdicts[str(outcome.folder)] == {"ok": True, "problems": []}
+    train = outcome.pipeline.outcomes["train"]
+    assert any("RoleArn is only known at run time" in d for d in train.differences)
+    assert any("ExperimentConfig.ExperimentName" in d for d in train.differences)
+    definition = json.loads((outcome.folder / "definition.json").read_text())
+    steps = {s["Name"]: s for s in definition["Steps"]}
+    assert "ExperimentConfig" not in steps["train"]["Arguments"]

@@ -86,6 +86,9 @@ def sagemaker_job(task: TaskModel, ctx: RuleContext) -> Translation:
         return result
     raw, unknown = _drop_unknown(raw)
     config, problems = ctx.literal(raw, task)
+    config, raw, roles = _literal_roles(config, raw)
+    config, raw, experiment = _pipeline_experiment(config, raw)
+    problems += roles + experiment
     differences = (built.differences if built else []) + unknown + problems
     differences += _wait_difference(task, ctx)
     drafts: list[StepDraft] = []
@@ -178,6 +181,58 @@ def _drop_unknown(raw: Any, path: str = "") -> tuple[Any, list[str]]:
 
 
 _DROPPED = object()
+_ROLE_KEYS = ("RoleArn", "ExecutionRoleArn")
+_STEP_EXPERIMENT = {"TrialComponentDisplayName"}  # what a step keeps of an ExperimentConfig
+
+
+def _pipeline_experiment(config: Any, raw: Any) -> tuple[Any, Any, list[str]]:
+    """A pipeline step runs in the pipeline's own experiment and trial (PipelineExperimentConfig):
+    of a job's ExperimentConfig only the trial component's display name is kept."""
+    if not isinstance(config, dict) or not isinstance(config.get("ExperimentConfig"), dict):
+        return config, raw, []
+    dropped = sorted(set(config["ExperimentConfig"]) - _STEP_EXPERIMENT)
+    if not dropped:
+        return config, raw, []
+    kept = {k: v for k, v in config["ExperimentConfig"].items() if k in _STEP_EXPERIMENT}
+    config = {k: v for k, v in config.items() if k != "ExperimentConfig"}
+    raw = (
+        {k: v for k, v in raw.items() if k != "ExperimentConfig"} if isinstance(raw, dict) else raw
+    )
+    if kept:
+        config["ExperimentConfig"] = kept
+        if isinstance(raw, dict):
+            raw["ExperimentConfig"] = {k: v for k, v in kept.items()}
+    return (
+        config,
+        raw,
+        [
+            f"ExperimentConfig.{key}: a pipeline step runs in the pipeline's own experiment and "
+            "trial (PipelineExperimentConfig); dropped"
+            for key in dropped
+        ],
+    )
+
+
+def _literal_roles(config: Any, raw: Any, path: str = "") -> tuple[Any, Any, list[str]]:
+    """The SDK's job classes (ModelTrainer, Processor, ModelBuilder...) take the role as text: a
+    role known only at run time (an XCom, an environment variable) is left out, so the job runs
+    with the pipeline's role, and named."""
+    if not isinstance(config, dict) or not isinstance(raw, dict):
+        return config, raw, []
+    config, raw, notes = dict(config), dict(raw), []
+    for key in list(config):
+        where = f"{path}.{key}" if path else key
+        if key in _ROLE_KEYS and not isinstance(config[key], str):
+            del config[key]
+            raw.pop(key, None)
+            notes.append(
+                f"{where} is only known at run time, and the SDK's job classes take the role as "
+                "text: the job runs with the pipeline's role (`role` of get_pipeline)"
+            )
+        elif isinstance(config[key], dict) and isinstance(raw.get(key), dict):
+            config[key], raw[key], more = _literal_roles(config[key], raw[key], where)
+            notes += more
+    return config, raw, notes
 
 
 def _runtime_marked(raw: Any) -> Any:

@@ -72,7 +72,11 @@ _OMITTED_API_DEFAULTS: dict[str, list[tuple[tuple[str, ...], Any]]] = {
     ],
     "tuning": [(("TrainingJobDefinition", "EnableManagedSpotTraining"), False)],
     "transform": [(("DataCaptureConfig", "GenerateInferenceId"), False)],
-    "model": [(("EnableNetworkIsolation",), False)],
+    "model": [
+        (("EnableNetworkIsolation",), False),
+        (("PrimaryContainer", "Mode"), "SingleModel"),
+        (("Containers", "*", "Mode"), "SingleModel"),
+    ],
     "register_model": [(("ModelApprovalStatus",), "PendingManualApproval")],
 }
 
