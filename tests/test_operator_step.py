@@ -268,3 +268,46 @@ def test_known_means_a_provider_or_a_module_of_the_dag_repository(tmp_path):
     (tmp_path / "elsewhere.py").write_text("class Out:\n    pass\n")
     assert origin("elsewhere.Out", str(dag)) is None
     assert origin("operators.greet.Missing", str(dag)) is None  # the module lacks the class
+
+
+def test_a_copy_of_a_provider_operator_outside_the_repository_is_translated_as_it(tmp_path):
+    """MWAA's samples import back-ported provider operators from their own repository
+    (`custom_libraries.Lambda.operators.lambda_function`); when that module is not next to the
+    DAG, the task is translated as the provider operator of the same module and class name, and
+    says so. With the module present, the copy itself runs (an operator step)."""
+    text = """
+        import json
+        from airflow.sdk import DAG
+        from custom_libraries.Lambda.operators.lambda_function import AwsLambdaInvokeFunctionOperator
+
+        with DAG("d"):
+            AwsLambdaInvokeFunctionOperator(
+                task_id="x", function_name="report", payload=json.dumps({"day": "{{ ds }}"})
+            )
+        """
+    task = _translate_text(tmp_path, text, Registry.default())["tasks"]["x"]
+    assert task["rule"] == "lambda_invoke" and task["fidelity"] == "approximate"
+    assert "LambdaInvokeFunctionOperator" in task["differences"][0]
+    module = tmp_path / "custom_libraries" / "Lambda" / "operators"
+    module.mkdir(parents=True)
+    (module / "lambda_function.py").write_text("class AwsLambdaInvokeFunctionOperator:\n    pass\n")
+    assert (
+        _translate_text(tmp_path, text, Registry.default())["tasks"]["x"]["rule"] == "operator_step"
+    )
+
+
+def test_a_third_party_provider_is_known(tmp_path):
+    task = _translate_text(
+        tmp_path,
+        """
+        from airflow.sdk import DAG
+        from mlflow_provider.operators.registry import CreateRegisteredModelOperator
+
+        with DAG("d"):
+            CreateRegisteredModelOperator(task_id="x", name="churn")
+        """,
+        Registry.default(),
+    )["tasks"]["x"]
+    assert task["rule"] == "operator_step" and task["fidelity"] == "approximate"
+    script = (tmp_path / "out" / "d" / "steps" / "x.py").read_text()
+    assert '"airflow-provider-mlflow"' in script

@@ -101,8 +101,22 @@ def _render(value, parameters: dict[str, str]) -> str:
         'X = os.environ.get("A")\nif X:\n    Y = 1',
         'X = os.getenv("A", "b")\nZ = X == "prod"',
         'X = os.environ["A"]\nZ = len(X.split(","))',
+        'import json\nX = json.dumps({"a": os.environ["A"]})',
     ],
 )
 def test_truth_tests_and_comparisons_never_use_the_placeholder(source):
     result = parse_source("import os\n" + source + "\n", "f.py")
     assert not [d for d in result.diagnostics if d.code == "BRG199"], result.diagnostics
+
+
+def test_json_dumps_of_a_literal_is_its_text_and_of_a_parse_time_value_unknown():
+    result = parse_source(
+        "import json, os\nfrom airflow.sdk import DAG\n"
+        "from airflow.providers.standard.operators.bash import BashOperator\n"
+        "with DAG('d'):\n"
+        "    BashOperator(task_id='a', bash_command='echo ' + json.dumps({'k': [1, 'x']}))\n"
+        "    BashOperator(task_id='b', bash_command='echo ' + json.dumps({'k': os.getenv('K')}))\n",
+        "f.py",
+    )
+    assert _kwarg(result, "a", "bash_command").value == 'echo {"k": [1, "x"]}'
+    assert _kwarg(result, "b", "bash_command").value is None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -71,6 +72,21 @@ class Origin:
     repository: RepositoryModule | None = None
 
 
+# Provider packages published outside apache-airflow-providers-*: top-level module →
+# distribution. Installed ones are found from their `apache_airflow_provider` entry points too.
+THIRD_PARTY_PROVIDERS = {
+    "mlflow_provider": "airflow-provider-mlflow",
+    "great_expectations_provider": "airflow-provider-great-expectations",
+    "fivetran_provider": "airflow-provider-fivetran",
+    "fivetran_provider_async": "airflow-provider-fivetran-async",
+    "cosmos": "astronomer-cosmos",
+    "astronomer": "astronomer-providers",
+    "airflow_dbt": "airflow-dbt",
+}
+# Where a provider keeps its operator classes: a repository's copy of one keeps the same tail.
+_OPERATOR_PACKAGES = ("operators", "sensors", "transfers")
+
+
 def origin(operator: str, dag_path: str | None) -> Origin | None:
     """The operator's origin when it is known, else None."""
     module, _, name = operator.rpartition(".")
@@ -78,6 +94,9 @@ def origin(operator: str, dag_path: str | None) -> Origin | None:
         return None
     if operator.startswith(PROVIDERS):
         return Origin(module, name, provider=provider_requirement(module))
+    third_party = _third_party_providers().get(module.split(".")[0])
+    if third_party is not None:
+        return Origin(module, name, provider=installed(third_party))
     if module.startswith("airflow.") or module == "airflow" or not dag_path:
         return None
     found = repository_module(module, name, Path(dag_path).resolve().parent)
@@ -94,6 +113,55 @@ def provider_requirement(module: str) -> Requirement:
             return Requirement(name, installed[name])
     size = 2 if parts and parts[0] in TWO_PART_PROVIDERS else 1
     return Requirement(PROVIDER_DIST + "-".join(parts[:size]), None)
+
+
+@functools.cache
+def _third_party_providers() -> dict[str, str]:
+    """Top-level module → distribution of the provider packages known outside apache-airflow."""
+    found = dict(THIRD_PARTY_PROVIDERS)
+    for ep in metadata.entry_points(group="apache_airflow_provider"):
+        top = ep.value.split(".")[0].split(":")[0]
+        dist = getattr(ep, "dist", None)
+        name = (dist.metadata.get("Name") or "") if dist is not None else ""
+        if top and top != "airflow" and name:
+            found.setdefault(top, name.lower())
+    return found
+
+
+def provider_twin(operator: str, known: Iterable[str]) -> str | None:
+    """The provider operator a class of the DAG's repository copies, by its module and class
+    names: `custom_libraries.Lambda.operators.lambda_function.AwsLambdaInvokeFunctionOperator`
+    ends like the Amazon provider's `operators.lambda_function.AwsLambdaInvokeFunctionOperator`
+    (today `LambdaInvokeFunctionOperator`); MWAA's samples carry such back-ports. `known` are
+    the canonical operator names that have a rule."""
+    from bridge.parse.names import canonical
+
+    parts = operator.split(".")
+    starts = [i for i, part in enumerate(parts[:-2]) if part in _OPERATOR_PACKAGES]
+    if not starts or parts[0] == "airflow":
+        return None
+    tail = ".".join(parts[starts[-1] :])
+    known = frozenset(known)
+    for provider in sorted(_provider_prefixes(known)):
+        candidate = canonical(f"{provider}.{tail}")
+        if candidate in known:
+            return candidate
+    return None
+
+
+@functools.cache
+def _provider_prefixes(known: frozenset[str]) -> frozenset[str]:
+    """`airflow.providers.amazon.aws` for each provider operator a rule names."""
+    prefixes = set()
+    for name in known:
+        if not name.startswith(PROVIDERS):
+            continue
+        parts = name.split(".")
+        for i, part in enumerate(parts):
+            if part in _OPERATOR_PACKAGES:
+                prefixes.add(".".join(parts[:i]))
+                break
+    return frozenset(prefixes)
 
 
 @functools.cache

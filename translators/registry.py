@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
@@ -141,6 +141,26 @@ def placeholder(task: TaskModel, ctx: RuleContext) -> Translation:
 PLACEHOLDER = Rule("placeholder", (), placeholder)
 
 
+def _as_twin(found: Rule, operator: str, twin: str) -> Rule:
+    """The rule of the provider operator that a class not found in the DAG's repository copies
+    (same module and class names): it translates the task as that operator, and says so."""
+
+    def translate(task: TaskModel, ctx: RuleContext) -> Translation:
+        result = found.fn(replace(task, operator=twin), ctx)
+        if result.fidelity == "manual":
+            return result
+        result.differences.insert(
+            0,
+            f"`{operator}` is not in the DAG's repository here; it has the module and class name "
+            f"of the provider's `{twin}` and is translated as that: check that the copy behaves "
+            "the same",
+        )
+        result.fidelity = "approximate"
+        return result
+
+    return Rule(found.name, (operator,), translate, (), found.branches)
+
+
 class Registry:
     def __init__(self, rules: Iterable[Rule] = ()):
         self._by_operator: dict[str, Rule] = {}
@@ -169,11 +189,13 @@ class Registry:
         found = self._by_operator.get(operator)
         if found is not None:
             return found
-        if self._fallback is not None:
-            from translators.operator_origin import origin
+        from translators.operator_origin import origin, provider_twin
 
-            if origin(operator, dag_path) is not None:
-                return self._fallback
+        if self._fallback is not None and origin(operator, dag_path) is not None:
+            return self._fallback
+        twin = provider_twin(operator, self._by_operator)
+        if twin is not None:
+            return _as_twin(self._by_operator[twin], operator, twin)
         return PLACEHOLDER
 
     @property

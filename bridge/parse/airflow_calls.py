@@ -5,10 +5,12 @@ The handlers call back into the Interpreter they are given (its Airflow construc
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bridge.parse import dependencies as deps
-from bridge.parse.runtime_text import environment_text, variable_text
+from bridge.parse.limits import TooLarge
+from bridge.parse.runtime_text import environment_text, holds_runtime_text, variable_text
 from bridge.parse.scope import iter_refs
 from bridge.parse.values import (
     ClassValue,
@@ -259,6 +261,39 @@ def _c_variable_get(it, args, kwargs, node):
     return variable_text(key, default, json=as_json)
 
 
+def _c_json_dumps(it, args, kwargs, node):
+    """`json.dumps(literal)`: the text, so a payload built as a dict stays readable. A value that
+    is not plain JSON (a run-time value inside, a RuntimeText) stays unknown."""
+    from bridge.parse.to_model import jsonable
+
+    options = {k: v for k, (v, _) in kwargs.items()}
+    if len(args) != 1 or set(options) - {"indent", "sort_keys", "separators", "ensure_ascii"}:
+        return it.unknown(node, "call")
+    ok, value = jsonable(args[0])
+    if not ok or _holds_text_of_runtime(args[0]):
+        return it.unknown(node, "call")
+    try:
+        size = it.printed(value, node)
+    except TooLarge:
+        return it.unknown(node, "call")
+    if not it.afford(size, node):
+        return it.unknown(node, "call")
+    try:
+        return json.dumps(value, **options)
+    except (TypeError, ValueError):
+        return it.unknown(node, "call")
+
+
+def _holds_text_of_runtime(value, depth: int = 0) -> bool:
+    if depth > 20:
+        return True
+    if isinstance(value, dict):
+        return any(_holds_text_of_runtime(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_text_of_runtime(v, depth + 1) for v in value)
+    return holds_runtime_text(value)
+
+
 _VARIABLE_CLASSES = (
     "airflow.sdk.Variable",
     "airflow.models.Variable",
@@ -267,6 +302,7 @@ _VARIABLE_CLASSES = (
 )
 
 SYMBOL_CALLS = {
+    "json.dumps": _c_json_dumps,
     "os.environ.get": _c_environ_get,
     "os.getenv": _c_environ_get,
     **{f"{cls}.get": _c_variable_get for cls in _VARIABLE_CLASSES},
