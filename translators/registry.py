@@ -35,6 +35,10 @@ BUILTIN_MODULES = (
     "translators.aws_s3",
     "translators.aws_messaging",
     "translators.aws_sagemaker_api",
+    "translators.aws_glue",
+    "translators.aws_query",
+    "translators.aws_bedrock",
+    "translators.aws_step_functions",
     "translators.operator_step",
 )
 ENTRY_POINT_GROUP = "bridge.rules"
