@@ -30,6 +30,7 @@ from bridge.parse.values import (
     GroupFuncValue,
     Method,
     SdkCall,
+    SdkMethod,
     Symbol,
     TaskFuncValue,
     Unknown,
@@ -117,20 +118,12 @@ class Calls:
         ):
             self.note_push(*self.call_args(node, scope))
             return None
-        receiver = None
-        if isinstance(node.func, cst.Attribute):  # as ex_Attribute, keeping an SDK object's method
-            base = self.eval(node.func.value, scope)
-            if isinstance(base, SdkCall):
-                receiver = base
-            else:
-                func = self.get_attr(base, node.func.attr.value, node.func)
-        else:
-            func = self.eval(node.func, scope)
+        func = self.eval(node.func, scope)
         unread: list[str] = []
         args, kwargs = self.call_args(node, scope, unread)
-        if receiver is not None:
-            name = f"{receiver.name}.{node.func.attr.value}"
-            result = self.sdk_call(name, args, kwargs, node, receiver)
+        if isinstance(func, SdkMethod):  # `estimator.transformer(...)`: a call of the SDK object
+            name = f"{func.receiver.name}.{func.name}"
+            result = self.sdk_call(name, args, kwargs, node, func.receiver)
         else:
             result = self.call(func, args, kwargs, node, scope)
         if unread and isinstance(result, SdkCall) and result.line == self.line(node):

@@ -26,6 +26,8 @@ from bridge.parse.values import (
     LabelNode,
     ParamValue,
     PartialValue,
+    SdkCall,
+    SdkMethod,
     Symbol,
     TaskFuncValue,
     TaskNode,
@@ -488,6 +490,8 @@ class Expressions:
         stored = self.attributes.get((id(base), name))
         if stored is not None and stored[0] is base:
             return stored[1]
+        if isinstance(base, SdkCall):
+            return SdkMethod(base, name)
         if isinstance(base, Symbol):
             if base.name == "airflow.sdk.TriggerRule" and name.isupper():
                 return name.lower()  # a str enum: its members compare equal to their values

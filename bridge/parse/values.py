@@ -141,6 +141,14 @@ class SdkCall:
 
 
 @dataclass(eq=False)
+class SdkMethod:
+    """`estimator.transformer` before it is called: the call becomes an SdkCall on `receiver`."""
+
+    receiver: SdkCall
+    name: str
+
+
+@dataclass(eq=False)
 class MappedArg:
     """What a mapped @task_group function receives for an expanded argument."""
 
