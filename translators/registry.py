@@ -39,6 +39,8 @@ BUILTIN_MODULES = (
     "translators.aws_query",
     "translators.aws_bedrock",
     "translators.aws_step_functions",
+    "translators.aws_redshift_data",
+    "translators.aws_emr_serverless",
     "translators.operator_step",
 )
 ENTRY_POINT_GROUP = "bridge.rules"
