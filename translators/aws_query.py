@@ -1,5 +1,5 @@
 """Amazon Athena: AthenaOperator and AthenaSensor as steps whose handler makes the provider's
-boto3 calls (translators/aws_api.py). (Redshift Data is in translators/aws_redshift_data.py: see REPORT notes.)
+boto3 calls (translators/aws_api.py). Redshift Data is in translators/aws_redshift_data.py.
 """
 
 from __future__ import annotations
