@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -57,3 +58,13 @@ def parse():
         return parse_source(source, path)
 
     return _parse
+
+
+@pytest.fixture(autouse=True)
+def _fresh_boto3_session():
+    """boto3's default session caches the credentials it first found: a test that sets its own
+    (moto's "testing", a bridge serve token) must not leave them to the next test in the worker."""
+    yield
+    boto3 = sys.modules.get("boto3")
+    if boto3 is not None:
+        boto3.DEFAULT_SESSION = None
