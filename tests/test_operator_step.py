@@ -58,9 +58,10 @@ from datetime import datetime, timedelta
 from airflow.providers.amazon.aws.operators.s3 import S3ListOperator
 from airflow.sdk import DAG
 from operators.greet import GreetOperator, ReadySensor
+import settings  # a module of the deployment, not in the repository: its constant is a parameter
 
 with DAG("operator_steps", start_date=datetime(2024, 1, 1), schedule=None):
-    keys = S3ListOperator(task_id="list_keys", bucket="data", prefix="raw/")
+    keys = S3ListOperator(task_id="list_keys", bucket=settings.BUCKET, prefix="raw/")
     wait = ReadySensor(task_id="wait", poke_interval=0.1, timeout=timedelta(seconds=30))
     greet = GreetOperator(task_id="greet", name="{{ ds }}", punctuation="?")
     keys >> wait >> greet
@@ -129,7 +130,9 @@ def test_operators_run_as_themselves_under_bridge_run(aws, tmp_path):
     assert {t: tasks[t]["rule"] for t in tasks} == dict.fromkeys(tasks, "operator_step")
     assert all(tasks[t]["fidelity"] == "approximate" for t in tasks)
 
-    record = run_local(folder, RunOptions(run_root=tmp_path / "runs"))
+    assert any("dag_settings_BUCKET" in d for d in tasks["list_keys"]["differences"])
+    parameters = {"dag_settings_BUCKET": "data"}  # what `settings.BUCKET` is in Airflow
+    record = run_local(folder, RunOptions(parameters=parameters, run_root=tmp_path / "runs"))
     assert record.status == SUCCEEDED, record.message
     steps = record.steps
 
@@ -169,7 +172,8 @@ def test_step_script_builds_the_operator_and_pins_its_requirements(tmp_path):
         f'"apache-airflow-providers-amazon=={amazon}"])'
     ) in script
     assert "from airflow.providers.amazon.aws.operators.s3 import S3ListOperator" in script
-    assert 'bucket="data",' in script and 'prefix="raw/",' in script
+    assert 'arguments["bucket"] = from_parameter(arguments["bucket"])' in script
+    assert 'prefix="raw/",' in script
     assert "operator.execute(airflow_context(operator, context))" in script
     # The amazon provider needs Python 3.11+: the step gets an image whose Python has it.
     assert manifest["steps"]["list_keys"]["python"] >= "3.11"
@@ -227,20 +231,29 @@ def test_a_user_rule_still_wins(tmp_path):
     assert registry.lookup(S3_LIST).name == "mine"
 
 
-def test_an_argument_known_only_to_airflow_makes_it_manual(tmp_path):
+def test_an_argument_known_only_to_airflow_is_a_parameter_and_code_stays_manual(tmp_path):
     manifest = _translate_text(
         tmp_path,
         """
         from airflow.sdk import DAG
         from airflow.providers.amazon.aws.operators.s3 import S3ListOperator
+        from helpers import check
 
         with DAG("d"):
-            S3ListOperator(task_id="x", bucket=make_bucket_name())
+            S3ListOperator(task_id="x", bucket=make_bucket_name(), prefix=CONFIG["prefix"])
+            S3ListOperator(task_id="y", bucket="b", delimiter=check)
         """,
     )
     task = manifest["tasks"]["x"]
-    assert task["fidelity"] == "manual"
-    assert "`bucket`" in task["differences"][0]
+    assert task["fidelity"] == "approximate"
+    assert any("`dag_make_bucket_name__`" in d for d in task["differences"])
+    names = {p["name"]: p for p in manifest["parameters"]}
+    assert names["dag_make_bucket_name__"]["source"] == "dag_file"
+    script = (tmp_path / "out" / "d" / "steps" / "x.py").read_text()
+    assert 'arguments["bucket"] = from_parameter(arguments["bucket"])' in script
+    # A name that is not a constant may be code: no parameter stands for it.
+    assert manifest["tasks"]["y"]["fidelity"] == "manual"
+    assert "`delimiter`" in manifest["tasks"]["y"]["differences"][0]
 
 
 def test_known_means_a_provider_or_a_module_of_the_dag_repository(tmp_path):

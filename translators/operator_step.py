@@ -74,6 +74,16 @@ def airflow_context(task, values):
     return context
 '''
 
+PARAMETER_HELPER = '''
+
+def from_parameter(text):
+    """An argument given as a pipeline parameter: JSON for a number or a structure, else text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+'''
+
 RUNS_ITSELF = (
     "runs the operator itself in a processing job (`execute(context)`), with no scheduler "
     "around it: the step's retry policy, not Airflow's, retries it, and there is no XCom "
@@ -169,6 +179,7 @@ class OperatorArguments:
         self.differences: list[str] = []
         self.sensor = False
         self.no_xcom = False
+        self.decoded: list[str] = []  # run-time arguments given as parameters: JSON or text
 
     @classmethod
     def of(cls, task: TaskModel, ctx: RuleContext, found: Origin) -> OperatorArguments:
@@ -185,7 +196,9 @@ class OperatorArguments:
                     self.literals[name] = value
                 continue
             value, problems = ctx.value(arg, task)
-            if problems:
+            if problems and _parameter_worthy(arg):
+                self._as_parameter(name, arg, ctx)
+            elif problems:
                 self.unknown.append(name)
             elif is_dynamic(value):
                 self.runtime[name] = value
@@ -193,6 +206,20 @@ class OperatorArguments:
                 self.literals[name] = value
         self._scheduler_modes()
         return self
+
+    def _as_parameter(self, name: str, arg, ctx: RuleContext) -> None:
+        """A value the DAG computes when Airflow parses or runs it (a system test's
+        `test_context[ROLE_ARN_KEY]`, a config module's constant): a pipeline parameter, given
+        as JSON for a number or a structure, else as text, when the pipeline starts."""
+        source = arg.source or name
+        param = ctx.file_value(source)
+        self.runtime[name] = param
+        self.decoded.append(name)
+        self.differences.append(
+            f"`{name}` is `{source}` in the DAG, only known when Airflow runs it: here the "
+            f"pipeline parameter `{param.name}` (JSON for a number or a structure, else text), "
+            "to give when the pipeline starts"
+        )
 
     def _scheduler_modes(self) -> None:
         """What needs a scheduler runs in the job: poke mode, no deferral."""
@@ -215,6 +242,17 @@ class OperatorArguments:
             )
         if self.literals.get("do_xcom_push") is False:
             self.no_xcom = True
+
+
+def _parameter_worthy(arg) -> bool:
+    """An argument whose value the DAG computes (an expression, a constant of a module that is
+    not here): a parameter can stand for it. Code (a callable, a function) cannot."""
+    if arg.kind == "expr":
+        return True
+    if arg.kind == "name" and arg.source:
+        last = arg.source.rsplit(".", 1)[-1]
+        return last.isupper()  # a constant by convention; other names may be functions
+    return False
 
 
 def _call(
@@ -247,6 +285,8 @@ def script_body(task: TaskModel, found: Origin, arguments: OperatorArguments) ->
             f"    from {found.module} import {found.name}{alias}",
             "",
         ]
+    for name in arguments.decoded:
+        lines.append(f"    arguments[{name!r}] = from_parameter(arguments[{name!r}])")
     lines.append(f"    operator = {cls}(")
     lines.append(f"        task_id={quoting.py_literal(task.task_id)},")
     for name, value in arguments.literals.items():
@@ -261,13 +301,15 @@ def script_body(task: TaskModel, found: Origin, arguments: OperatorArguments) ->
     doc = quoting.docstring(
         f"Build `{found.name}` with the task's arguments and run it as Airflow would."
     )
-    imports = "import datetime\n\nimport pendulum\n"
+    imports = "import datetime\n" + ("import json\n" if arguments.decoded else "")
+    imports += "\nimport pendulum\n"
     if found.repository is None:
         imports += f"from {found.module} import {found.name}{alias}\n"
     return (
         imports
         + "\n"
         + CONTEXT_HELPER
+        + (PARAMETER_HELPER if arguments.decoded else "")
         + f"\n\ndef {ENTRY}(arguments, **context):\n"
         + f'    """{doc}\n\n    `arguments`: its values known only at run time.\n    """\n'
         + "\n".join(lines)
