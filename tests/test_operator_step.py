@@ -324,3 +324,38 @@ def test_a_third_party_provider_is_known(tmp_path):
     assert task["rule"] == "operator_step" and task["fidelity"] == "approximate"
     script = (tmp_path / "out" / "d" / "steps" / "x.py").read_text()
     assert '"airflow-provider-mlflow"' in script
+
+
+def test_computed_leaves_of_a_structure_become_parameters(tmp_path):
+    """The Amazon system tests pass ids their context task computes inside configurations
+    (`network_configuration={"awsvpcConfiguration": {"subnets": test_context[SUBNETS]}}`):
+    each such leaf is a parameter; an AWS API rule does the same for a text argument."""
+    manifest = _translate_text(
+        tmp_path,
+        """
+        from airflow.sdk import DAG
+        from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
+        from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+        import settings
+
+        with DAG("d"):
+            EcsRunTaskOperator(
+                task_id="run", cluster="c", task_definition="t", overrides={},
+                network_configuration={"awsvpcConfiguration": {"subnets": [context()["SUBNET"]]}},
+            )
+            GlueJobOperator(
+                task_id="glue", job_name="etl", region_name=settings.REGION,
+                script_args={"--bucket": settings.BUCKET, "--day": "{{ ds }}"},
+            )
+        """,
+        Registry.default(),
+    )
+    run, glue = manifest["tasks"]["run"], manifest["tasks"]["glue"]
+    assert run["rule"] == "operator_step" and run["fidelity"] == "approximate"
+    assert any(
+        "network_configuration.awsvpcConfiguration.subnets[0]" in d for d in run["differences"]
+    )
+    assert glue["rule"] == "glue_job" and glue["fidelity"] == "approximate"
+    names = {p["name"] for p in manifest["parameters"]}
+    assert {"dag_settings_REGION", "dag_settings_BUCKET"} <= names
+    assert any("`dag_context____SUBNET__`" in d for d in run["differences"]), run["differences"]

@@ -28,7 +28,17 @@ from bridge.quoting import docstring, file_stem, py_literal, short_hash
 from bridge.translate.expressions import is_dynamic
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.step_specs import LambdaSpec
-from translators.common import literal, manual, poll_draft, step_limits, xcom_readers
+from translators.common import (
+    TEXT_ARGUMENTS,
+    as_parameter,
+    computed_value,
+    leaves_as_parameters,
+    literal,
+    manual,
+    poll_draft,
+    step_limits,
+    xcom_readers,
+)
 from translators.registry import StepDraft, Translation
 
 LAMBDA_LIMIT = 900  # seconds: the longest a Lambda function runs
@@ -206,6 +216,7 @@ class Kwargs:
         self.templated = set(templated) | {"aws_conn_id", "region_name", "verify"}
         self.inputs: dict[str, Any] = {}
         self.problems: list[str] = []
+        self.differences: list[str] = []  # values the DAG computes, given as parameters
         if self.given("region_name"):  # the handler's clients use it
             self.input("region_name")
 
@@ -220,6 +231,11 @@ class Kwargs:
         if arg.kind == "template" and name not in self.templated:
             return arg.value  # not a template field: Airflow passes the braces as they are
         value, problems = self.ctx.value(arg, self.task)
+        if problems and computed_value(arg) and TEXT_ARGUMENTS.search(name):
+            return as_parameter(arg.source or name, name, self.ctx, self.differences)
+        if problems:
+            replaced = leaves_as_parameters(arg, name, self.ctx, self.differences)
+            value, problems = self.ctx.value(replaced, self.task) if replaced else (None, problems)
         self.problems += [f"`{name}`: {p}" for p in problems]
         return value
 
@@ -272,7 +288,7 @@ def aws_translation(
 
     Adds the differences every AWS operator shares (connection, retries, XCom readers) and
     makes the task manual when `kwargs` could not read an argument."""
-    differences = list(differences or [])
+    differences = list(differences or []) + (kwargs.differences if kwargs is not None else [])
     if kwargs is not None and kwargs.problems:
         return manual(task, ctx, "arguments the bridge cannot read: " + "; ".join(kwargs.problems))
     if task.mapped:

@@ -517,3 +517,57 @@ def kwarg_value(task: TaskModel, ctx: RuleContext, name: str, problems: list[str
     value, more = ctx.value(task.kwargs.get(name), task)
     problems.extend(more)
     return value
+
+
+# --- values the DAG computes when Airflow runs it, as pipeline parameters -----------------------
+
+# Keyword arguments whose values are text in every AWS operator (names, ARNs, ids, regions).
+TEXT_ARGUMENTS = re.compile(r"(^|_)(name|arn|id|region|bucket|key|prefix|role)$")
+
+
+def computed_value(arg: Any) -> bool:
+    """An argument (or a leaf of one) the DAG computes that a parameter can stand for: an
+    expression, or a constant of a module that is not here. Code (callables, other names) is
+    not a value."""
+    kind = arg.kind if isinstance(arg, ArgValue) else arg.get("kind")
+    source = (arg.source if isinstance(arg, ArgValue) else arg.get("source")) or ""
+    if kind == "expr":
+        return bool(source)
+    return kind == "name" and source.rsplit(".", 1)[-1].isupper()
+
+
+def as_parameter(source: str, name: str, ctx: RuleContext, differences: list[str]) -> Any:
+    """The pipeline parameter standing for a value the DAG computes, with its difference."""
+    param = ctx.file_value(source)
+    differences.append(
+        f"`{name}` is `{source}` in the DAG, only known when Airflow runs it: here the pipeline "
+        f"parameter `{param.name}`, to give when the pipeline starts"
+    )
+    return param
+
+
+def leaves_as_parameters(
+    arg: ArgValue, name: str, ctx: RuleContext, differences: list[str]
+) -> ArgValue | None:
+    """A dict or list argument with computed leaves (a system test's security group id in a
+    network configuration), each leaf a pipeline parameter; None when another leaf cannot be
+    read (code)."""
+    if arg.kind != "partial":
+        return None
+    blocked = []
+
+    def walk(value: Any, path: str) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("kind"), str) and "value" not in value:
+            if computed_value(value):
+                return as_parameter(value.get("source") or path, path, ctx, differences)
+            if value["kind"] in ("expr", "name", "callable"):
+                blocked.append(path)
+            return value
+        if isinstance(value, dict):
+            return {k: walk(v, f"{path}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    replaced = walk(arg.value, name)
+    return None if blocked else ArgValue("partial", value=replaced)

@@ -27,7 +27,7 @@ from bridge.translate.fidelity import AirflowAccess, airflow_access, connection_
 from bridge.translate.files.model import Access, Folder, TaskFiles
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.step_specs import ProcessingSpec, ScriptSpec
-from translators.common import manual, seconds
+from translators.common import computed_value, leaves_as_parameters, manual, seconds
 from translators.operator_origin import (
     Origin,
     Requirement,
@@ -196,9 +196,13 @@ class OperatorArguments:
                     self.literals[name] = value
                 continue
             value, problems = ctx.value(arg, task)
-            if problems and _parameter_worthy(arg):
+            if problems and computed_value(arg):
                 self._as_parameter(name, arg, ctx)
-            elif problems:
+                continue
+            if problems:
+                replaced = leaves_as_parameters(arg, name, ctx, self.differences)
+                value, problems = ctx.value(replaced, task) if replaced else (None, problems)
+            if problems:
                 self.unknown.append(name)
             elif is_dynamic(value):
                 self.runtime[name] = value
@@ -242,17 +246,6 @@ class OperatorArguments:
             )
         if self.literals.get("do_xcom_push") is False:
             self.no_xcom = True
-
-
-def _parameter_worthy(arg) -> bool:
-    """An argument whose value the DAG computes (an expression, a constant of a module that is
-    not here): a parameter can stand for it. Code (a callable, a function) cannot."""
-    if arg.kind == "expr":
-        return True
-    if arg.kind == "name" and arg.source:
-        last = arg.source.rsplit(".", 1)[-1]
-        return last.isupper()  # a constant by convention; other names may be functions
-    return False
 
 
 def _call(
