@@ -68,3 +68,24 @@ def _fresh_boto3_session():
     boto3 = sys.modules.get("boto3")
     if boto3 is not None:
         boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def mocked_aws(monkeypatch):
+    """moto for every AWS endpoint, in us-east-1 with fake credentials, and a fresh boto3
+    session so that no client outlives its mock (the emitted AWS handlers run against it)."""
+    import boto3
+    import moto
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    boto3.DEFAULT_SESSION = None
+    with moto.mock_aws():
+        yield
+    boto3.DEFAULT_SESSION = None

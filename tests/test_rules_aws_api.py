@@ -15,7 +15,6 @@ import textwrap
 from pathlib import Path
 
 import boto3
-import moto
 import pytest
 
 from bridge.config import BridgeConfig
@@ -93,19 +92,9 @@ def run_handler(pipeline, task_id: str, tmp_path: Path, **event_over) -> dict:
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_REGION"):
-        monkeypatch.delenv(key, raising=False)
-    boto3.DEFAULT_SESSION = None
-    with moto.mock_aws():
-        yield
-    boto3.DEFAULT_SESSION = None
+def aws(mocked_aws):
+    """moto for every AWS endpoint (tests/conftest.py)."""
+    yield
 
 
 def s3_client():

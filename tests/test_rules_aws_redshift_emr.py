@@ -12,7 +12,6 @@ import textwrap
 import threading
 
 import boto3
-import moto
 import pytest
 
 from bridge.parse.dag_file import parse_source
@@ -38,17 +37,9 @@ EMR = (
 
 
 @pytest.fixture(autouse=True)
-def aws(monkeypatch):
-    for name, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    boto3.DEFAULT_SESSION = None
-    with moto.mock_aws():
-        yield
-    boto3.DEFAULT_SESSION = None
+def aws(mocked_aws):
+    """moto for every AWS endpoint (tests/conftest.py)."""
+    yield
 
 
 def translate(imports: str, body: str, dag_args: str = '"d"'):

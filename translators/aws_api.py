@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bridge.parse.model import TaskModel
-from bridge.quoting import docstring, file_stem, py_literal, short_hash
+from bridge.quoting import comment, docstring, file_stem, py_literal, short_hash
 from bridge.translate.expressions import is_dynamic
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.step_specs import LambdaSpec
@@ -388,6 +388,12 @@ def render_handler(
         '"""',
         "",
     ]
+    if entry == "run":  # inside a step script, under the script's own docstring: a comment
+        head = [
+            "# " + comment(line.strip('"').strip()) if line.strip('"').strip() else "#"
+            for line in head[:-1]
+            if line != '"""'
+        ] + [""]
     constants = _constants(operation)
     lines = head + _import_block(imports) + ([""] if constants else ["", ""]) + constants
     if any(isinstance(s, Call) and s.prune for s in operation.steps) or (
