@@ -8,6 +8,7 @@ used here are `steps[*].task_id`, `steps[*].folders`, `tasks[*].steps` and `para
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -111,6 +112,9 @@ class Migration:
         return sorted({s for t in tasks for s in self.task_steps[t]})
 
 
+ENV_PREFIX = "env_"  # the bridge names the parameter of environment variable X `env_X`
+
+
 def pipeline_parameters(
     migration: Migration,
     render: Callable[[str], Any],
@@ -125,6 +129,12 @@ def pipeline_parameters(
     """
     values: dict[str, str] = {}
     for spec in migration.parameters:
+        if spec.get("source") == "environment" and spec["name"] not in (overrides or {}):
+            # An environment variable the DAG file reads when Airflow parses it: this worker's.
+            value = os.environ.get(spec["name"][len(ENV_PREFIX) :])
+            if value is not None:
+                values[spec["name"]] = value
+            continue
         template = spec.get("airflow")
         if not template or spec["name"] in (overrides or {}):
             continue

@@ -178,3 +178,29 @@ def test_execution_links():
     )
     local = execution_url(arn, region=None, endpoint_url="http://127.0.0.1:8765")
     assert local.startswith("/bridge/?execution=arn%3Aaws%3Asagemaker")
+
+
+def test_environment_parameters_come_from_the_workers_environment(monkeypatch):
+    """A DAG file's `os.environ.get("DATA_BUCKET", "my-data")` is the pipeline parameter
+    `env_DATA_BUCKET`: the operator fills it from its own worker's environment, as Airflow's
+    parse of the file read it there; unset, the pipeline's default (the DAG's) stays."""
+    manifest = {
+        **MANIFEST,
+        "parameters": [
+            {
+                "name": "env_DATA_BUCKET",
+                "type": "String",
+                "default": "my-data",
+                "source": "environment",
+                "airflow": "",
+            },
+        ],
+    }
+    migration = Migration.from_dict(manifest)
+    monkeypatch.setenv("DATA_BUCKET", "sales")
+    assert pipeline_parameters(migration, lambda t: t) == {"env_DATA_BUCKET": "sales"}
+    assert pipeline_parameters(migration, lambda t: t, overrides={"env_DATA_BUCKET": "x"}) == {
+        "env_DATA_BUCKET": "x"
+    }
+    monkeypatch.delenv("DATA_BUCKET")
+    assert pipeline_parameters(migration, lambda t: t) == {}

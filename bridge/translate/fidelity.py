@@ -122,8 +122,9 @@ def environment_differences(steps: list[StepModel], parameters: dict[str, Any]) 
         if spec is not None and spec.source == "environment":
             out.append(
                 f"reads an Airflow worker's environment variable when the DAG is parsed: here the "
-                f"pipeline parameter `{name}` (default {spec.default!r}), set it when you start "
-                "the pipeline"
+                f"pipeline parameter `{name}` (default {spec.default!r}), which the bridge's "
+                "Airflow operator fills from its worker's environment; set it when you start the "
+                "pipeline from anywhere else"
             )
     return out
 

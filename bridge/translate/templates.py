@@ -502,7 +502,8 @@ def _environment(steps: list[Step], node: nodes.Node, walk: _Walk) -> Param:
         description=f"The Airflow workers' environment variable `{name}`, which the DAG file "
         "reads when Airflow parses it"
         + (f" (default {default!r})" if default is not None else "")
-        + ": give its value when you start the pipeline.",
+        + ": the bridge's Airflow operator fills it from its worker's environment; give it "
+        "when you start the pipeline from anywhere else.",
     )
     return walk.param(spec)
 
