@@ -592,3 +592,31 @@ def test_bridge_run_executes_s3_handlers_against_moto_server(tmp_path):
         assert s3.get_object(Bucket="curated", Key="latest.csv")["Body"].read() == b"a,b\n1,2\n"
     finally:
         server.stop()
+
+
+def test_readers_of_a_lambda_steps_xcom_are_never_exact(tmp_path):
+    """A LambdaStep's outputs are not wired into later steps: a task reading the XCom of an AWS
+    API operator gets no value, so it is not exact; a template that cannot be built at all
+    leaves the step a placeholder, and the task manual, in the manifest too."""
+    from bridge.config import BridgeConfig
+    from bridge.emit.translate_files import translate_file
+
+    path = tmp_path / "readers.py"
+    path.write_text(
+        "from airflow.sdk import DAG, task\n"
+        "from airflow.providers.amazon.aws.operators.s3 import S3CopyObjectOperator, S3ListOperator\n"
+        "with DAG('readers'):\n"
+        "    keys = S3ListOperator(task_id='keys', bucket='b', prefix='raw/')\n"
+        "    @task\n"
+        "    def count(k):\n"
+        "        return len(k)\n"
+        "    count(keys.output)\n"
+        "    S3CopyObjectOperator(task_id='cp', dest_bucket_key='s3://c/x',\n"
+        "        source_bucket_key=\"s3://b/{{ ti.xcom_pull(task_ids='keys')[0] }}\")\n"
+    )
+    (dag,) = translate_file(path, Registry.default(), BridgeConfig(), tmp_path / "out").dags
+    tasks = json.loads((dag.folder / "manifest.json").read_text())["tasks"]
+    assert tasks["count"]["fidelity"] == "approximate"
+    assert "reads the XCom of `keys`" in tasks["count"]["differences"][0]
+    assert tasks["cp"]["fidelity"] == "manual"
+    assert any("could not be built" in d for d in tasks["cp"]["differences"])

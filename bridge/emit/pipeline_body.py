@@ -123,6 +123,7 @@ def render_steps(
         except Untranslatable as exc:
             step.spec = PlaceholderSpec(operator=step.kind, source=str(exc))
             code = render_placeholder(step, var, names, config)
+            _now_manual(pipeline, step.tasks[0], str(exc))
         # XComs read from the execution's prefix: no output property orders the step after them.
         after = [names.step_vars[p] for p in xcom_dependencies(step, names)]
         depends += [v for v in after if v not in depends]
@@ -130,6 +131,18 @@ def render_steps(
             _comment(step, source_path) + code + common_kwargs(step, names, depends) + ")"
         )
     return "\n\n".join(blocks), names
+
+
+def _now_manual(pipeline: PipelineModel, task_id: str, why: str) -> None:
+    """A step the emitter could not render keeps its place as a placeholder: its task is manual
+    in the manifest and the report, with the reason."""
+    outcome = pipeline.outcomes.get(task_id)
+    if outcome is None:
+        return
+    outcome.fidelity = "manual"
+    reason = f"the step could not be built: {why}"
+    if reason not in outcome.differences:
+        outcome.differences.append(reason)
 
 
 def _emit_order(order: list[str], pipeline: PipelineModel) -> list[str]:

@@ -21,10 +21,10 @@ from typing import Any
 
 from bridge.config import SecretsConfig
 from bridge.parse.model import DagModel, TaskModel
-from bridge.translate.expressions import Param
+from bridge.translate.expressions import Param, StepOutput
 from bridge.translate.pipeline_model import PipelineModel, StepModel
 from bridge.translate.rule_context import RuleContext
-from bridge.translate.step_specs import ProcessingSpec, script_of
+from bridge.translate.step_specs import JobSpec, PlaceholderSpec, ProcessingSpec, script_of
 from bridge.translate.task_settings import SAGEMAKER_MAX_ATTEMPTS, task_settings
 
 SAGEMAKER_RUNS = (
@@ -74,6 +74,7 @@ def apply_fidelity(pipeline: PipelineModel, dag: DagModel, ctx: RuleContext) -> 
         steps = pipeline.steps_of(task_id)
         found = task_differences(task, dag, steps)
         found += environment_differences(steps, ctx.parameters)
+        found += unreadable_xcom_differences(steps, pipeline)
         for access in airflow_access_of(steps):
             found += access.differences(ctx.config.secrets)
             if access.unknown_keys:
@@ -129,11 +130,34 @@ def environment_differences(steps: list[StepModel], parameters: dict[str, Any]) 
     return out
 
 
+def unreadable_xcom_differences(steps: list[StepModel], pipeline: PipelineModel) -> list[str]:
+    """An XCom the step reads from a task whose steps keep no output a pipeline can read (a
+    LambdaStep's outputs are not wired into later steps): the step gets no value for it."""
+    out = []
+    for task_id in sorted({o.task_id for s in steps for o in values_in(s.spec, StepOutput)}):
+        producers = pipeline.steps_of(task_id) if task_id in pipeline.outcomes else []
+        if not producers or any(
+            isinstance(p.spec, (ProcessingSpec, JobSpec, PlaceholderSpec)) for p in producers
+        ):
+            continue  # contracted (pushes nothing), readable, or a placeholder (manual itself)
+        kinds = ", ".join(sorted({p.kind for p in producers})) or "no"
+        out.append(
+            f"reads the XCom of `{task_id}`, which no step output holds (it became {kinds} "
+            "step(s)): the step gets no value for it"
+        )
+    return out
+
+
 def params_in(value: Any, depth: int = 0) -> list[Param]:
     """The Params inside a spec, its pipeline expressions and containers."""
+    return values_in(value, Param, depth)
+
+
+def values_in(value: Any, kind: type, depth: int = 0) -> list[Any]:
+    """The values of `kind` inside a spec, its pipeline expressions and containers."""
     if depth > 40:
         return []
-    if isinstance(value, Param):
+    if isinstance(value, kind):
         return [value]
     if isinstance(value, dict):
         items = list(value.values())
@@ -143,7 +167,7 @@ def params_in(value: Any, depth: int = 0) -> list[Param]:
         items = [getattr(value, f.name) for f in fields(value)]
     else:
         return []
-    return [p for item in items for p in params_in(item, depth + 1)]
+    return [v for item in items for v in values_in(item, kind, depth + 1)]
 
 
 def trigger_rule_differences(task: TaskModel, dag: DagModel, steps: list[StepModel]) -> list[str]:
