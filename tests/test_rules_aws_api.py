@@ -30,7 +30,7 @@ REGION = "us-east-1"
 BRIDGE = Path(sys.executable).parent / "bridge"
 _AWS = "airflow.providers.amazon.aws.operators"
 HEAD = f"""
-from airflow.sdk import DAG
+from airflow.sdk import DAG, task
 from {_AWS}.s3 import (
     S3CopyObjectOperator, S3CreateBucketOperator, S3CreateObjectOperator,
     S3DeleteBucketOperator, S3DeleteBucketTaggingOperator, S3DeleteObjectsOperator,
@@ -155,8 +155,12 @@ def test_shared_differences_and_manual_cases():
     assert pipeline.outcomes["raw"].fidelity == "manual"
     assert "bytes" in pipeline.outcomes["raw"].differences[0]
     assert pipeline.outcomes["drop"].fidelity == "manual"
-    ls = pipeline.outcomes["ls"]
-    assert ls.fidelity == "approximate" and "`tell`" in ls.differences[-1]
+    # `tell` reads the listing whole: the LambdaStep's output, nothing lost on either side.
+    assert pipeline.outcomes["ls"].fidelity == "exact"
+    tell = pipeline.outcomes["tell"].differences
+    assert not any("reads the XCom" in d for d in tell)
+    # ...but rendered into the message, the list is JSON text where Airflow writes its repr.
+    assert any("Python's repr" in d for d in tell)
 
 
 def test_non_template_fields_keep_their_braces():
@@ -538,7 +542,14 @@ def test_bridge_run_executes_s3_handlers_against_moto_server(tmp_path):
                     source_bucket_key="s3://landing/{{ ds }}/data.csv",
                     dest_bucket_key="s3://curated/latest.csv",
                 )
-                make >> copy
+                keys = S3ListOperator(task_id="keys", bucket="curated")
+
+                @task
+                def count(listed):
+                    return len(listed)
+
+                make >> copy >> keys
+                count(keys.output)
             """
         )
     )
@@ -584,20 +595,23 @@ def test_bridge_run_executes_s3_handlers_against_moto_server(tmp_path):
         )
         assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
         record = json.loads(ran.stdout)
-        assert {n: s["status"] for n, s in record["steps"].items()} == {
-            "make": "Succeeded",
-            "copy": "Succeeded",
-        }
+        assert {n: s["status"] for n, s in record["steps"].items()} == dict.fromkeys(
+            ("make", "copy", "keys", "count"), "Succeeded"
+        )
+        # The list the LambdaStep returns reaches the reading task as a list, as in Airflow.
+        assert record["steps"]["count"]["property_files"]["xcom"]["return_value"] == 1
+        assert manifest["tasks"]["count"]["fidelity"] == "exact"
         assert s3.get_object(Bucket="landing", Key="2024-05-01/data.csv")["Body"].read()
         assert s3.get_object(Bucket="curated", Key="latest.csv")["Body"].read() == b"a,b\n1,2\n"
     finally:
         server.stop()
 
 
-def test_readers_of_a_lambda_steps_xcom_are_never_exact(tmp_path):
-    """A LambdaStep's outputs are not wired into later steps: a task reading the XCom of an AWS
-    API operator gets no value, so it is not exact; a template that cannot be built at all
-    leaves the step a placeholder, and the task manual, in the manifest too."""
+def test_readers_of_a_lambda_steps_xcom(tmp_path):
+    """A task reading the XCom of an AWS API operator whole gets the LambdaStep's output
+    `return_value` (run for real in the bridge run test above); one indexing into it cannot (a
+    Lambda output is not a JSON document): the step is a placeholder and the task manual, in
+    the manifest too."""
     from bridge.config import BridgeConfig
     from bridge.emit.translate_files import translate_file
 
@@ -616,7 +630,7 @@ def test_readers_of_a_lambda_steps_xcom_are_never_exact(tmp_path):
     )
     (dag,) = translate_file(path, Registry.default(), BridgeConfig(), tmp_path / "out").dags
     tasks = json.loads((dag.folder / "manifest.json").read_text())["tasks"]
-    assert tasks["count"]["fidelity"] == "approximate"
-    assert "reads the XCom of `keys`" in tasks["count"]["differences"][0]
+    assert tasks["count"]["fidelity"] == "exact"
     assert tasks["cp"]["fidelity"] == "manual"
+    assert "reads the XCom of `keys`" in tasks["cp"]["differences"][0]
     assert any("could not be built" in d for d in tasks["cp"]["differences"])

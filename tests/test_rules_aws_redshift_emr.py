@@ -621,7 +621,7 @@ def test_emr_sensors_fail_on_failure_states(emr, tmp_path):
         invoke(pipeline, "job", tmp_path, **event)
 
 
-def test_emr_job_reading_the_application_of_a_lambda_step_is_named(emr):
+def test_emr_job_reads_the_application_of_a_lambda_step(emr):
     pipeline = translate(
         EMR,
         f"""
@@ -635,9 +635,12 @@ def test_emr_job_reading_the_application_of_a_lambda_step_is_named(emr):
         """,
     )
     assert only_step(pipeline, "app").kind == "Lambda"
-    outcome = pipeline.outcomes["app"]
-    assert outcome.fidelity == "approximate"
-    assert any("`job` cannot read" in d for d in outcome.differences)
+    # The job reads the application id whole: the LambdaStep's output `return_value`.
+    job = pipeline.outcomes["job"]
+    assert not any("reads the XCom of `app`" in d for d in job.differences)
+    spec = pipeline.steps[job.steps[-1]].spec
+    values = spec.inputs.values() if hasattr(spec, "inputs") else spec.call["op_kwargs"].values()
+    assert any(getattr(v, "task_id", None) == "app" for v in values)
 
 
 def test_emr_sensor_with_target_states_known_only_at_run_time_is_manual(emr):
@@ -657,4 +660,4 @@ def test_emr_sensor_with_target_states_known_only_at_run_time_is_manual(emr):
         job.fate == "step"
         and "emr-serverless:GetJobRun" not in only_step(pipeline, "job").spec.permissions
     )
-    assert any("`done` cannot read" in d for d in job.differences)
+    assert not any("reads the XCom" in d for d in job.differences)

@@ -37,7 +37,6 @@ from translators.common import (
     manual,
     poll_draft,
     step_limits,
-    xcom_readers,
 )
 from translators.registry import StepDraft, Translation
 
@@ -157,6 +156,15 @@ class Output:
     name: str
     value: Any  # Input / Response / Var / AsJson(...)
     type: str = "String"
+
+
+def _output_spec(output: Output) -> dict[str, Any]:
+    """The LambdaSpec output; `json`: its String holds JSON text (a list or dict XCom), which a
+    reading step decodes."""
+    spec: dict[str, Any] = {"name": output.name, "type": output.type}
+    if isinstance(output.value, AsJson):
+        spec["json"] = True
+    return spec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -304,13 +312,8 @@ def aws_translation(
             "(and bills) an instance while it waits; its role needs " + ", ".join(operation.actions)
         )
         return Translation("step", "approximate", [draft], differences)
-    readers = xcom_readers(ctx, task.task_id)
-    if readers:
-        differences.append(
-            "the XCom is the LambdaStep output `return_value`, which "
-            + ", ".join(f"`{r}`" for r in readers)
-            + " cannot read yet (no pipeline value for a Lambda output)"
-        )
+    # Readers get the XCom as the LambdaStep output `return_value` when they read it whole; a
+    # reader that indexes into it is not exact (bridge.translate.fidelity says why).
     differences += step_limits(task, ctx, "LambdaStep")
     spec = LambdaSpec(
         function={
@@ -321,7 +324,7 @@ def aws_translation(
             }
         },
         inputs=dict(operation.inputs),
-        outputs=[{"name": o.name, "type": o.type} for o in operation.outputs],
+        outputs=[_output_spec(o) for o in operation.outputs],
         files={f"{stem}.py": render_handler(operation, task, ctx)},
         permissions=operation.actions,
     )

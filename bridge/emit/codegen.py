@@ -212,6 +212,11 @@ def _script_arguments(step: StepModel, call: dict, names: Names) -> list[str]:
     for path, value in dynamic:
         path_json = repr(json.dumps(path))
         if isinstance(value, StepOutput):
+            lambda_output = None if value.task_id in step.dropped else names.lambda_output(value)
+            if lambda_output is not None:  # a LambdaStep's declared output, as the value
+                reference, as_json = lambda_output
+                args += [repr("--set"), path_json, repr("json" if as_json else "str"), reference]
+                continue
             if value.task_id in step.dropped or not names.producer(value.task_id, step):
                 continue  # not run on this path (branch copy) or no output: the value stays null
             args += [repr("--xcom"), path_json, repr(value.task_id), repr(value.key)]

@@ -22,7 +22,7 @@ from bridge.translate.expressions import (
     json_path_suffix,
 )
 from bridge.translate.pipeline_model import PipelineModel, StepModel
-from bridge.translate.step_specs import JobSpec, script_of
+from bridge.translate.step_specs import JobSpec, LambdaSpec, script_of
 
 _PROPERTY_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*")
 
@@ -121,6 +121,9 @@ class Names:
         job = self._job_output(out)
         if job is not None:
             return job
+        lambda_output = self.lambda_output(out)
+        if lambda_output is not None:
+            return lambda_output[0]
         producers = self.producer(out.task_id, consumer)
         if len(producers) != 1:
             raise Untranslatable(f"the XCom of `{out.task_id}` has no single step output to read")
@@ -130,6 +133,19 @@ class Names:
             f"JsonGet(step_name={var}.name, property_file={var}_xcom, "
             f"json_path={(out.key + out.path if out.key.isidentifier() else json_path_suffix(out.key)[1:] + out.path)!r})"
         )
+
+    def lambda_output(self, out: StepOutput) -> tuple[str, bool] | None:
+        """(`<step>.properties.Outputs[key]`, whether it holds JSON text) when the task's XCom
+        is an output its LambdaStep declares and the value is read whole."""
+        outcome = self.pipeline.outcomes.get(out.task_id)
+        steps = [self.pipeline.steps[n] for n in (outcome.steps if outcome else [])]
+        if not steps or not isinstance(steps[-1].spec, LambdaSpec) or out.path:
+            return None
+        declared = {o.get("name"): o for o in steps[-1].spec.outputs or []}
+        if out.key not in declared or steps[-1].name not in self.step_vars:
+            return None
+        var = self.step_vars[steps[-1].name]
+        return f"{var}.properties.Outputs[{out.key!r}]", bool(declared[out.key].get("json"))
 
     def _job_output(self, out: StepOutput) -> str | None:
         """A SageMaker operator's XCom is its Describe*Job response ({"Training": {...}}): the

@@ -21,10 +21,16 @@ from typing import Any
 
 from bridge.config import SecretsConfig
 from bridge.parse.model import DagModel, TaskModel
-from bridge.translate.expressions import Param, StepOutput
+from bridge.translate.expressions import Join, Param, StepOutput
 from bridge.translate.pipeline_model import PipelineModel, StepModel
 from bridge.translate.rule_context import RuleContext
-from bridge.translate.step_specs import JobSpec, PlaceholderSpec, ProcessingSpec, script_of
+from bridge.translate.step_specs import (
+    JobSpec,
+    LambdaSpec,
+    PlaceholderSpec,
+    ProcessingSpec,
+    script_of,
+)
 from bridge.translate.task_settings import SAGEMAKER_MAX_ATTEMPTS, task_settings
 
 SAGEMAKER_RUNS = (
@@ -75,6 +81,7 @@ def apply_fidelity(pipeline: PipelineModel, dag: DagModel, ctx: RuleContext) -> 
         found = task_differences(task, dag, steps)
         found += environment_differences(steps, ctx.parameters)
         found += unreadable_xcom_differences(steps, pipeline)
+        found += templated_json_differences(steps, pipeline)
         for access in airflow_access_of(steps):
             found += access.differences(ctx.config.secrets)
             if access.unknown_keys:
@@ -134,7 +141,10 @@ def unreadable_xcom_differences(steps: list[StepModel], pipeline: PipelineModel)
     """An XCom the step reads from a task whose steps keep no output a pipeline can read (a
     LambdaStep's outputs are not wired into later steps): the step gets no value for it."""
     out = []
-    for task_id in sorted({o.task_id for s in steps for o in values_in(s.spec, StepOutput)}):
+    reads = {(o.task_id, o.key, bool(o.path)) for s in steps for o in values_in(s.spec, StepOutput)}
+    for task_id in sorted(
+        {t for t, key, deep in reads if not _lambda_output(pipeline, t, key, deep)}
+    ):
         producers = pipeline.steps_of(task_id) if task_id in pipeline.outcomes else []
         if not producers or any(
             isinstance(p.spec, (ProcessingSpec, JobSpec, PlaceholderSpec)) for p in producers
@@ -146,6 +156,36 @@ def unreadable_xcom_differences(steps: list[StepModel], pipeline: PipelineModel)
             "step(s)): the step gets no value for it"
         )
     return out
+
+
+def templated_json_differences(steps: list[StepModel], pipeline: PipelineModel) -> list[str]:
+    """A list or dict XCom a template renders into text: Airflow writes Python's repr of it,
+    a LambdaStep's output holds its JSON text (the quotes differ)."""
+    joined = {
+        o.task_id
+        for s in steps
+        for join in values_in(s.spec, Join)
+        for o in values_in(list(join.parts), StepOutput)
+        if not o.path and _lambda_output(pipeline, o.task_id, o.key, False, json_only=True)
+    }
+    return [
+        f"renders the XCom of `{t}` (a list or dict) into text as JSON; Airflow renders Python's "
+        "repr of it (single quotes, True/None)"
+        for t in sorted(joined)
+    ]
+
+
+def _lambda_output(
+    pipeline: PipelineModel, task_id: str, key: str, deep: bool, json_only: bool = False
+) -> bool:
+    """The XCom is an output the task's LambdaStep declares, read whole: a step can read it."""
+    producers = pipeline.steps_of(task_id) if task_id in pipeline.outcomes else []
+    if deep or not producers or not isinstance(producers[-1].spec, LambdaSpec):
+        return False
+    return any(
+        o.get("name") == key and (o.get("json") or not json_only)
+        for o in producers[-1].spec.outputs or []
+    )
 
 
 def params_in(value: Any, depth: int = 0) -> list[Param]:
