@@ -266,6 +266,10 @@ def test_known_means_a_provider_or_a_module_of_the_dag_repository(tmp_path):
     # Not installed here: named by the providers' convention, unpinned.
     k8s = provider_requirement("airflow.providers.cncf.kubernetes.operators.pod")
     assert k8s.text == "apache-airflow-providers-cncf-kubernetes"
+    # The step script imports the class by name: only plain dotted names are known.
+    assert origin("airflow.providers.amazon.aws.operators.class.S3ListOperator", "") is None
+    assert origin("airflow.providers.amazon.aws.operators.s3.S3Lïst", "") is None
+    assert origin("airflow.providers.amazon.aws.operators.s3.S3ListOperator", "") is not None
     # Branching and human-in-the-loop operators tell Airflow itself what to do: not known.
     assert (
         origin("airflow.providers.standard.operators.weekday.BranchDayOfWeekOperator", "") is None

@@ -674,9 +674,18 @@ def test_handler_and_poll_files_exist_and_compile(emitted):
     )
 
 
-def test_sensor_module_constants_are_valid_python():
-    for code in (common.POLL_LOOP, common.TIME_HELPERS, sensors._S3_CODE, sensors._BASH_CODE):
-        compile(code, "x", "exec")
+def test_sensor_module_constants_define_their_entry_points():
+    defined = {
+        common.POLL_LOOP: "bridge_poll",
+        common.TIME_HELPERS: "bridge_parse_time",
+        sensors._S3_CODE: "wait_for_s3_keys",
+        sensors._BASH_CODE: "wait_for_bash",
+        sensors._FILE_CODE: "wait_for_file",
+    }
+    for code, name in defined.items():
+        namespace: dict = {}
+        exec(compile(code, "x", "exec"), namespace)  # definitions only: nothing runs
+        assert callable(namespace[name]), name
 
 
 def test_referenced_tasks_reads_xcom_pulls():

@@ -24,7 +24,6 @@ from translators.aws_waits import (
     sensor_wait,
     watched_task,
     watching_sensor,
-    without_reader,
 )
 from translators.common import literal, manual
 from translators.registry import Example, Translation, rule
@@ -434,8 +433,7 @@ def create_application(task: TaskModel, ctx: RuleContext) -> Translation:
         bound,
         outputs=(Output(name="return_value", value=Var("application_id")),),
     )
-    translation = aws_translation(task, ctx, operation, differences, kwargs=kw)
-    return without_reader(translation, sensor.task_id if sensor else None)
+    return aws_translation(task, ctx, operation, differences, kwargs=kw)
 
 
 def _tag_actions(config: Any) -> tuple[str, ...]:
@@ -692,8 +690,7 @@ def start_job(task: TaskModel, ctx: RuleContext) -> Translation:
         bound,
         outputs=(Output(name="return_value", value=Var("job_run_id")),),
     )
-    translation = aws_translation(task, ctx, operation, differences, kwargs=kw)
-    return without_reader(translation, sensor.task_id if sensor else None)
+    return aws_translation(task, ctx, operation, differences, kwargs=kw)
 
 
 def _job_differences(task: TaskModel) -> list[str]:

@@ -32,7 +32,6 @@ from translators.aws_waits import (
     sensor_wait,
     watched_task,
     watching_sensor,
-    without_reader,
 )
 from translators.common import literal, manual, seconds
 from translators.registry import Example, Translation, rule
@@ -251,8 +250,7 @@ def glue_job(task: TaskModel, ctx: RuleContext) -> Translation:
         outputs=(Output(name="return_value", value=Response("started", ("JobRunId",))),),
         helpers=JOB_CONFIG,
     )
-    translation = aws_translation(task, ctx, operation, differences, kwargs=kw)
-    return without_reader(translation, sensor.task_id if sensor else None)
+    return aws_translation(task, ctx, operation, differences, kwargs=kw)
 
 
 def _job_poll(

@@ -28,7 +28,6 @@ from translators.aws_waits import (
     sensor_differences,
     sensor_wait,
     watched_task,
-    without_reader,
 )
 from translators.common import literal, manual
 from translators.registry import Example, Translation, rule
@@ -173,8 +172,7 @@ def start_execution(task: TaskModel, ctx: RuleContext) -> Translation:
         wait=poll,
         outputs=(Output(name="return_value", value=arn),),
     )
-    translation = aws_translation(task, ctx, operation, differences, kwargs=kw)
-    return without_reader(translation, sensor.task_id if sensor else None)
+    return aws_translation(task, ctx, operation, differences, kwargs=kw)
 
 
 @rule(

@@ -112,19 +112,3 @@ def sensor_differences(task: TaskModel) -> list[str]:
             "fails the pipeline execution"
         )
     return found
-
-
-def without_reader(translation: Translation, reader: str | None) -> Translation:
-    """`translation` without the XCom-reader difference that names only `reader` (a sensor
-    contracted into this step reads nothing at run time); exact again when nothing else
-    differs."""
-    if reader is None:
-        return translation
-    only = f"the XCom is the LambdaStep output `return_value`, which `{reader}` cannot read"
-    kept = [d for d in translation.differences if not d.startswith(only)]
-    if len(kept) == len(translation.differences):
-        return translation
-    translation.differences = kept
-    if not kept and translation.fidelity == "approximate":
-        translation.fidelity = "exact"
-    return translation

@@ -536,12 +536,16 @@ def computed_value(arg: Any) -> bool:
     return kind == "name" and source.rsplit(".", 1)[-1].isupper()
 
 
-def as_parameter(source: str, name: str, ctx: RuleContext, differences: list[str]) -> Any:
-    """The pipeline parameter standing for a value the DAG computes, with its difference."""
+def as_parameter(
+    source: str, name: str, ctx: RuleContext, differences: list[str], form: str = ""
+) -> Any:
+    """The pipeline parameter standing for a value the DAG computes, with its difference
+    (`form`: how to write the value, when the step decodes it)."""
     param = ctx.file_value(source)
     differences.append(
         f"`{name}` is `{source}` in the DAG, only known when Airflow runs it: here the pipeline "
-        f"parameter `{param.name}`, to give when the pipeline starts"
+        f"parameter `{param.name}`{f' ({form})' if form else ''}, to give when the pipeline "
+        "starts"
     )
     return param
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import ast
 import functools
+import keyword
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from bridge.quoting import is_dotted_name
 
 PROVIDERS = "airflow.providers."
 PROVIDER_DIST = "apache-airflow-providers-"
@@ -90,8 +93,8 @@ _OPERATOR_PACKAGES = ("operators", "sensors", "transfers")
 def origin(operator: str, dag_path: str | None) -> Origin | None:
     """The operator's origin when it is known, else None."""
     module, _, name = operator.rpartition(".")
-    if not module or not name.isidentifier() or SCHEDULER_WORK.search(name):
-        return None
+    if not module or not _importable(operator) or SCHEDULER_WORK.search(name):
+        return None  # the step script writes `from <module> import <name>`: only plain names
     if operator.startswith(PROVIDERS):
         return Origin(module, name, provider=provider_requirement(module))
     third_party = _third_party_providers().get(module.split(".")[0])
@@ -101,6 +104,10 @@ def origin(operator: str, dag_path: str | None) -> Origin | None:
         return None
     found = repository_module(module, name, Path(dag_path).resolve().parent)
     return Origin(module, name, repository=found) if found else None
+
+
+def _importable(dotted: str) -> bool:
+    return is_dotted_name(dotted) and not any(keyword.iskeyword(p) for p in dotted.split("."))
 
 
 def provider_requirement(module: str) -> Requirement:

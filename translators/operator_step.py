@@ -27,7 +27,13 @@ from bridge.translate.fidelity import AirflowAccess, airflow_access, connection_
 from bridge.translate.files.model import Access, Folder, TaskFiles
 from bridge.translate.rule_context import RuleContext
 from bridge.translate.step_specs import ProcessingSpec, ScriptSpec
-from translators.common import computed_value, leaves_as_parameters, manual, seconds
+from translators.common import (
+    as_parameter,
+    computed_value,
+    leaves_as_parameters,
+    manual,
+    seconds,
+)
 from translators.operator_origin import (
     Origin,
     Requirement,
@@ -213,17 +219,11 @@ class OperatorArguments:
 
     def _as_parameter(self, name: str, arg, ctx: RuleContext) -> None:
         """A value the DAG computes when Airflow parses or runs it (a system test's
-        `test_context[ROLE_ARN_KEY]`, a config module's constant): a pipeline parameter, given
-        as JSON for a number or a structure, else as text, when the pipeline starts."""
-        source = arg.source or name
-        param = ctx.file_value(source)
-        self.runtime[name] = param
+        `test_context[ROLE_ARN_KEY]`, a config module's constant): a pipeline parameter, which
+        the script decodes as JSON for a number or a structure, else takes as text."""
+        form = "JSON for a number or a structure, else text"
+        self.runtime[name] = as_parameter(arg.source or name, name, ctx, self.differences, form)
         self.decoded.append(name)
-        self.differences.append(
-            f"`{name}` is `{source}` in the DAG, only known when Airflow runs it: here the "
-            f"pipeline parameter `{param.name}` (JSON for a number or a structure, else text), "
-            "to give when the pipeline starts"
-        )
 
     def _scheduler_modes(self) -> None:
         """What needs a scheduler runs in the job: poke mode, no deferral."""
