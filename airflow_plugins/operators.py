@@ -6,6 +6,8 @@ What it adds to the Amazon provider's SageMakerStartPipelineOperator:
     (see airflow_plugins/execution.py for how an execution is identified);
   - a Stopped execution fails the task, in sync and deferrable mode alike;
   - every step's status as it changes, under the original task id (all pages of steps);
+  - when steps fail, each one's reason and the end of its job's CloudWatch log
+    (airflow_plugins/job_logs.py);
   - each migrated task's XComs, which MigratedTaskOutput (a stand-in kept under the original
     task id) re-publishes, so legacy downstream tasks that `xcom_pull` from migrated tasks,
     and their trigger rules, keep working;
@@ -40,6 +42,7 @@ from airflow_plugins.folders import (
     tasks_staying,
 )
 from airflow_plugins.hooks import MigratedPipelineHook
+from airflow_plugins.job_logs import log_failed_steps
 from airflow_plugins.links import SageMakerPipelineExecutionLink, execution_url
 from airflow_plugins.manifest import Migration, native_param, pipeline_parameters, task_states
 from airflow_plugins.triggers import MigratedPipelineTrigger
@@ -323,6 +326,7 @@ class MigratedPipelineOperator(AwsBaseOperator[MigratedPipelineHook]):
         )
         self.log.info("Per task: %s", ", ".join(f"{t}={s}" for t, s in sorted(states.items())))
         if snapshot.status != "Succeeded":
+            log_failed_steps(self.hook, snapshot.steps, migration, self.log)
             raise AirflowException(failure_message(snapshot, migration))
         if self.publish_outputs:
             self._republish(context, migration, arn, snapshot)

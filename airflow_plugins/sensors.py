@@ -14,6 +14,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
 from airflow_plugins.execution import Watcher, failure_message
 from airflow_plugins.hooks import MigratedPipelineHook
+from airflow_plugins.job_logs import log_failed_steps
 from airflow_plugins.manifest import Migration, task_states
 from airflow_plugins.triggers import MigratedPipelineTrigger
 
@@ -82,6 +83,7 @@ class MigratedPipelineSensor(AwsBaseSensor[MigratedPipelineHook]):
             return False
         context["ti"].xcom_push(key="task_states", value=task_states(migration, snapshot.steps))
         if snapshot.status != "Succeeded":
+            log_failed_steps(self.hook, snapshot.steps, migration, self.log)
             raise AirflowException(failure_message(snapshot, migration))
         return True
 
@@ -93,6 +95,8 @@ class MigratedPipelineSensor(AwsBaseSensor[MigratedPipelineHook]):
             raise AirflowException(f"execution {self.execution_arn} did not end in time")
         migration = self._migration(context)
         snapshot = Watcher(self.execution_arn, migration).poll(self.hook)
+        if snapshot.done:
+            log_failed_steps(self.hook, snapshot.steps, migration, self.log)
         raise AirflowException(
             failure_message(snapshot, migration) if snapshot.done else f"trigger event: {event}"
         )

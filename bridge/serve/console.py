@@ -38,7 +38,8 @@ def run_until_stopped(server: BridgeServer, host: str) -> None:
         )
     print(
         f"  point clients at it: AWS_ENDPOINT_URL_SAGEMAKER={server.url} "
-        f"AWS_ENDPOINT_URL_S3={server.url} / endpoint_url in the Airflow connection extra"
+        f"AWS_ENDPOINT_URL_S3={server.url} AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={server.url} (or "
+        f"AWS_ENDPOINT_URL={server.url}) / endpoint_url in the Airflow connection extra"
     )
     sys.stdout.flush()
 

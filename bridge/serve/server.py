@@ -1,6 +1,6 @@
 """`bridge serve`: a local SageMaker Pipelines endpoint, on the real wire protocol.
 
-One port answers two services, told apart as AWS clients send them:
+One port answers several services, told apart as AWS clients send them:
   - SageMaker (AWS JSON 1.1): `POST /` with `X-Amz-Target: SageMaker.<Action>` and a JSON body.
     The pipeline actions (Create/Update/Describe/Delete/ListPipelines, Start/Describe/List/
     Stop/RetryPipelineExecution, ListPipelineExecutionSteps, ListPipelineParametersForExecution,
@@ -8,6 +8,8 @@ One port answers two services, told apart as AWS clients send them:
     the jobs the server's executions ran (bridge/serve/api.py). Errors are HTTP 400 with
     `{"__type": "ValidationException" | "ResourceNotFound" | "ConflictException" | ...,
     "message": ...}`, so botocore raises ClientError with that code; a bug is a 500.
+  - CloudWatch Logs (AWS JSON 1.1, `X-Amz-Target: Logs_20140328.<Action>`): DescribeLogStreams
+    and GetLogEvents for those jobs' log streams (bridge/serve/logs.py), same error shape.
   - S3, path style, backed by the server's object store (`<state>/store`, the folder the steps
     read and write): GetObject (with Range), HeadObject, PutObject, DeleteObject,
     ListObjects(V2), CreateBucket, HeadBucket, ListBuckets, with S3's XML errors (NoSuchKey,
@@ -37,7 +39,8 @@ Test hooks (not AWS APIs; behind the same gate):
   - `POST /_bridge/faults` with `{"action": "DescribePipelineExecution", "error":
     "ThrottlingException" | 500, "count": N}`: the next N calls of that action fail that way (a
     string is an error code, sent with HTTP 400, or 503 for SlowDown; a number is an HTTP
-    status, sent as InternalFailure). S3 actions are named `s3:GetObject`, ... here.
+    status, sent as InternalFailure). S3 actions are named `s3:GetObject`, ..., CloudWatch Logs ones
+    `logs:GetLogEvents`, ... here.
     `GET /_bridge/faults` lists the pending faults, `DELETE /_bridge/faults` clears them.
   - `GET /_bridge/calls`: `{action: number of calls}` since the start or the last
     `DELETE /_bridge/calls`; a call that got an injected fault counts too.
@@ -67,6 +70,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bridge.serve import logs
 from bridge.serve.access import TOKEN, allowed_hosts, new_token, presented_key
 from bridge.serve.api import ACTIONS, check_request
 from bridge.serve.checks import check_document
@@ -469,12 +473,14 @@ class _Handler(S3Handler, BaseHTTPRequestHandler):
         body = json.dumps(payload, default=str).encode()
         self._send(status, body, {"Content-Type": JSON_TYPE, "x-amzn-RequestId": request_id()})
 
-    # -- SageMaker ----------------------------------------------------------------------------
+    # -- SageMaker and CloudWatch Logs --------------------------------------------------------
 
     def _sagemaker(self, body: bytes) -> None:
+        """A JSON-protocol request: SageMaker's, or CloudWatch Logs' (bridge/serve/logs.py)."""
         target = self.headers["X-Amz-Target"]
         service, _, action = target.partition(".")
-        handler = ACTIONS.get(action) if service == "SageMaker" else None
+        actions, check, counted = _JSON_SERVICES.get(service, ({}, check_request, ""))
+        handler = actions.get(action)
         if self.command != "POST" or handler is None:
             return self._json(
                 400,
@@ -483,7 +489,7 @@ class _Handler(S3Handler, BaseHTTPRequestHandler):
                     "message": f"bridge serve does not answer {target[:200]!r}",
                 },
             )
-        fault = self.server.bridge.record_call(action)
+        fault = self.server.bridge.record_call(counted + action)
         if fault is not None:
             error, message = fault
             if isinstance(error, int):
@@ -502,7 +508,7 @@ class _Handler(S3Handler, BaseHTTPRequestHandler):
             return self._json(400, {"__type": "SerializationException", "message": str(exc)})
         try:
             check_document(request, "the request", "SerializationException")
-            check_request(request)
+            check(request)
             response = handler(self.server.bridge.state, request)
         except ApiError as exc:
             return self._json(exc.status, {"__type": exc.code, "message": exc.message})
@@ -571,6 +577,14 @@ class _Handler(S3Handler, BaseHTTPRequestHandler):
             {"__type": "UnknownOperationException", "message": f"no test hook {self.command} "
              f"{self.path[:200]}"},
         )  # fmt: skip
+
+
+# X-Amz-Target service -> (its actions, its request check, the prefix its calls are counted and
+# its faults injected under).
+_JSON_SERVICES = {
+    "SageMaker": (ACTIONS, check_request, ""),
+    logs.TARGET_PREFIX: (logs.ACTIONS, logs.check_request, "logs:"),
+}
 
 
 def _no_constant(name: str) -> Any:
