@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.emit.deploy import BUILDSPEC, DEPLOY_DIR, workflow_name
 from bridge.parse.model import DagModel
 from bridge.parse.render import to_mermaid
 from bridge.quoting import md_code, md_text, mermaid_label
@@ -70,6 +71,7 @@ def build_report(manifest: dict[str, Any], pipeline: PipelineModel, dag: DagMode
             )
     else:
         lines.append("None.")
+    lines += deploying(manifest["pipeline"]["name"])
     lines += [
         "",
         "## The DAG",
@@ -86,6 +88,28 @@ def build_report(manifest: dict[str, Any], pipeline: PipelineModel, dag: DagMode
         "",
     ]
     return "\n".join(lines)
+
+
+def deploying(pipeline: str) -> list[str]:
+    """How to deploy the pipeline from CI with the files of deploy/ and iam/."""
+    workflow = f"{DEPLOY_DIR}/{workflow_name(pipeline)}"
+    return [
+        "",
+        "## Deploying",
+        "",
+        f"- {md_code(workflow)}: a GitHub Actions workflow. Copy it to `.github/workflows/` at "
+        "the root of your repository. On a push to main that changes this folder it runs "
+        '`bridge validate`, then `python pipeline.py --upsert --role "$SAGEMAKER_ROLE_ARN"`. Set '
+        "the repository variables `AWS_REGION`, `AWS_DEPLOY_ROLE_ARN` (a role GitHub's OIDC "
+        "provider may assume, with `iam/deploy-role-policy.json`) and `SAGEMAKER_ROLE_ARN` (the "
+        "execution role); `PIPELINE_DIR` in it is this folder's path from the repository root.",
+        f"- `{DEPLOY_DIR}/{BUILDSPEC}`: the same steps for AWS CodeBuild; its header says how to "
+        "set up the project and a webhook for pushes to main.",
+        "- `iam/` (written by `bridge validate`): least-privilege policies derived from "
+        "`definition.json` for the execution role, the scheduler role and the deploy role, "
+        "their trust policies, and two guard rails (no SageMaker job outside a VPC, none without "
+        "network isolation). `iam/README.md` says how to create the roles.",
+    ]
 
 
 def _images(manifest: dict[str, Any]) -> list[str]:
