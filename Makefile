@@ -40,3 +40,4 @@ bench: sync
 	$(UV) run --frozen python benchmarks/bench_run.py
 	$(UV) run --frozen python benchmarks/bench_provider.py
 	$(UV) run --frozen python benchmarks/bench_coverage.py
+	$(UV) run --frozen python benchmarks/bench_emitted_code.py

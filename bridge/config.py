@@ -70,6 +70,8 @@ class BridgeConfig:
     instance_type: str = "ml.m5.large"
     images: dict[str, dict[str, str]] = field(default_factory=dict)  # as configured (pinned)
     lambda_role: str = ""  # execution role of Lambda functions the pipeline creates
+    scheduler_role: str = ""  # the role EventBridge Scheduler assumes to start the pipeline
+    cache_expire_after: str = ""  # ISO 8601 duration (P30D): step caching on; "": off
     network: NetworkConfig = field(default_factory=NetworkConfig)
     tags: dict[str, str] = field(default_factory=dict)  # cost tags on every job-creating step
     tasks: dict[str, TaskOverride] = field(default_factory=dict)
@@ -136,9 +138,22 @@ def _build(data: dict[str, Any], source: str) -> BridgeConfig:
             values["tasks"] = {k: TaskOverride(**v) for k, v in values["tasks"].items()}
         if "images" in values:
             _check_images(values["images"], source)
+        _check_duration(values.get("cache_expire_after", ""), source)
         return BridgeConfig(**values, source=source)
     except TypeError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def _check_duration(text: Any, source: str) -> None:
+    """cache_expire_after: an ISO 8601 duration as SageMaker's CacheConfig takes it."""
+    if text == "":
+        return
+    pattern = r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?"
+    if not isinstance(text, str) or not re.fullmatch(pattern, text):
+        raise ConfigError(
+            f'{source}: cache_expire_after: give an ISO 8601 duration such as "P30D" or '
+            f'"PT12H", or "" for no step caching (got {text!r})'
+        )
 
 
 def _check_images(images: Any, source: str) -> None:

@@ -30,6 +30,7 @@ from bridge.run.engine import RunOptions, run_local
 from bridge.run.record import SUCCEEDED
 from bridge.translate.context_values import run_clock
 from bridge.translate.templates import CONTEXT_PARAMETERS
+from tests.step_calls import static_call
 from translators.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -313,20 +314,19 @@ def test_steps_using_context_receive_the_start_and_the_schedule(dated):
     for name in ("name_file", "stamp", "label"):
         args = arguments[name]
         assert started in args, name
-        schedule = json.loads(args[args.index("--call") + 1])["schedule"]
+        schedule = static_call(folder, name)["schedule"]
         assert schedule == {"cron": "0 0 * * *", "timetable": "cron_trigger", "timezone": "UTC"}
     assert started not in arguments["constant"]
     # templated strings reach the runtime as pieces, not as a Join of an empty parameter
+    # A bash command is its script, the context value a placeholder the runtime pastes in once
+    # derived; its job carries the value (here the parameter), never a Join of an empty one.
     stamp = arguments["stamp"]
-    pieces = json.loads(stamp[stamp.index("--template") + 2])
-    assert pieces == ["echo stamp_", {"context": "ds_nodash"}]
+    assert (folder / "steps/stamp.sh").read_text().endswith("\necho stamp_${ds_nodash}\n")
+    assert stamp[stamp.index("--context-ds-nodash") + 1] == {"Get": "Parameters.ds_nodash"}
     assert not any(isinstance(a, dict) and "Std:Join" in a for a in stamp)
     long = arguments["long"]
     assert all(len(a) <= 256 for a in long if isinstance(a, str)), "a job argument is too long"
-    parts = [json.loads(long[i + 2]) for i, a in enumerate(long) if a == "--template"]
-    assert len(parts) > 1 and "".join(p for part in parts for p in part if isinstance(p, str)) == (
-        "echo " + "x" * 300 + "_"
-    )
+    assert (folder / "steps/long.sh").read_text().endswith("\necho " + "x" * 300 + "_${ds}\n")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["tasks"]["stamp"]["fidelity"] == "exact"
 

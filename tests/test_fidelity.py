@@ -227,7 +227,7 @@ def test_retries_are_a_difference_and_a_job_retry_policy(tmp_path):
     assert "SageMaker.JOB_INTERNAL_ERROR" in policies[1]["ExceptionType"]
     assert policies[1]["MaxAttempts"] == 3 and policies[1]["IntervalSeconds"] == 300
     assert steps["stubborn"]["RetryPolicies"][0]["MaxAttempts"] == 20  # SageMaker's cap
-    assert "def retry_policies(" in (folder / "pipeline.py").read_text()
+    assert "RETRY_3_EVERY_300S = retry_policies(3, 300)" in (folder / "pipeline.py").read_text()
 
 
 def test_no_retries_no_policy_and_no_helper(tmp_path):

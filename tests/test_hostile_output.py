@@ -213,14 +213,17 @@ import importlib, warnings, logging
 warnings.filterwarnings("ignore")
 logging.disable(logging.WARNING)
 files = json.loads(sys.stdin.read())
-# What the emitted files import is imported first, outside the hook (the SDK writes caches).
-for f in files:
+# What the emitted files import is imported first, outside the hook (the SDK writes caches),
+# with what their folder's pipeline_support.py imports.
+supports = {str(Path(f).parent / "pipeline_support.py") for f in files}
+for f in [*files, *(s for s in sorted(supports) if Path(s).is_file())]:
     for node in ast.parse(Path(f).read_text(encoding="utf-8")).body:
         names = [node.module] if isinstance(node, ast.ImportFrom) else (
             [a.name for a in node.names] if isinstance(node, ast.Import) else [])
         for name in names:
             if name and name.split(".")[0] in {"sagemaker", "boto3", "argparse", "json", "os",
-                                               "pathlib", "re", "time", "sys", "__future__"}:
+                                               "pathlib", "re", "time", "sys", "__future__",
+                                               "functools", "collections", "dataclasses"}:
                 importlib.import_module(name)
 
 violations = []
@@ -244,10 +247,14 @@ def hook(event, args):
 sys.addaudithook(hook)
 errors = {}
 for f in files:
+    sys.modules.pop("pipeline_support", None)  # each folder's own copy, as `python pipeline.py`
+    sys.path.insert(0, str(Path(f).parent))
     try:
         runpy.run_path(f, run_name="bridge_probe")  # not __main__: the top level only
     except BaseException as exc:
         errors[f] = f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        sys.path.pop(0)
 sys.stdout.write(json.dumps({"violations": violations, "errors": errors}))
 """
 

@@ -650,7 +650,7 @@ def test_definitions_hold_the_aws_steps(emitted):
     )
     assert by_name["add-1"]["Type"] == "EMR" and "ClusterConfig" in by_name["add-1"]["Arguments"]
     assert by_name["add-2"]["DependsOn"] == ["add-1"]
-    cluster_id = {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.cluster"}]}}
+    cluster_id = {"Get": "Parameters.cluster"}  # a parameter as itself: no Join around one value
     assert by_name["on_id"]["Arguments"]["ClusterId"] == cluster_id
     assert "RetryPolicies" not in by_name["on_id"]
     control = json.loads((outcomes["control"].folder / "definition.json").read_text())

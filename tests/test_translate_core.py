@@ -141,7 +141,8 @@ def test_rules_reference_is_in_step_with_the_registry():
 
 def test_not_equal_branch_compiles_to_a_negated_equality():
     from bridge.config import BridgeConfig
-    from bridge.emit.folder import pipeline_source
+    from bridge.emit.pipeline_file import pipeline_source
+    from bridge.emit.step_arguments import plan_arguments
     from bridge.emit.step_scripts import assign_files
 
     src = (
@@ -155,6 +156,5 @@ def test_not_equal_branch_compiles_to_a_negated_equality():
     pipeline = translate_dag(dag, REGISTRY, source=src)
     assert [s.kind for s in pipeline.steps_of("pick")] == ["Condition"]
     assign_files(pipeline)
-    code = pipeline_source(pipeline, dag, BridgeConfig(), "d.py")
-    assert "ConditionNot(expression=ConditionEquals(left=JsonGet(" in code
-    assert "json_path='return_value.k'" in code
+    code = pipeline_source(pipeline, dag, BridgeConfig(), "d.py", plan_arguments(pipeline))
+    assert "ConditionNot(expression=ConditionEquals(left=xcom(ev, 'return_value.k')" in code

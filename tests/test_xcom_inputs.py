@@ -114,11 +114,11 @@ def definition_steps(translated, dag_id: str) -> dict[str, dict]:
 
 
 def literal_call(step: dict) -> dict:
-    """The runtime's literal call: the `--call` arguments' texts joined, as the runtime does."""
+    """The literal call in the job's arguments: the `--call` texts joined, as the runtime does
+    (none when the step script holds the whole static call)."""
     arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
-    return json.loads(
-        "".join(b for a, b in zip(arguments, arguments[1:], strict=False) if a == "--call")
-    )
+    text = "".join(b for a, b in zip(arguments, arguments[1:], strict=False) if a == "--call")
+    return json.loads(text) if text else {}
 
 
 def xcom_inputs(step: dict) -> list[dict]:
@@ -159,7 +159,7 @@ def test_every_job_fits_and_only_the_crowded_steps_mount_the_execution_prefix(tr
 
     # A step that fits keeps one input per upstream XCom, wired from the producer's output
     # property, the prefix closed by "/" so `train_ridge` never also stages `train_ridge-0`.
-    ridge = steps["train_ridge"]
+    ridge = steps["train_ridge"]["Arguments"]["ForEachBody"][0]  # the job of its ForEachStep
     assert "xcom_steps" not in literal_call(ridge)
     wired = {i["InputName"]: i["S3Input"]["S3Uri"]["Std:Join"] for i in xcom_inputs(ridge)}
     assert set(wired) == {"xcom-candidate_alphas", "xcom-merge_feature_sets"}
@@ -197,9 +197,9 @@ def test_dropping_the_consumers_depends_on_is_caught_by_validation(translated, t
     shutil.copytree(translated["out"] / TWELVE, folder, ignore=shutil.ignore_patterns("runs"))
     pipeline_py = folder / "pipeline.py"
     source = pipeline_py.read_text()
-    block = re.search(r"combine = ProcessingStep\(.*?\n    \)\n", source, re.S).group(0)
-    cut = re.sub(r"\n        depends_on=\[.*?\],", "", block, flags=re.S)
-    assert cut != block and "execution_xcom_input(bucket)" in cut
+    block = re.search(r"combine = jobs.script_step\(.*?\n    \)\n", source, re.S).group(0)
+    cut = re.sub(r"\n        depends_on=\[\n.*?\n        \],", "", block, flags=re.S)
+    assert cut != block and "jobs.execution_xcoms()" in cut
     pipeline_py.write_text(source.replace(block, cut))
     verdict = validate_folders([folder])[str(folder.resolve())]
     assert not verdict["ok"]

@@ -7,16 +7,20 @@ which knows the parameters and the steps emitted so far.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from bridge import quoting
 from bridge.config import BridgeConfig
+from bridge.emit.bash_files import bash_file
+from bridge.emit.codegen_foreach import foreach_applies, render_foreach
 from bridge.emit.images import choose_image, image_constant
-from bridge.emit.names import RENDERERS, Names, renderer
+from bridge.emit.names import RENDERERS, Names, StepCode, renderer
+from bridge.emit.step_arguments import SHOWN
 from bridge.translate.context_values import argument_parts, context_template
-from bridge.translate.expressions import ExecVar, Join, Param, StepOutput, StepProperty
+from bridge.translate.expressions import Param, StepOutput
 from bridge.translate.job_limits import MAX_INPUTS, argument_chunks
-from bridge.translate.pipeline_model import PipelineModel, StepModel
+from bridge.translate.pipeline_model import StepModel
 from bridge.translate.step_specs import (
     ConditionSpec,
     FailSpec,
@@ -39,50 +43,48 @@ _COMPARISONS = {
 
 
 @renderer("Processing")
-def render_processing(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
+def render_processing(step: StepModel, var: str, names: Names, config: BridgeConfig):
+    if foreach_applies(step, names):  # a task mapped over a run-time list: codegen_foreach.py
+        return render_foreach(step, var, names, config)
     script = script_of(step.spec)
     if script is None:
         return render_job(step, var, names, config)
     call = step.spec.call or {}
-    names.need(
-        "from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output",
-        "from sagemaker.core.workflow.properties import PropertyFile",
-        "from sagemaker.mlops.workflow import ProcessingStep",
-    )
-    inputs = ["runtime_input()"]
+    names.need("from pipeline_support import Jobs")
+    kwargs: dict[str, str] = {}
+    image = image_constant(choose_image(step, config))
+    if image != "PYTHON_IMAGE":  # the script steps' image (Jobs.image)
+        kwargs["image"] = image
+    if step.tasks[0] != step.name:
+        kwargs["task_id"] = _py(step.tasks[0])
+    inputs = []
     if reads_execution_xcoms(step, names):
-        inputs.append("execution_xcom_input(bucket)")
+        inputs.append("jobs.execution_xcoms()")
         steps = {t: [p.name for p in ps] for t, ps in xcom_producers(step, names).items() if ps}
         call = {**call, "xcom_steps": steps}  # where the runtime finds each task's XCom
     else:
+        names.need("from pipeline_support import xcom_input") if call.get("reads") else None
         for task_id, producers in xcom_producers(step, names).items():
             for i, producer in enumerate(producers):
-                where = f"{XCOM_INPUT}/{task_id}" + (f"/{i}" if len(producers) > 1 else "")
-                inputs.append(f"xcom_input({names.step_vars[producer.name]}, {where!r})")
-    inputs += _folder_inputs(script.folders, names)
-    arguments = _script_arguments(step, call, names) + _folder_arguments(script.folders)
-    outputs = [f"xcom_output(bucket, {step.name!r})"] + [
-        f"job_output(bucket, {step.name!r}, {f.name!r})" for f in script.folders if f.writes
-    ]
+                index = f", {i}" if len(producers) > 1 else ""
+                inputs.append(
+                    f"xcom_input({names.step_vars[producer.name]}, {_py(task_id)}{index})"
+                )
+    folders = [_shared_folder(f, names) for f in script.folders]
+    if folders:
+        kwargs["folders"] = f"[{', '.join(folders)}]"
+    kwargs.update(_script_arguments(step, call, names))
+    if inputs:
+        kwargs["inputs"] = f"[{', '.join(inputs)}]"
     override = config.override_for(step.tasks[0])
-    instance = repr(override.instance_type) if override.instance_type else "instance_type"
-    image = image_constant(choose_image(step, config))  # see bridge.emit.images
+    if override.instance_type:
+        kwargs["instance_type"] = _py(override.instance_type)
     env = call.get("env") if script.mode == "bash" else None
-    # A folder named by an environment variable: set for the job, before the script's code runs.
-    folder_env = {f.folder.key: f.work for f in script.folders if f.folder.kind == "env"}
-    if folder_env:
-        env = {**(env if isinstance(env, dict) else {}), **folder_env}
-    env_source = names.value(env, step) if isinstance(env, dict) else "None"
-    timeout = step.settings.get("timeout")
-    script_file = script.file
-    return (
-        f"{var}_xcom = PropertyFile(name='xcom', output_name='xcom', path='xcom.json')\n"
-        f"{var} = ProcessingStep(name={step.name!r}, step_args=script_processor("
-        f"session, role, {image}, {instance}, env={env_source}, max_runtime={timeout!r}).run("
-        f"code=step_file({script_file!r}), arguments=[{', '.join(arguments)}], "
-        f"inputs=[{', '.join(inputs)}], outputs=[{', '.join(outputs)}]), "
-        f"property_files=[{var}_xcom]"
-    )
+    if isinstance(env, dict) and env:
+        kwargs["env"] = names.value(env, step)
+    if step.settings.get("timeout"):
+        kwargs["max_runtime"] = repr(step.settings["timeout"])
+    return StepCode("jobs.script_step", [_py(step.name), _py(script.file)], kwargs)
 
 
 def xcom_producers(step: StepModel, names: Names) -> dict[str, list[StepModel]]:
@@ -113,102 +115,68 @@ def xcom_dependencies(step: StepModel, names: Names) -> list[str]:
     return list(dict.fromkeys(p.name for ps in producers for p in ps))
 
 
-EXECUTION_XCOM_HELPER = f'''
-
-def execution_xcom_input(bucket: str) -> ProcessingInput:
-    """Every XCom of the execution so far (see xcom_output), mounted as <step>/xcom.json: for
-    a step that reads more XComs than its job has inputs for. Nothing here tells SageMaker the
-    steps it reads from: its depends_on does."""
-    return ProcessingInput(
-        input_name="xcom",
-        s3_input=ProcessingS3Input(
-            s3_uri=execution_uri(bucket, "xcom", ""),
-            local_path={XCOM_INPUT!r},
-            s3_data_type="S3Prefix",
-            s3_input_mode="File",
-        ),
-    )
-'''
+def _shared_folder(flow: FolderFlow, names: Names) -> str:
+    """The step's use of a folder it shares: pipeline.py's constant for the folder (mounts,
+    output, variable for the job), read or written after the upstream steps' copies. The
+    runtime's side, where it stages them, is in the step script's call."""
+    names.need("from pipeline_support import SharedFolder")
+    constant = folder_constant(flow.name)
+    env = f", env={_py(flow.folder.key)}" if flow.folder.kind == "env" else ""
+    names.folders[constant] = f"SharedFolder({_py(flow.name)}{env})"
+    args = [names.step_vars[i.step] for i in flow.inputs if i.step is not None]
+    if any(i.step is None for i in flow.inputs):
+        args.append("repository=True")
+    return f"{constant}.{'write' if flow.writes else 'read'}({', '.join(args)})"
 
 
-def xcom_helpers(names: Names) -> str:
-    """The pipeline.py helper for the execution's XCom prefix, when a step mounts it."""
-    steps = names.pipeline.steps.values()
-    return EXECUTION_XCOM_HELPER if any(reads_execution_xcoms(s, names) for s in steps) else ""
+def folder_constant(name: str) -> str:
+    """FILES_FOLDER for the folder `files` (an identifier however the DAG named it)."""
+    return (re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() or "SHARED") + "_FOLDER"
 
 
-def _folder_arguments(folders: tuple[FolderFlow, ...]) -> list[str]:
-    """The runtime's argv for the shared folders: `--folder KIND ORIGINAL WORK`, then one
-    `--folder-input PATH` per input it copies into WORK (each argument at most 256 characters)."""
+def _script_arguments(step: StepModel, call: dict, names: Names) -> dict[str, str]:
+    """The step factory's arguments for the call: `arguments` (its named flags), `context`
+    (the Airflow context values it uses: the factory adds the run's start, from which the step
+    derives those nobody passed), and `runtime_arguments`, what only the runtime's general form
+    carries (XComs nested in structures, templated text, a static call its script does not
+    hold)."""
+    plan = names.arguments
+    named, context, general = [], {}, []
+    for item in plan.passed.get(step.name, []):
+        if item.flag.path[0] == "context":
+            context[item.flag.path[1]] = names.as_string(item.value, step)
+        elif item.flag.path == ("started",):
+            continue
+        elif isinstance(item.value, StepOutput):  # the task id: its XCom is one of the inputs
+            named.append((_py(item.flag.flag), _py(item.value.task_id)))
+        else:
+            named.append((_py(item.flag.flag), _named_value(item.value, names, step)))
+    script = script_of(step.spec)
+    bash = bash_file(step) if (script.file or "").endswith(".sh") else None
+    for name, value in bash.values if bash else ():  # pasted into steps/<task>.sh
+        named.append((_py("--" + name.replace("_", "-")), names.as_string(value, step)))
+    literal = dict(plan.literal.get(step.name, {}))
+    if script.file in plan.static:  # the script holds it, but for what the definition shows
+        literal = {k: v for k, v in literal.items() if k in SHOWN}
+    if "xcom_steps" in call:  # where the runtime finds each task's XCom (execution prefix)
+        literal["xcom_steps"] = call["xcom_steps"]
+    if literal:
+        text = json.dumps(literal, sort_keys=True, default=str)
+        general += [a for chunk in argument_chunks(text) for a in (repr("--call"), repr(chunk))]
+    general += _dynamic_arguments(step, call, plan.dynamic.get(step.name, []), names)
+    kwargs = {}
+    if named:
+        kwargs["arguments"] = "{" + ", ".join(f"{k}: {v}" for k, v in named) + "}"
+    if context or "started" in call:
+        kwargs["context"] = "{" + ", ".join(f"{_py(k)}: {v}" for k, v in context.items()) + "}"
+    if general:
+        kwargs["runtime_arguments"] = f"[{', '.join(general)}]"
+    return kwargs
+
+
+def _dynamic_arguments(step: StepModel, call: dict, dynamic: list, names: Names) -> list[str]:
+    """One --set / --xcom / --template per run-time value the flags do not carry."""
     args = []
-    for f in folders:
-        args += ["'--folder'", _py(f.folder.kind), _py(f.folder.key), _py(f.work)]
-        args += [a for i in f.inputs for a in ("'--folder-input'", _py(i.local_path))]
-    return args
-
-
-def _folder_inputs(folders: tuple[FolderFlow, ...], names: Names) -> list[str]:
-    """A shared folder's job inputs: the DAG's own copy, then each upstream step's output."""
-    inputs = []
-    for f in folders:
-        for i in f.inputs:
-            if i.step is None:
-                inputs.append(f"repository_input({f.name!r}, {i.local_path!r})")
-            else:
-                producer = names.step_vars[i.step]
-                inputs.append(f"folder_input({producer}, {f.name!r}, {_py(i.local_path)})")
-    return inputs
-
-
-FOLDER_INPUT_HELPER = '''
-
-def folder_input(step, name: str, local_path: str) -> ProcessingInput:
-    """The folder `name` as an upstream step wrote it. Reading that step's output property
-    tells SageMaker the data dependency; the final "/" keeps the S3 prefix of an output `out`
-    from also matching a sibling output `out_2`."""
-    output = step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
-    return ProcessingInput(
-        input_name=f"{name}-{step.name}",
-        s3_input=ProcessingS3Input(
-            s3_uri=Join(on="/", values=[output, ""]),
-            local_path=local_path,
-            s3_data_type="S3Prefix",
-            s3_input_mode="File",
-        ),
-    )
-'''
-REPOSITORY_INPUT_HELPER = '''
-
-def repository_input(name: str, local_path: str) -> ProcessingInput:
-    """A data folder of the DAG's repository, copied to inputs/<name> by `bridge translate`. The
-    SDK uploads it when it builds the pipeline (relative to this folder, as in step_file())."""
-    source = f"inputs/{name}" if Path.cwd() == HERE else str(HERE / "inputs" / name)
-    return ProcessingInput(
-        input_name=f"repository-{name}",
-        s3_input=ProcessingS3Input(
-            s3_uri=source, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File"
-        ),
-    )
-'''
-
-
-def folder_helpers(pipeline: PipelineModel) -> str:
-    """The pipeline.py helpers for the shared folders its steps use (none when they share none)."""
-    flows = [f for s in pipeline.steps.values() for f in getattr(script_of(s.spec), "folders", ())]
-    inputs = [i for f in flows for i in f.inputs]
-    return (FOLDER_INPUT_HELPER if any(i.step is not None for i in inputs) else "") + (
-        REPOSITORY_INPUT_HELPER if any(i.step is None for i in inputs) else ""
-    )
-
-
-def _script_arguments(step: StepModel, call: dict, names: Names) -> list[str]:
-    """The runtime's argv: the literal call as JSON, then one --set / --xcom per run-time value."""
-    literal, dynamic = _split({k: v for k, v in call.items() if k not in ("reads",)}, [], step)
-    targets = step.spec.script.targets
-    if targets:
-        literal["targets"] = targets
-    text = json.dumps(literal, sort_keys=True, default=str)
-    args = [a for chunk in argument_chunks(text) for a in (repr("--call"), repr(chunk))]
     for path, value in dynamic:
         path_json = repr(json.dumps(path))
         if isinstance(value, StepOutput):
@@ -226,6 +194,16 @@ def _script_arguments(step: StepModel, call: dict, names: Names) -> list[str]:
             kind = _arg_type(value, names)
             args += [repr("--set"), path_json, repr(kind), names.as_string(value, step)]
     return args
+
+
+def _named_value(value: Any, names: Names, step: StepModel) -> str:
+    """A named argument's value: numbers as themselves (the step factory makes them text),
+    other literals as their text or JSON, pipeline values as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, str) or not isinstance(value, (dict, list, tuple, bool, type(None))):
+        return names.as_string(value, step)
+    return _py(json.dumps(value, sort_keys=True))
 
 
 def _template_arguments(path: list, pieces: list, names: Names, step: StepModel) -> list[str]:
@@ -254,39 +232,16 @@ def _arg_type(value: Any, names: Names) -> str:
     return "str"
 
 
-def _split(value: Any, path: list, step: StepModel) -> tuple[Any, list[tuple[list, Any]]]:
-    """Literal skeleton (run-time values as null) and the run-time values with their paths."""
-    if isinstance(value, (Param, ExecVar, Join, StepOutput, StepProperty)):
-        return None, [(path, value)]
-    if isinstance(value, dict):
-        out, dyn = {}, []
-        for k, v in value.items():
-            out[k], more = _split(v, [*path, k], step)
-            dyn += more
-        return out, dyn
-    if isinstance(value, (list, tuple)):
-        out_list, dyn = [], []
-        for i, v in enumerate(value):
-            item, more = _split(v, [*path, i], step)
-            out_list.append(item)
-            dyn += more
-        return out_list, dyn
-    return value, []
-
-
 @renderer("Condition")
-def render_condition(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
+def render_condition(step: StepModel, var: str, names: Names, config: BridgeConfig) -> StepCode:
+    """Its sides are empty here: each branch target joins them once it is defined, after the
+    condition (pipeline_body._branch_side)."""
     names.need("from sagemaker.mlops.workflow import ConditionStep")
     spec = step.spec
     assert isinstance(spec, ConditionSpec)
     conditions = [_condition(c, names, step) for c in spec.conditions]
-    sides = {"if": [], "else": []}
-    for (source, target), side in sorted(names.pipeline.branch_sides.items()):
-        if source == step.name and target in names.step_vars:
-            sides[side].append(names.step_vars[target])
-    return (
-        f"{var} = ConditionStep(name={step.name!r}, conditions=[{', '.join(conditions)}], "
-        f"if_steps=[{', '.join(sides['if'])}], else_steps=[{', '.join(sides['else'])}]"
+    return StepCode(
+        "ConditionStep", kwargs={"name": _py(step.name), "conditions": f"[{', '.join(conditions)}]"}
     )
 
 
@@ -310,17 +265,17 @@ def _condition(cond: dict, names: Names, step: StepModel) -> str:
 
 
 @renderer("Fail")
-def render_fail(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
+def render_fail(step: StepModel, var: str, names: Names, config: BridgeConfig) -> StepCode:
     names.need("from sagemaker.mlops.workflow import FailStep")
     message = step.spec.message if isinstance(step.spec, FailSpec) else None
     if message is None:
         message = f"task {step.tasks[0]} failed"
     message = names.value(message, step)
-    return f"{var} = FailStep(name={step.name!r}, error_message={message}"
+    return StepCode("FailStep", kwargs={"name": _py(step.name), "error_message": message})
 
 
 @renderer("Placeholder")
-def render_placeholder(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
+def render_placeholder(step: StepModel, var: str, names: Names, config: BridgeConfig) -> StepCode:
     """A FailStep that keeps the task's place: the pipeline builds, and stops here until a person
     replaces it. The original source is in the comment above it."""
     names.need("from sagemaker.mlops.workflow import FailStep")
@@ -329,18 +284,29 @@ def render_placeholder(step: StepModel, var: str, names: Names, config: BridgeCo
     message = f"placeholder for Airflow task {step.tasks[0]} ({operator}): translate it by hand"
     source = (spec.source if spec else None) or ""
     comment = "".join(f"# | {quoting.comment(line)}\n" for line in source.splitlines())
-    return f"{comment}{var} = FailStep(name={step.name!r}, error_message={message!r}"
+    return StepCode(
+        "FailStep", kwargs={"name": _py(step.name), "error_message": _py(message)}, setup=comment
+    )
 
 
-def render_job(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
-    """SageMaker operator steps: the job's step_args built by bridge.emit.jobs."""
-    from bridge.emit.jobs.registry import job_code
+def render_job(step: StepModel, var: str, names: Names, config: BridgeConfig) -> StepCode:
+    """SageMaker operator steps: the job's step_args built by bridge.emit.jobs, with the
+    configured role, regional images, network and tags (noted on the task)."""
+    from bridge.emit.jobs.registry import job_code, job_practices
 
     spec = step.spec
     assert isinstance(spec, JobSpec), f"step {step.name}: no job to render"
-    code = job_code(spec.job, spec.config, var, lambda v: names.value(v, step))
+    practices = job_practices(config, names.pipeline.dag_id, step.tasks[0])
+    code = job_code(spec.job, spec.config, var, lambda v: names.value(v, step), practices)
+    outcome = names.pipeline.outcomes.get(step.tasks[0])
+    if outcome is not None:
+        outcome.notes += [n for n in code.notes if n not in outcome.notes]
     names.need(*code.imports, f"from sagemaker.mlops.workflow import {code.step_class}")
-    return f"{code.code}\n{var} = {code.step_class}(name={step.name!r}, step_args={var}_args"
+    return StepCode(
+        code.step_class,
+        kwargs={"name": _py(step.name), "step_args": f"{var}_args"},
+        setup=code.code + "\n",
+    )
 
 
 for _kind in ("Training", "Transform", "Tuning", "Model", "EndpointConfig", "Endpoint"):

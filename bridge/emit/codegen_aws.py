@@ -1,7 +1,7 @@
 """Renderers for the AWS service steps: Lambda, EMR (registered into names.RENDERERS).
 
-Each returns the statements defining the step's variable, ending in the open constructor call;
-`pipeline_body.render_steps` appends depends_on and closes it. LambdaStep and EMRStep take no retry policy:
+Each returns the step's constructor call as a `StepCode`; `pipeline_body.render_steps` adds what
+every step carries (depends_on, display name, description). LambdaStep and EMRStep take no retry policy:
 the renderers drop the task's retries from the step settings (the rules list that difference).
 """
 
@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import re
 
+from bridge import quoting
 from bridge.config import BridgeConfig
-from bridge.emit.names import Names, Untranslatable, renderer
+from bridge.emit.names import Names, StepCode, Untranslatable, renderer
 from bridge.translate.pipeline_model import StepModel
 from bridge.translate.step_specs import EMRSpec, LambdaSpec
 
 LAMBDA_RUNTIME = "python3.12"  # the SDK's default (python3.8) is deprecated by Lambda
 LAMBDA_MAX_TIMEOUT = 900
 _OUTPUT_TYPES = ("String", "Integer", "Boolean", "Float")
+_py = quoting.py_literal
 
 
 def _no_retry_policy(step: StepModel) -> None:
@@ -36,20 +38,18 @@ def lambda_function_name(pipeline_name: str, step_name: str) -> str:
 
 
 @renderer("Lambda")
-def render_lambda(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
+def render_lambda(step: StepModel, var: str, names: Names, config: BridgeConfig) -> StepCode:
     spec = step.spec
     function = spec.function if isinstance(spec, LambdaSpec) else None
     if not isinstance(function, dict):
         # e.g. the python rule's `step = "lambda"` override: no function to call yet.
         raise Untranslatable(f"task {step.tasks[0]}: no Lambda function to render")
-    names.need(
-        "from sagemaker.core.lambda_helper import Lambda",
-        "from sagemaker.mlops.workflow import LambdaStep",
-    )
-    fn_var = names.var(f"{var}_function")
+    names.need("from sagemaker.mlops.workflow import LambdaStep")
     if "arn" in function:
+        names.need("from sagemaker.core.lambda_helper import Lambda")
         fn = f"Lambda(function_arn={function['arn']!r}, session=session)"
     elif "name" in function:
+        names.need("from sagemaker.core.lambda_helper import Lambda")
         region = repr(function["region"]) if function.get("region") else "session.boto_region_name"
         qualifier = f", {function['qualifier']!r}" if function.get("qualifier") else ""
         arn = (
@@ -58,15 +58,7 @@ def render_lambda(step: StepModel, var: str, names: Names, config: BridgeConfig)
         )
         fn = f"Lambda(function_arn={arn}, session=session)"
     elif "create" in function:
-        create = function["create"]
-        timeout = min(int(step.settings.get("timeout") or create.get("timeout") or 120), 900)
-        name = lambda_function_name(names.pipeline.name, step.name)
-        role = f"{config.lambda_role!r} or role" if config.lambda_role else "role"
-        fn = (
-            f"Lambda(function_name={name!r}, execution_role_arn={role}, "
-            f"script=step_file({create['file']!r}), handler={create['handler']!r}, "
-            f"runtime={LAMBDA_RUNTIME!r}, timeout={timeout}, session=session)"
-        )
+        fn = _created_function(step, function["create"], names)
     else:
         raise Untranslatable(f"task {step.tasks[0]}: unknown Lambda function spec {function}")
     outputs = []
@@ -81,17 +73,34 @@ def render_lambda(step: StepModel, var: str, names: Names, config: BridgeConfig)
         outputs.append(
             f"LambdaOutput(output_name={out['name']!r}, output_type=LambdaOutputTypeEnum.{kind})"
         )
-    inputs = names.value(spec.inputs or {}, step)
     _no_retry_policy(step)
-    return (
-        f"{fn_var} = {fn}\n"
-        f"{var} = LambdaStep(name={step.name!r}, lambda_func={fn_var}, inputs={inputs}, "
-        f"outputs=[{', '.join(outputs)}]"
+    return StepCode(
+        "LambdaStep",
+        kwargs={
+            "name": _py(step.name),
+            "lambda_func": fn,
+            "inputs": names.value(spec.inputs or {}, step),
+            "outputs": f"[{', '.join(outputs)}]",
+        },
     )
 
 
+def _created_function(step: StepModel, create: dict, names: Names) -> str:
+    """A function the bridge writes (steps/<file>): listed in pipeline.py's FUNCTIONS, which
+    `--upsert` creates or updates (pipeline_support.LambdaFunction); the step names it by ARN,
+    so building the definition calls no Lambda API."""
+    timeout = min(int(step.settings.get("timeout") or create.get("timeout") or 120), 900)
+    name = _py(lambda_function_name(names.pipeline.name, step.name))
+    names.need("from pipeline_support import LambdaFunction")
+    names.functions[name] = (
+        f"LambdaFunction(name={name}, script={_py(create['file'])}, "
+        f"handler={_py(create['handler'])}, timeout={timeout}, runtime={_py(LAMBDA_RUNTIME)})"
+    )
+    return f"FUNCTIONS[{name}].step_function(session)"
+
+
 @renderer("EMR")
-def render_emr(step: StepModel, var: str, names: Names, config: BridgeConfig) -> str:
+def render_emr(step: StepModel, var: str, names: Names, config: BridgeConfig) -> StepCode:
     spec = step.spec
     assert isinstance(spec, EMRSpec)
     names.need("from sagemaker.mlops.workflow import EMRStep, EMRStepConfig")
@@ -100,16 +109,15 @@ def render_emr(step: StepModel, var: str, names: Names, config: BridgeConfig) ->
     for key in ("args", "main_class", "properties"):
         if conf.get(key) is not None:
             parts.append(f"{key}={names.value(conf[key], step)}")
+    kwargs = {"name": _py(step.name)}
     if spec.cluster_config is not None:
-        cluster = f"cluster_id=None, cluster_config={names.value(spec.cluster_config, step)}"
+        kwargs.update(cluster_id="None", cluster_config=names.value(spec.cluster_config, step))
     else:
-        cluster = f"cluster_id={names.value(spec.cluster_id, step)}"
+        kwargs["cluster_id"] = names.value(spec.cluster_id, step)
         if spec.execution_role_arn is not None:
-            cluster += f", execution_role_arn={names.value(spec.execution_role_arn, step)}"
-    description = spec.description or f"Airflow task {step.tasks[0]}"
+            kwargs["execution_role_arn"] = names.value(spec.execution_role_arn, step)
+    if spec.description:  # the DAG's own words for the EMR step
+        kwargs["description"] = _py(spec.description)
+    kwargs["step_config"] = f"EMRStepConfig({', '.join(parts)})"
     _no_retry_policy(step)
-    return (
-        f"{var} = EMRStep(name={step.name!r}, display_name={step.name!r}, "
-        f"description={description!r}, {cluster}, "
-        f"step_config=EMRStepConfig({', '.join(parts)})"
-    )
+    return StepCode("EMRStep", kwargs=kwargs)

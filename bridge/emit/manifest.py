@@ -54,9 +54,7 @@ def build_manifest(
             "line": s.line,
             "script": getattr(script_of(s.spec), "file", None) or _lambda(s).get("file"),
             "handler": _lambda(s).get("handler"),
-            "job": {"job": s.spec.job, "config": s.spec.raw_config}
-            if isinstance(s.spec, JobSpec)
-            else None,
+            "job": _job(s, dag, config) if isinstance(s.spec, JobSpec) else None,
             **_image(s, images.get(s.name)),
             "folders": step_folders(s),
             **_permissions(s),
@@ -122,6 +120,15 @@ def _image(step, choice: StepImage | None) -> dict[str, Any]:
     if _lambda(step).get("file"):
         return {"image": {"runtime": LAMBDA_RUNTIME}, "python": version_text(LAMBDA_PYTHON)}
     return {"image": None, "python": None}
+
+
+def _job(step, dag: DagModel, config: BridgeConfig) -> dict[str, Any]:
+    """A SageMaker operator step's request as the DAG wrote it, and what the configuration adds
+    (bridge.emit.jobs.practices): `bridge validate` compares the definition with both."""
+    from bridge.emit.jobs.registry import job_practices
+
+    practices = job_practices(config, dag.dag_id, step.tasks[0])
+    return {"job": step.spec.job, "config": step.spec.raw_config, "practices": practices.to_dict()}
 
 
 def _permissions(step) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bridge import quoting
 from bridge.config import BridgeConfig
+from bridge.emit.step_arguments import ArgumentPlan, producers
 from bridge.translate.expressions import (
     ExecVar,
     Join,
@@ -22,7 +23,7 @@ from bridge.translate.expressions import (
     json_path_suffix,
 )
 from bridge.translate.pipeline_model import PipelineModel, StepModel
-from bridge.translate.step_specs import JobSpec, LambdaSpec, script_of
+from bridge.translate.step_specs import JobSpec, LambdaSpec
 
 _PROPERTY_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*")
 
@@ -32,13 +33,32 @@ class Untranslatable(ValueError):
 
 
 @dataclass
+class StepCode:
+    """A step's constructor call in pipeline.py, built from its arguments: `call(*args,
+    **kwargs)`, after `setup` (statements it needs first, e.g. a job's step_args)."""
+
+    call: str
+    args: list[str] = field(default_factory=list)
+    kwargs: dict[str, str] = field(default_factory=dict)
+    setup: str = ""
+
+    def render(self, target: str) -> str:
+        arguments = [*self.args, *(f"{k}={v}" for k, v in self.kwargs.items())]
+        return f"{self.setup}{target} = {self.call}({', '.join(arguments)})"
+
+
+@dataclass
 class Names:
     """Python names in the generated module: parameters, steps, their XCom property files."""
 
     pipeline: PipelineModel
-    step_vars: dict[str, str] = field(default_factory=dict)  # step name -> variable
+    step_vars: dict[str, str] = field(default_factory=dict)  # step name -> how code names it
+    plain_vars: dict[str, str] = field(default_factory=dict)  # step name -> an identifier
     taken: set[str] = field(default_factory=set)
     imports: set[str] = field(default_factory=set)
+    arguments: ArgumentPlan = field(default_factory=lambda: ArgumentPlan({}, {}))
+    functions: dict[str, str] = field(default_factory=dict)  # Lambda functions to create
+    folders: dict[str, str] = field(default_factory=dict)  # shared folder constant -> its code
 
     def var(self, base: str) -> str:
         """A fresh ASCII identifier for a step (non-ASCII letters would be NFKC-folded by
@@ -60,17 +80,7 @@ class Names:
 
     def producer(self, task_id: str, consumer: StepModel | None) -> list[StepModel]:
         """The script steps whose XCom output holds `task_id`'s value for this consumer."""
-        outcome = self.pipeline.outcomes.get(task_id)
-        if outcome is None or (consumer is not None and task_id in consumer.dropped):
-            return []
-        steps = [self.pipeline.steps[n] for n in outcome.steps]
-        steps = [s for s in steps if s.kind == "Processing" and script_of(s.spec) is not None]
-        if consumer is not None and consumer.copy:
-            same = [s for s in steps if consumer.copy.endswith(s.copy) and s.copy]
-            steps = same or [s for s in steps if not s.copy]
-        else:
-            steps = [s for s in steps if not s.copy] or steps
-        return [s for s in steps if s.name in self.step_vars]
+        return [s for s in producers(self.pipeline, task_id, consumer) if s.name in self.step_vars]
 
     def value(self, value: Any, consumer: StepModel | None = None) -> str:
         if isinstance(value, Param):
@@ -78,6 +88,8 @@ class Names:
         if isinstance(value, ExecVar):
             self.need("from sagemaker.core.workflow.execution_variables import ExecutionVariables")
             return f"ExecutionVariables.{value.name}"
+        if isinstance(value, Join) and _plain_text(value):  # no Join around one text value
+            return self.as_string(value.parts[0], consumer)
         if isinstance(value, Join):
             self.need("from sagemaker.core.workflow.functions import Join")
             parts = ", ".join(self.as_string(p, consumer) for p in value.parts)
@@ -128,11 +140,9 @@ class Names:
         if len(producers) != 1:
             raise Untranslatable(f"the XCom of `{out.task_id}` has no single step output to read")
         var = self.step_vars[producers[0].name]
-        self.need("from sagemaker.core.workflow.functions import JsonGet")
-        return (
-            f"JsonGet(step_name={var}.name, property_file={var}_xcom, "
-            f"json_path={(out.key + out.path if out.key.isidentifier() else json_path_suffix(out.key)[1:] + out.path)!r})"
-        )
+        self.need("from pipeline_support import xcom")
+        key = out.key if out.key.isidentifier() else json_path_suffix(out.key)[1:]
+        return f"xcom({var}, {_literal(key + out.path)})"
 
     def lambda_output(self, out: StepOutput) -> tuple[str, bool] | None:
         """(`<step>.properties.Outputs[key]`, whether it holds JSON text) when the task's XCom
@@ -160,6 +170,12 @@ class Names:
         return self.property(out.task_id, ".".join(parts[1:]))
 
 
+def _plain_text(join: Join) -> bool:
+    """A Join of one part that already is text (a string, a parameter, an execution variable):
+    the part is the value."""
+    return len(join.parts) == 1 and isinstance(join.parts[0], (str, Param, ExecVar))
+
+
 def _literal(value: Any) -> str:
     try:
         return quoting.py_literal(value)
@@ -167,7 +183,7 @@ def _literal(value: Any) -> str:
         raise Untranslatable(str(exc)) from None
 
 
-Renderer = Callable[[StepModel, str, Names, BridgeConfig], str]
+Renderer = Callable[[StepModel, str, Names, BridgeConfig], StepCode]
 RENDERERS: dict[str, Renderer] = {}
 
 

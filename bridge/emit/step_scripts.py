@@ -8,6 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from bridge import quoting
+from bridge.emit.bash_files import bash_file
+from bridge.emit.bash_files import script_source as bash_source
+from bridge.emit.step_arguments import Flag
 from bridge.translate.pipeline_model import PipelineModel, StepModel
 from bridge.translate.step_specs import script_of
 
@@ -34,9 +37,10 @@ def assign_files(pipeline: PipelineModel) -> dict[str, StepModel]:
         task_id = step.tasks[0]
         if task_id not in by_task:
             base = quoting.file_stem(task_id, fallback="task")
-            name, n = f"{base}.py", 2
+            ext = ".sh" if bash_file(step) is not None else ".py"
+            name, n = f"{base}{ext}", 2
             while quoting.fold_key(name) in taken:
-                name, n = f"{base}_{n}.py", n + 1
+                name, n = f"{base}_{n}{ext}", n + 1
             taken.add(quoting.fold_key(name))
             by_task[task_id] = name
             files[name] = step
@@ -44,9 +48,18 @@ def assign_files(pipeline: PipelineModel) -> dict[str, StepModel]:
     return files
 
 
-def script_text(step: StepModel, dag_id: str, source_path: str) -> str:
+def script_text(
+    step: StepModel,
+    dag_id: str,
+    source_path: str,
+    declared: dict[str, Flag] | None = None,
+    static: dict | None = None,
+) -> str:
     script = script_of(step.spec)
     assert script is not None, f"step {step.name} has no script"
+    bash = bash_file(step)
+    if bash is not None and (script.file or "").endswith(".sh"):
+        return bash_source(step, bash, dag_id, source_path, static)
     task_id = step.tasks[0]
     body = script.body or ""
     entry = script.entry
@@ -94,7 +107,10 @@ def script_text(step: StepModel, dag_id: str, source_path: str) -> str:
         f"{RUNTIME_PATH.replace('os.', '_os.')}]\n"
         "    from _bridge_runtime import main as bridge_main\n\n"
         f"    bridge_main({call}, {quoting.py_literal(script.mode)}, "
-        f"{quoting.py_literal(task_id)}, map_keys={quoting.py_literal(map_keys)})\n"
+        f"{quoting.py_literal(task_id)}, map_keys={quoting.py_literal(map_keys)}"
+        f"{_declaration(declared or {})}"
+        + (f", call={quoting.py_literal(static)}" if static else "")
+        + ")\n"
     )
     if entry and not body and script.mode != "bash":
         message = f"the callable of task {task_id} could not be extracted: see REPORT.md"
@@ -102,6 +118,18 @@ def script_text(step: StepModel, dag_id: str, source_path: str) -> str:
             f'\n\nif __name__ == "__main__":\n    raise SystemExit({quoting.py_literal(message)})\n'
         )
     return header + body + tail
+
+
+def _declaration(declared: dict[str, Flag]) -> str:
+    """The step's named arguments (pipeline.py passes them): flag -> where the call takes it
+    and its type."""
+    if not declared:
+        return ""
+    items = [
+        f"{quoting.py_literal(flag)}: ({quoting.py_literal(list(f.path))}, {quoting.py_literal(f.kind)})"
+        for flag, f in sorted(declared.items())
+    ]
+    return ", arguments={" + ", ".join(items) + "}"
 
 
 # Airflow names the runtime stands in for (bridge.translate.fidelity.STAND_IN_NAMES).

@@ -22,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from bridge.definition import ARTIFACTS_FILE, RUNTIME_VALUE, all_steps, step_dependencies
+from bridge.emit.iam import OfflineBuild, Target, function_roles, write_iam
+from bridge.run.pipeline_module import import_pipeline
 
 REGION = "us-east-1"
 BUCKET = "bridge-validate"
 ROLE = "arn:aws:iam::123456789012:role/BridgeValidate"
+OFFLINE_BUILD = OfflineBuild(bucket=BUCKET, role=ROLE, account=ROLE.split(":")[4], region=REGION)
 
 
 def validate_folders(folders: list[Path], timeout: float = 600.0) -> dict[str, dict]:
@@ -57,7 +60,6 @@ VALIDATE_MODULES = ("sagemaker", "moto", "boto3")
 
 def missing_modules() -> list[str]:
     """The modules validation needs that this environment lacks (a plain `pip install`)."""
-    import importlib.util
 
     return [m for m in VALIDATE_MODULES if importlib.util.find_spec(m) is None]
 
@@ -158,6 +160,7 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
         json.dumps(definition, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     record_artifacts(folder, definition)
+    record_iam(folder, definition, manifest, module, pipeline)
     steps = all_steps(definition["Steps"])
     problems += _manifest_problems(folder, manifest, steps)
     problems += closure_differences(manifest, steps)
@@ -191,6 +194,15 @@ def job_limit_problems(steps: dict[str, dict]) -> list[str]:
                 f"{MAX_INPUTS} and {MAX_OUTPUTS})"
             )
     return problems
+
+
+def record_iam(folder: Path, definition: dict, manifest: dict, module, pipeline) -> None:
+    """iam/: the policies the built pipeline needs (bridge.emit.iam), for the bucket and role
+    pipeline.py is configured with and the roles of the Lambda functions it creates."""
+    role, bucket = getattr(module, "ROLE_ARN", ""), getattr(module, "BUCKET", "")
+    name, region = manifest["pipeline"]["name"], manifest["pipeline"]["region"]
+    target = Target.of(name, region, role, bucket)
+    write_iam(folder, definition, manifest, target, OFFLINE_BUILD, function_roles(pipeline))
 
 
 def record_artifacts(folder: Path, definition: dict) -> None:
@@ -229,11 +241,7 @@ def _literal_uris(value: Any) -> set[str]:
 
 
 def _import(path: Path):
-    name = f"bridge_emitted_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_pipeline(path, f"bridge_emitted_{abs(hash(str(path.resolve())))}")
 
 
 def closure_differences(manifest: dict, steps: dict[str, dict]) -> list[str]:
@@ -314,11 +322,12 @@ def _round_trip(manifest: dict, steps: dict[str, dict]) -> list[str]:
         job = info.get("job")
         if not job or name not in steps:
             continue
-        from bridge.emit.jobs.registry import compare_arguments
+        from bridge.emit.jobs.registry import JobPractices, compare_arguments
 
         config = _mark_templates(job["config"])
         arguments = _mark_variables(steps[name].get("Arguments") or {})
-        for difference in compare_arguments(job["job"], config, arguments):
+        practices = JobPractices.from_dict(job.get("practices"))
+        for difference in compare_arguments(job["job"], config, arguments, practices=practices):
             problems.append(f"step `{name}` ({job['job']}): {difference}")
     return problems
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.definition import ARTIFACTS_FILE, all_steps, references, step_dependencies
-from bridge.run import sandbox
+from bridge.run import for_each, sandbox
 from bridge.run.folders import gather_folders
 from bridge.run.object_store import ObjectStore
 from bridge.run.record import (
@@ -200,7 +200,7 @@ class LocalRun:
         )
         self.store = ObjectStore(options.store or self.run_root / "store")
         self.steps = all_steps(self.definition.get("Steps") or [])
-        refuse_foreign_paths(self.steps)
+        refuse_foreign_paths({**self.steps, **for_each.bodies(self.steps)})
         self.dependencies = step_dependencies(self.steps)
         name = (self.manifest.get("pipeline") or {}).get("name") or self.folder.name
         region = (self.manifest.get("pipeline") or {}).get("region") or "us-east-1"
@@ -235,6 +235,7 @@ class LocalRun:
             not_faithful=self._not_faithful(),
         )
         self.blocked: dict[str, str] = {}  # step -> why it will not run
+        self.iterations: dict[str, for_each.Iteration] = {}  # a ForEach step's children
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -425,8 +426,19 @@ class LocalRun:
 
     # -- one step -----------------------------------------------------------------------------
 
+    def add_step(self, name: str, definition: dict) -> None:
+        """A step made while the run goes on: a child of a ForEach step."""
+        refuse_foreign_paths({name: definition})
+        self.steps[name] = definition
+        self.scope.property_files[name] = {
+            f["PropertyFileName"]: (f["OutputName"], f["FilePath"])
+            for f in definition.get("PropertyFiles") or []
+        }
+
     def _run_step(self, name: str) -> StepRun:
         definition = self.steps[name]
+        if definition.get("Type") == "ForEach":  # its children run as steps of their own
+            return for_each.run_for_each(self, name)
         record = StepRun(name=name, status=FAILED, kind=definition.get("Type", ""))
         record.log = f"logs/{name}.log"
         self.record.steps[name] = record

@@ -15,9 +15,9 @@ AWS_ENDPOINT_URL), e.g. `bridge serve`. The emitted pipeline.py makes the sessio
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from bridge.definition import all_steps
 from bridge.run.engine import RunError, load_output_folder, typed_parameters
+from bridge.run.pipeline_module import import_pipeline
 from bridge.run.record import (
     FAILED,
     NOT_EXECUTED,
@@ -140,17 +141,24 @@ def _endpoint_environment(module, endpoint_url: str | None) -> Iterator[None]:
     saved = dict(os.environ)
     try:
         if endpoint_url is not None:
-            if not hasattr(module, "use_endpoint"):
+            use_endpoint = _use_endpoint(module)
+            if use_endpoint is None:
                 raise RunError(
                     "BRG310",
                     "this output folder's pipeline.py takes no endpoint (it was translated by an "
                     "older bridge): translate the DAG again",
                 )
-            module.use_endpoint(endpoint_url)
+            use_endpoint(endpoint_url)
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def _use_endpoint(module):
+    """pipeline.py's use_endpoint: its own (older folders) or its pipeline_support's."""
+    support = sys.modules.get(getattr(getattr(module, "main", None), "__module__", ""))
+    return getattr(module, "use_endpoint", None) or getattr(support, "use_endpoint", None)
 
 
 @contextlib.contextmanager
@@ -175,10 +183,7 @@ def _sdk_errors(engine: str, endpoint: str) -> Iterator[None]:
 
 
 def _import_pipeline(folder: Path):
-    spec = importlib.util.spec_from_file_location("bridge_emitted_pipeline", folder / "pipeline.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_pipeline(folder / "pipeline.py", "bridge_emitted_pipeline")
 
 
 def _wait(execution, poll_seconds: float, timeout: float) -> str:

@@ -113,8 +113,10 @@ class ExecutionRun:
                     display_name=definition.get("DisplayName") or "",
                     description=definition.get("Description") or "",
                 )
+                if step.name in self.run.iterations:  # a ForEach step's child
+                    entry.iteration = self.run.iterations[step.name].to_api()
                 if step.kind in ("Processing", "Training"):
-                    job = self._open_job(step.name, step.kind)
+                    job = self._open_job(step.name, step.kind, step.log)
                     entry.metadata = {f"{step.kind}Job": {"Arn": job.arn}}
                 execution.steps[step.name] = entry
             else:
@@ -135,6 +137,8 @@ class ExecutionRun:
             entry.metadata = {"Condition": {"Outcome": str(bool(step.branch))}}
         elif step.kind == "Fail":
             entry.metadata = {"Fail": {"ErrorMessage": step.reason[:3072]}}
+        elif step.kind == "ForEach":  # its status and counts (ForEachStepMetadata)
+            entry.metadata = {"ForEach": dict(step.outputs)}
         elif step.kind == "Lambda":
             function: dict[str, Any] = {"Arn": str(definition.get("FunctionArn") or "")}
             outputs = properties.get("OutputParameters") or {}
@@ -161,15 +165,18 @@ class ExecutionRun:
             execution.properties[step.name] = properties
         execution.step_runs[step.name] = step
 
-    def _open_job(self, step: str, kind: str) -> Job:
+    def _open_job(self, step: str, kind: str, log: str | None) -> Job:
         from bridge.run.values import resolve
 
         try:
             arguments = resolve(self.run.steps[step].get("Arguments") or {}, self.run.scope)
         except ValueError:
             arguments = {}  # the step fails with the same error
-        name = self.execution.job_names[step]
+        # A ForEach step's children are named as they start.
+        name = self.execution.job_names.setdefault(step, job_name(self.execution.id, step))
         resource = "processing-job" if kind == "Processing" else "training-job"
+        path = self.run.run_folder / log if log else None
+        earlier = self.state.jobs.get(name.lower())  # an attempt before a retry: same log
         job = Job(
             kind=kind,
             name=name,
@@ -178,6 +185,8 @@ class ExecutionRun:
             execution_arn=self.execution.arn,
             arguments=arguments if isinstance(arguments, dict) else {},
             created=now(),
+            log=path,
+            log_marks=earlier.log_marks if earlier is not None and earlier.log == path else [],
         )
         self.state.jobs[name.lower()] = job
         return job

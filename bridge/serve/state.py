@@ -99,6 +99,7 @@ class StepEntry:
     selective_source: str = ""  # SelectiveExecutionResult
     display_name: str = ""
     description: str = ""
+    iteration: dict = field(default_factory=dict)  # IterationContext: a ForEach step's child
 
     def to_api(self) -> dict[str, Any]:
         row: dict[str, Any] = {"StepName": self.name}
@@ -119,6 +120,8 @@ class StepEntry:
         row["AttemptCount"] = self.attempts
         if self.selective_source:
             row["SelectiveExecutionResult"] = {"SourcePipelineExecutionArn": self.selective_source}
+        if self.iteration:
+            row["IterationContext"] = self.iteration
         return row
 
 
@@ -137,6 +140,9 @@ class Job:
     failure: str = ""
     ended: float | None = None
     details: dict = field(default_factory=dict)  # ModelArtifacts, FinalMetricDataList
+    log: Path | None = None  # its step's log in the run folder: its CloudWatch stream
+    # (end offset, epoch ms): the time each stretch of the log was first read (bridge/serve/logs.py)
+    log_marks: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass

@@ -12,15 +12,16 @@ wait for, and reads None from, the tasks of the other branches.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bridge.config import BridgeConfig
 from bridge.parse.model import DagModel, TaskModel
 from bridge.translate.data_flow import wire_data_flow
 from bridge.translate.fidelity import apply_fidelity
+from bridge.translate.for_each import body_name, for_each_translation, mapped_argument
 from bridge.translate.pipeline_model import PipelineModel, StepModel, TaskOutcome, step_name
 from bridge.translate.rule_context import RuleContext
-from bridge.translate.step_specs import ConditionSpec, script_of
+from bridge.translate.step_specs import ConditionSpec, ProcessingSpec, script_of
 from bridge.translate.task_settings import task_settings
 from translators.registry import Registry, Translation
 
@@ -56,7 +57,7 @@ def translate_dag(
     for task_id in dag.task_order():
         task = dag.tasks[task_id]
         chosen = registry.lookup(task.operator, path)
-        translations[task_id] = (chosen.name, _translate_task(task, chosen, ctx))
+        translations[task_id] = (chosen.name, _translate_task(task, chosen, ctx, translations))
 
     branching = {t for t in dag.tasks if registry.lookup(dag.tasks[t].operator, path).branches}
     copies, copy_edges = plan_copies(dag, branching)
@@ -123,8 +124,9 @@ def _dag_settings(pipeline: PipelineModel, dag: DagModel, ctx: RuleContext) -> N
 MAX_MAPPED_STEPS = 100  # beyond this, one step per element makes an unreadable pipeline
 
 
-def _translate_task(task: TaskModel, chosen, ctx: RuleContext) -> Translation:
-    """Run the task's rule; a task mapped over literal lists runs it once per element."""
+def _translate_task(task: TaskModel, chosen, ctx: RuleContext, translations=None) -> Translation:
+    """Run the task's rule; a task mapped over literal lists runs it once per element, one
+    mapped over an upstream task's list becomes a ForEachStep when the shapes match."""
     if not task.mapped:
         return chosen(task, ctx)
     elements = literal_elements(task)
@@ -141,6 +143,12 @@ def _translate_task(task: TaskModel, chosen, ctx: RuleContext) -> Translation:
         merged.parallel = all(len(r.steps) == 1 for r in results)
         return merged
     result = chosen(task, ctx)
+    if elements is None:
+        found = mapped_argument(task)
+        upstream = (translations or {}).get(found[1]) if found else None
+        for_each = for_each_translation(task, result, upstream and upstream[1], ctx.dag)
+        if for_each is not None:
+            return for_each
     scripted = any(script_of(d.spec) is not None for d in result.steps)
     if elements is not None:
         reason = f"mapped over {len(elements)} elements (more than {MAX_MAPPED_STEPS})"
@@ -215,13 +223,17 @@ def _add_steps(
     settings = task_settings(task, dag)
     for draft in result.steps:
         name = step_name(f"{task.task_id}{draft.suffix}{copy.suffix}", taken)
+        spec = draft.spec
+        if isinstance(spec, ProcessingSpec) and spec.for_each is not None:  # name its body too
+            body = step_name(body_name(name), taken)
+            spec = replace(spec, for_each=replace(spec.for_each, body=body))
         pipeline.steps[name] = StepModel(
             name,
             draft.kind,
             [task.task_id],
             rule_name,
             task.line,
-            draft.spec,
+            spec,
             copy=copy.suffix,
             dropped=sorted(copy.dropped),
             settings=settings,

@@ -90,10 +90,23 @@ class ScriptSpec(_Spec):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ForEachPlan(_Spec):
+    """A task mapped over a list known only at run time that becomes a ForEachStep: one child job
+    per element of `task`'s XCom `key` (bridge/translate/for_each.py)."""
+
+    argument: str  # the mapped argument of the callable
+    task: str  # the upstream task whose XCom is the list
+    key: str  # that XCom's key
+    max_concurrency: int  # children running at once (SageMaker: 1..50)
+    body: str  # the body step's name (children: <body>-<index>)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ProcessingSpec(_Spec):
     """A ProcessingStep running a step script through the bridge runtime."""
 
     script: ScriptSpec | None = _optional()
+    for_each: ForEachPlan | None = _optional()  # set: the step is a ForEachStep around the job
     # The call as pipeline values: op_args, op_kwargs, templates_dict, context, params, reads
     # (upstream task ids whose XCom the step reads); bash: command, env, append_env.
     call: dict[str, Any] | None = _optional()

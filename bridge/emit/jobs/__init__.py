@@ -24,6 +24,9 @@ responsibility:
 - ``render``: `Gen`, which renders config values as source and lays it out;
 - ``request``: `request_view` and `sub_jobs`, the request(s) an operator sends;
 - ``compare``: `compare_arguments`, the round-trip check;
+- ``practices``: what the configuration adds to every job (role, regional images, network,
+  tags), applied by both `job_code` and `compare_arguments`; ``aws_images`` recognises AWS's
+  own images by URI for it;
 - one module per job kind (``processing``, ``training``, ``transform``, ``tuning``,
   ``model``, ``endpoint_config``, ``endpoint``, ``register_model``), each with ``build``;
 - ``registry``: job kind -> builder, and `job_code`.

@@ -62,11 +62,14 @@ class JobCode:
     """Import lines the code needs, one name per line (merge and sort freely)."""
     code: str
     """Statements that assign ``{var}_args``; they use the in-scope ``session`` (a
-    PipelineSession) and ``role`` (the pipeline's default role ARN)."""
+    PipelineSession) and ``role`` (the pipeline's default role ARN), and for an AWS image in the
+    session's region pipeline.py's ``REGION`` (see bridge.emit.jobs.practices)."""
     differences: list[str] = field(default_factory=list)
     """Config fields the classes could not reproduce exactly, one sentence each."""
     owned: list[str] = field(default_factory=list)
     """Config fields the pipeline owns and drops on purpose (job names)."""
+    notes: list[str] = field(default_factory=list)
+    """What the configuration changed on purpose (`practices`), one sentence each."""
 
     @property
     def exact(self) -> bool:

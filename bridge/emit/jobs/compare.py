@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.emit.jobs.common import OWNED
+from bridge.emit.jobs.practices import Computed, JobPractices, apply_practices
 from bridge.emit.jobs.request import request_view
 
 ANY = object()
@@ -104,6 +105,7 @@ def compare_arguments(
     config: dict,
     arguments: dict,
     value_json: Callable[[Any], Any] | None = None,
+    practices: JobPractices | None = None,
 ) -> list[str]:
     """Differences between an operator config and a definition step's ``Arguments``.
 
@@ -112,9 +114,12 @@ def compare_arguments(
     that is empty ("", [] or {}) matches an absent field (the SDK leaves empty values out).
     ``value_json`` maps a config leaf to its definition JSON (e.g. a pipeline Parameter object to
     ``{"Get": "Parameters.x"}``); by default literals map to themselves and any other object
-    matches any pipeline variable.
+    matches any pipeline variable. The config is compared as the step was built from it, with
+    the configuration's ``practices`` applied (the ones `job_code` was given): those changes
+    are deliberate, and a value pipeline.py computes (the role, a regional image) must match.
     """
     request, notes = request_view(job, config)
+    request = apply_practices(job, request, practices).request
     to_json = value_json or _default_value_json
     out: list[str] = list(notes)
     expected = {k: v for k, v in request.items() if k not in OWNED[job]}
@@ -171,6 +176,10 @@ def _is_pipeline_variable(value: Any) -> bool:
 
 def _compare(job: str, exp: Any, act: Any, path: tuple, to_json, out: list[str]) -> None:
     where = _dotted(path)
+    if isinstance(exp, Computed):
+        if not exp.matches(act):
+            out.append(f"{where}: config {exp!r}, definition {act!r}")
+        return
     if isinstance(exp, dict):
         if not isinstance(act, dict):
             out.append(f"{where}: config {exp!r}, definition {act!r}")

@@ -28,6 +28,7 @@ from bridge.emit.jobs.common import (
     owned_fields,
 )
 from bridge.emit.jobs.compare import ANY, PIPELINE_VALUE, SDK_DEFAULTS, compare_arguments
+from bridge.emit.jobs.practices import JobPractices, apply_practices, job_practices
 from bridge.emit.jobs.render import Gen
 from bridge.emit.jobs.request import request_view, sub_jobs
 
@@ -40,8 +41,10 @@ __all__ = [
     "SDK_DEFAULTS",
     "STEP_CLASSES",
     "JobCode",
+    "JobPractices",
     "compare_arguments",
     "job_code",
+    "job_practices",
     "owned_fields",
     "request_view",
     "sub_jobs",
@@ -60,8 +63,15 @@ BUILDERS: dict[str, Callable[[Gen, dict], None]] = {
 """Per job kind, the function that renders its (owned-fields-free) request into a `Gen`."""
 
 
-def job_code(job: str, config: dict, var: str, value_code: Callable[[Any], str] = repr) -> JobCode:
-    """Source that builds ``{var}_args``, the step args reproducing an operator's ``config``.
+def job_code(
+    job: str,
+    config: dict,
+    var: str,
+    value_code: Callable[[Any], str] = repr,
+    practices: JobPractices | None = None,
+) -> JobCode:
+    """Source that builds ``{var}_args``, the step args reproducing an operator's ``config``
+    with the configuration's ``practices`` applied (role, regional images, network, tags).
 
     ``value_code`` renders one config leaf (a string, number, bool, None or a pipeline value
     object) as Python source; every config value in the code goes through it.
@@ -70,9 +80,13 @@ def job_code(job: str, config: dict, var: str, value_code: Callable[[Any], str] 
     if not var.isidentifier():
         raise ValueError(f"var must be a Python identifier, got {var!r}")
     request, notes = request_view(job, config)
+    practiced = apply_practices(job, request, practices)
+    request = practiced.request
     gen = Gen(job, var, value_code)
     for note in notes:
         gen.diff(note)
+    for comment in practiced.comments:
+        gen.comment(comment)
     owned = sorted(k for k in OWNED[job] if k in request)
     body = {k: v for k, v in request.items() if k not in OWNED[job]}
     BUILDERS[job](gen, body)
@@ -82,4 +96,5 @@ def job_code(job: str, config: dict, var: str, value_code: Callable[[Any], str] 
         code="\n".join(gen.lines) + "\n",
         differences=gen.differences,
         owned=owned,
+        notes=practiced.notes,
     )

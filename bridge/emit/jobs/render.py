@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from bridge import quoting
+from bridge.emit.jobs.practices import Computed
 from bridge.emit.jobs.shapes import (
     CLASS_MODULES,
     RAW,
@@ -28,7 +30,7 @@ class Gen:
     def __init__(self, job: str, var: str, value_code: Callable[[Any], str]):
         self.job = job
         self.var = var
-        self.value_code = value_code
+        self._value_code = value_code
         self.imports: dict[str, set[str]] = {}
         self.lines: list[str] = []
         self.differences: list[str] = []
@@ -42,6 +44,18 @@ class Gen:
 
     def shape_class(self, name: str) -> str:
         return self.imp(CLASS_MODULES.get(name, SHAPES_MODULE), name)
+
+    def value_code(self, value: Any) -> str:
+        """Source for one config leaf: the caller's `value_code`, or a value pipeline.py computes
+        (bridge.emit.jobs.practices)."""
+        if isinstance(value, Computed):
+            for module, name in value.imports:
+                self.imp(module, name)
+            return value.source
+        return self._value_code(value)
+
+    def comment(self, text: str) -> None:
+        self.lines.append(f"# {quoting.comment(text)}")
 
     def diff(self, message: str) -> None:
         if message not in self.differences:

@@ -51,4 +51,13 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(build_feature_set, "python", "build_size_features", map_keys=None)
+    bridge_main(
+        build_feature_set,
+        "python",
+        "build_size_features",
+        map_keys=None,
+        arguments={
+            "--feature-set": (["op_kwargs", "feature_set"], "str"),
+            "--rows": (["op_kwargs", "rows"], "xcom"),
+        },
+    )

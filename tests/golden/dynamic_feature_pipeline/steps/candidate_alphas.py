@@ -22,4 +22,11 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(candidate_alphas, "python", "candidate_alphas", map_keys=None)
+    bridge_main(
+        candidate_alphas,
+        "python",
+        "candidate_alphas",
+        map_keys=None,
+        arguments={"--param-alphas": (["params", "alphas"], "json")},
+        call={"op_kwargs": {"params": None}, "map_items": ["return_value"]},
+    )

@@ -27,4 +27,14 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(column_correlation, "python", "column_correlation", map_keys=None)
+    bridge_main(
+        column_correlation,
+        "python",
+        "column_correlation",
+        map_keys=None,
+        arguments={
+            "--column": (["op_kwargs", "column"], "str"),
+            "--rows": (["op_kwargs", "rows"], "xcom"),
+            "--target": (["op_kwargs", "target"], "str"),
+        },
+    )

@@ -45,4 +45,20 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(describe_column, "python", "describe_column", map_keys=None)
+    bridge_main(
+        describe_column,
+        "python",
+        "describe_column",
+        map_keys=None,
+        arguments={"--column": (["op_kwargs", "column"], "str")},
+        call={
+            "folders": [
+                {
+                    "kind": "dag",
+                    "key": "data",
+                    "work": "/opt/ml/processing/input/repository/data",
+                    "inputs": ["/opt/ml/processing/input/repository/data"],
+                }
+            ]
+        },
+    )

@@ -50,4 +50,21 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(merge_feature_sets, "python", "merge_feature_sets", map_keys=None)
+    bridge_main(
+        merge_feature_sets,
+        "python",
+        "merge_feature_sets",
+        map_keys=None,
+        arguments={"--rows": (["op_kwargs", "rows"], "xcom")},
+        call={
+            "op_kwargs": {"feature_sets": [None, None, None], "params": None},
+            "folders": [
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/output/bridge_data_dir",
+                    "inputs": [],
+                }
+            ],
+        },
+    )

@@ -41,4 +41,23 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(profile_columns, "python", "profile_size_columns", map_keys=None)
+    bridge_main(
+        profile_columns,
+        "python",
+        "profile_size_columns",
+        map_keys=None,
+        arguments={
+            "--columns": (["op_kwargs", "columns"], "json"),
+            "--feature-set": (["op_kwargs", "feature_set"], "str"),
+        },
+        call={
+            "folders": [
+                {
+                    "kind": "dag",
+                    "key": "data",
+                    "work": "/opt/ml/processing/input/repository/data",
+                    "inputs": ["/opt/ml/processing/input/repository/data"],
+                }
+            ]
+        },
+    )

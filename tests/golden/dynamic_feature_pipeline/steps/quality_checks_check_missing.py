@@ -25,4 +25,10 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(check_missing, "python", "quality_checks.check_missing", map_keys=None)
+    bridge_main(
+        check_missing,
+        "python",
+        "quality_checks.check_missing",
+        map_keys=None,
+        arguments={"--rows": (["op_kwargs", "rows"], "xcom")},
+    )

@@ -31,4 +31,13 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(check_ranges, "python", "quality_checks.check_ranges", map_keys=None)
+    bridge_main(
+        check_ranges,
+        "python",
+        "quality_checks.check_ranges",
+        map_keys=None,
+        arguments={
+            "--n-rows": (["op_kwargs", "n_rows"], "xcom"),
+            "--rows": (["op_kwargs", "rows"], "xcom"),
+        },
+    )

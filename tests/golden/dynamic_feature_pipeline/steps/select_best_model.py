@@ -52,4 +52,25 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(select_best_model, "python", "select_best_model", map_keys=None)
+    bridge_main(
+        select_best_model,
+        "python",
+        "select_best_model",
+        map_keys=None,
+        arguments={
+            "--column-stats": (["op_kwargs", "column_stats"], "xcom"),
+            "--correlations": (["op_kwargs", "correlations"], "xcom"),
+            "--results": (["op_kwargs", "results"], "xcom"),
+        },
+        call={
+            "op_kwargs": {"params": None},
+            "folders": [
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/output/bridge_data_dir",
+                    "inputs": ["/opt/ml/processing/input/files/bridge_data_dir/merge_feature_sets"],
+                }
+            ],
+        },
+    )

@@ -82,4 +82,13 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(train_ridge, "python", "train_ridge", map_keys=["alpha"])
+    bridge_main(
+        train_ridge,
+        "python",
+        "train_ridge",
+        map_keys=["alpha"],
+        arguments={
+            "--alpha": (["op_kwargs", "alpha"], "xcom"),
+            "--dataset": (["op_kwargs", "dataset"], "xcom"),
+        },
+    )

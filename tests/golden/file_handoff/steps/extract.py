@@ -37,4 +37,28 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(extract, "python", "extract", map_keys=None)
+    bridge_main(
+        extract,
+        "python",
+        "extract",
+        map_keys=None,
+        arguments={"--context-ds": (["context", "ds"], "str"), "--started": (["started"], "str")},
+        call={
+            "op_kwargs": {"ds": None},
+            "schedule": {"timetable": "cron_trigger", "cron": "0 0 * * *", "timezone": "UTC"},
+            "folders": [
+                {
+                    "kind": "path",
+                    "key": "/tmp/bridge_file_handoff",
+                    "work": "/opt/ml/processing/output/bridge_file_handoff",
+                    "inputs": [],
+                },
+                {
+                    "kind": "dag",
+                    "key": "data",
+                    "work": "/opt/ml/processing/input/repository/data",
+                    "inputs": ["/opt/ml/processing/input/repository/data"],
+                },
+            ],
+        },
+    )

@@ -29,4 +29,26 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(publish, "python", "publish", map_keys=None)
+    bridge_main(
+        publish,
+        "python",
+        "publish",
+        map_keys=None,
+        arguments={"--context-ds": (["context", "ds"], "str"), "--started": (["started"], "str")},
+        call={
+            "op_kwargs": {"ds": None},
+            "schedule": {"timetable": "cron_trigger", "cron": "0 0 * * *", "timezone": "UTC"},
+            "folders": [
+                {
+                    "kind": "path",
+                    "key": "/tmp/bridge_file_handoff",
+                    "work": "/opt/ml/processing/work/bridge_file_handoff",
+                    "inputs": [
+                        "/opt/ml/processing/input/files/bridge_file_handoff/extract",
+                        "/opt/ml/processing/input/files/bridge_file_handoff/stage",
+                        "/opt/ml/processing/input/files/bridge_file_handoff/summarize",
+                    ],
+                }
+            ],
+        },
+    )

@@ -38,4 +38,25 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(summarize, "python", "summarize", map_keys=None)
+    bridge_main(
+        summarize,
+        "python",
+        "summarize",
+        map_keys=None,
+        arguments={"--context-ds": (["context", "ds"], "str"), "--started": (["started"], "str")},
+        call={
+            "op_kwargs": {"ds": None},
+            "schedule": {"timetable": "cron_trigger", "cron": "0 0 * * *", "timezone": "UTC"},
+            "folders": [
+                {
+                    "kind": "path",
+                    "key": "/tmp/bridge_file_handoff",
+                    "work": "/opt/ml/processing/output/bridge_file_handoff",
+                    "inputs": [
+                        "/opt/ml/processing/input/files/bridge_file_handoff/extract",
+                        "/opt/ml/processing/input/files/bridge_file_handoff/stage",
+                    ],
+                }
+            ],
+        },
+    )

@@ -5,6 +5,9 @@ result as the step's XCom. Standard library only: it runs in any SageMaker Proce
 locally: `bridge run` sets BRIDGE_ML_ROOT to the step's folder that stands for /opt/ml.
 
 Arguments (built by the emitted pipeline.py):
+  --<name> VALUE                a named argument the step script declares (`arguments`): VALUE
+                                put at the declared place in the call (op_kwargs, params,
+                                templates_dict, context), read as the declared type
   --call JSON                   the literal part of the call: op_args, op_kwargs, templates_dict,
                                 params, context, command, env (run-time values are null here)
   --set PATH TYPE VALUE         put a pipeline value (Parameter, Join, ExecutionVariable) at PATH
@@ -20,8 +23,10 @@ Arguments (built by the emitted pipeline.py):
                                 values are derived: PIECES is a JSON list of text,
                                 {"context": name} and nulls that --set PATH+[i] fills (a
                                 second --template for PATH appends)
+  --map-index I                 a ForEach child of a mapped task: run the instance of the I-th
+                                element of the mapped argument only
 Output: OUTPUT_DIR/xcom.json = {"return_value": ..., <pushed keys>..., "bridge_branch": [...],
-"bridge_condition": ...}.
+"bridge_condition": ..., "bridge_map_items": {key: "[\"0\", ...]"} when a ForEach maps over it}.
 """
 
 import atexit
@@ -88,17 +93,31 @@ def _step_xcoms(names):
     """The execution's XCom prefix: <step>/xcom.json of each step named (none unless all are
     there)."""
     files = [INPUT_DIR / name / "xcom.json" for name in names or ()]
+    if len(files) == 1 and not files[0].is_file():  # a ForEach step: its children's, in order
+        return _task_xcoms(names[0])
     return (files if all(f.is_file() for f in files) else []), len(files) > 1
 
 
-def parse_args(argv):
-    """The call from the step's arguments. The literal call is JSON text that may come in
-    several `--call` arguments in a row (a job argument holds at most 256 characters): their
-    texts are joined before it is read."""
-    call, i = {}, 0
+def parse_args(argv, arguments=None, values=None, base=None):
+    """The call from the step's arguments. `arguments` declares the named ones: flag -> (the
+    path in the call, the type). The literal call is JSON text that may come in several
+    `--call` arguments in a row (a job argument holds at most 256 characters): their texts are
+    joined before it is read. `values` (a bash script's step) collects every other `--name
+    VALUE`: the values pasted into its command. `base` is the static call the script holds.
+    """
+    call, i = json.loads(json.dumps(base or {})), 0
+    arguments = arguments or {}
+    xcoms = []  # named XCom arguments, read once the call says where (xcom_steps, skipped)
     while i < len(argv):
         flag = argv[i]
-        if flag == "--call":
+        if flag in arguments:
+            path, kind = arguments[flag]
+            if kind.startswith("xcom"):  # VALUE names the task; the kind may name the key
+                xcoms.append((list(path), argv[i + 1], kind[5:] or "return_value"))
+            else:
+                _put(call, list(path), _typed(kind, argv[i + 1]))
+            i += 2
+        elif flag == "--call":
             text = ""
             while i < len(argv) and argv[i] == "--call":
                 text, i = text + argv[i + 1], i + 2
@@ -121,14 +140,27 @@ def parse_args(argv):
         elif flag == "--template":
             _add_template(call, json.loads(argv[i + 1]), json.loads(argv[i + 2]))
             i += 3
+        elif flag == "--map-index":  # a ForEach child: the mapped task's instance to run
+            call["map_index"] = int(argv[i + 1])
+            i += 2
+        elif values is not None and flag.startswith("--") and i + 1 < len(argv):
+            values[flag[2:].replace("-", "_")] = argv[i + 1]
+            i += 2
         else:
             raise SystemExit(f"bridge step runtime: unknown argument {flag!r}")
+    skipped, steps = call.get("skipped") or (), call.get("xcom_steps")
+    for path, task_id, key in xcoms:
+        _put(call, path, read_xcom(task_id, key, skipped, steps))
     return call
 
 
 def _merge(base, extra):
+    """The literal call into what named arguments already put there (both may fill params)."""
     for key, value in extra.items():
-        base[key] = value
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
     return base
 
 
@@ -218,10 +250,56 @@ def run_bash(command, env, append_env, skip_codes=None):
     return lines[-1] if lines else None
 
 
-def main(fn, mode, task_id, argv=None, map_keys=None):
-    call = with_context(parse_args(sys.argv[1:] if argv is None else argv))
+def main(fn, mode, task_id, argv=None, map_keys=None, arguments=None, call=None):
+    """Run the step: `arguments` declares its named arguments, `call` is the static part of
+    its call (literals, shared folders) when the script holds it."""
+    call = parse_args(sys.argv[1:] if argv is None else argv, arguments, base=call)
+    run_call(with_context(call), fn, mode, task_id, map_keys)
+
+
+def bash_arguments():
+    """A bash step's own flags; every other `--name VALUE` is a value pasted into its command."""
+    return {
+        "--started": (["started"], "str"),
+        "--schedule": (["schedule"], "json"),
+        **{"--context-" + k.replace("_", "-"): (["context", k], "str") for k in CONTEXT_KEYS},
+    }
+
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+CALL_HEADER = "# bridge-call: "  # a bash script's static call (bridge translate writes it)
+
+
+def run_bash_file(path, argv):
+    """`python3 _bridge_runtime.py <task>.sh ARGS`: a bash step. The script is the task's
+    command; each ${name} in it that is a context value or a `--name` value is pasted in
+    before bash reads the command, as Airflow renders the template."""
+    values = {}
+    text = Path(path).read_text(encoding="utf-8")
+    static = [
+        line[len(CALL_HEADER) :] for line in text.splitlines() if line.startswith(CALL_HEADER)
+    ]
+    base = json.loads(static[0]) if static else None
+    call = parse_args(argv, bash_arguments(), values, base)
+    context = call.get("context") or {}
+    pieces, at = [], 0
+    for match in _PLACEHOLDER.finditer(text):
+        name = match.group(1)
+        if name in context or name in values:
+            pieces.append(text[at : match.start()])
+            pieces.append({"context": name} if name in context else values[name])
+            at = match.end()
+    pieces.append(text[at:])
+    call["command"] = Template(pieces)
+    stage_code = os.path.dirname(os.path.abspath(path))
+    run_call(with_context(call), None, "bash", Path(path).stem, None, stage_code)
+
+
+def run_call(call, fn, mode, task_id, map_keys=None, code_dir=None):
     load_secrets(call.get("secrets"))
-    shared = stage_folders(call)  # files handed between steps: see REPORT.md
+    shared = stage_folders(call, code_dir)  # files handed between steps: see REPORT.md
     pushed = {}
     skip_codes = call.get("skip_exit_codes")
     skipped = False
@@ -234,6 +312,8 @@ def main(fn, mode, task_id, argv=None, map_keys=None):
             result, skipped = None, True
         if call.get("output") == "json" and result is not None:  # output_processor=json.loads
             result = json.loads(result)
+    elif map_keys and "map_index" in call:  # one instance, a ForEach child of its own
+        result = call_function(fn, _instance(call, map_keys), task_id, pushed)
     elif map_keys:
         result = [
             call_function(
@@ -256,6 +336,11 @@ def main(fn, mode, task_id, argv=None, map_keys=None):
     output = {"return_value": result, **pushed}
     if isinstance(result, dict):  # TaskFlow pushes a dict's keys too (multiple_outputs)
         output.update({k: v for k, v in result.items() if isinstance(k, str) and k not in output})
+    for key in call.get("map_items") or ():  # a ForEachStep iterates over this list's indexes
+        output["bridge_map_items"] = {
+            **output.get("bridge_map_items", {}),
+            key: _indexes(output, key),
+        }
     if mode == "branch":
         chosen = [result] if isinstance(result, str) else list(result or [])
         output["bridge_branch"] = [t in chosen for t in call.get("targets", [])]
@@ -268,6 +353,28 @@ def main(fn, mode, task_id, argv=None, map_keys=None):
     release_folders(shared)
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     (OUTPUT_DIR / "xcom.json").write_text(json.dumps(output, default=str, sort_keys=True))
+
+
+def _instance(call, map_keys):
+    """The call of a ForEach child: the mapped argument is the map_index-th element of what
+    it reads (a dict maps over its (key, value) pairs, as in Airflow)."""
+    (key,) = map_keys
+    kwargs = dict(call.get("op_kwargs") or {})
+    values = kwargs.get(key)
+    values = list(values.items()) if isinstance(values, dict) else values
+    kwargs[key] = values[call["map_index"]]
+    return {**call, "op_kwargs": kwargs}
+
+
+def _indexes(output, key):
+    """The indexes of XCom `key`'s list as JSON text: what a ForEachStep iterates over."""
+    value = output.get(key)
+    if not isinstance(value, (list, dict)):
+        raise SystemExit(
+            f"bridge: XCom {key!r} is mapped over, but it is {type(value).__name__}, not a "
+            "list or dict (Airflow: UnmappableXComTypePushed)"
+        )
+    return json.dumps([str(i) for i in range(len(value))])
 
 
 def _instances(kwargs, keys):
@@ -860,3 +967,7 @@ def _digest(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+if __name__ == "__main__":  # a bash step: python3 _bridge_runtime.py <task>.sh ARGS
+    run_bash_file(sys.argv[1], sys.argv[2:])

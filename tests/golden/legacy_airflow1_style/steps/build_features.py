@@ -50,4 +50,37 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(build_features, "python", "build_features", map_keys=None)
+    bridge_main(
+        build_features,
+        "python",
+        "build_features",
+        map_keys=None,
+        arguments={
+            "--context-data-interval-end": (["context", "data_interval_end"], "str"),
+            "--context-data-interval-start": (["context", "data_interval_start"], "str"),
+            "--context-ds": (["context", "ds"], "str"),
+            "--context-ds-nodash": (["context", "ds_nodash"], "str"),
+            "--context-logical-date": (["context", "logical_date"], "str"),
+            "--context-run-id": (["context", "run_id"], "str"),
+            "--context-ts": (["context", "ts"], "str"),
+            "--context-ts-nodash": (["context", "ts_nodash"], "str"),
+            "--started": (["started"], "str"),
+        },
+        call={
+            "schedule": {"timetable": "cron_trigger", "cron": "0 0 * * *", "timezone": "UTC"},
+            "folders": [
+                {
+                    "kind": "dag",
+                    "key": "data",
+                    "work": "/opt/ml/processing/input/repository/data",
+                    "inputs": ["/opt/ml/processing/input/repository/data"],
+                },
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/output/bridge_data_dir",
+                    "inputs": [],
+                },
+            ],
+        },
+    )

@@ -36,4 +36,31 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(train_model, "python", "train_model", map_keys=None)
+    bridge_main(
+        train_model,
+        "python",
+        "train_model",
+        map_keys=None,
+        arguments={
+            "--context-data-interval-end": (["context", "data_interval_end"], "str"),
+            "--context-data-interval-start": (["context", "data_interval_start"], "str"),
+            "--context-ds": (["context", "ds"], "str"),
+            "--context-ds-nodash": (["context", "ds_nodash"], "str"),
+            "--context-logical-date": (["context", "logical_date"], "str"),
+            "--context-run-id": (["context", "run_id"], "str"),
+            "--context-ts": (["context", "ts"], "str"),
+            "--context-ts-nodash": (["context", "ts_nodash"], "str"),
+            "--started": (["started"], "str"),
+        },
+        call={
+            "schedule": {"timetable": "cron_trigger", "cron": "0 0 * * *", "timezone": "UTC"},
+            "folders": [
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/output/bridge_data_dir",
+                    "inputs": ["/opt/ml/processing/input/files/bridge_data_dir/build_features"],
+                }
+            ],
+        },
+    )

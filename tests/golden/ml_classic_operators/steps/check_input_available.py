@@ -35,4 +35,23 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(has_enough_rows, "short_circuit", "check_input_available", map_keys=None)
+    bridge_main(
+        has_enough_rows,
+        "short_circuit",
+        "check_input_available",
+        map_keys=None,
+        arguments={
+            "--dataset": (["op_kwargs", "dataset"], "str"),
+            "--min-rows": (["op_kwargs", "min_rows"], "str"),
+        },
+        call={
+            "folders": [
+                {
+                    "kind": "dag",
+                    "key": "data",
+                    "work": "/opt/ml/processing/input/repository/data",
+                    "inputs": ["/opt/ml/processing/input/repository/data"],
+                }
+            ]
+        },
+    )

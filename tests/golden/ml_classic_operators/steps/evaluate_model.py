@@ -66,4 +66,24 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(evaluate_model, "python", "evaluate_model", map_keys=None)
+    bridge_main(
+        evaluate_model,
+        "python",
+        "evaluate_model",
+        map_keys=None,
+        arguments={"--decision-threshold": (["op_kwargs", "decision_threshold"], "json")},
+        call={
+            "folders": [
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/work/bridge_data_dir",
+                    "inputs": [
+                        "/opt/ml/processing/input/files/bridge_data_dir/preprocess-scale_features",
+                        "/opt/ml/processing/input/files/bridge_data_dir/preprocess-snapshot_features",
+                        "/opt/ml/processing/input/files/bridge_data_dir/train_model",
+                    ],
+                }
+            ]
+        },
+    )

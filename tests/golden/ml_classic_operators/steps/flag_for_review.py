@@ -39,4 +39,27 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(flag_for_review, "python", "flag_for_review", map_keys=None)
+    bridge_main(
+        flag_for_review,
+        "python",
+        "flag_for_review",
+        map_keys=None,
+        arguments={
+            "--param-min-f1": (["params", "min_f1"], "float"),
+            "--param-model-name": (["params", "model_name"], "str"),
+        },
+        call={
+            "folders": [
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/output/bridge_data_dir",
+                    "inputs": [
+                        "/opt/ml/processing/input/files/bridge_data_dir/preprocess-scale_features",
+                        "/opt/ml/processing/input/files/bridge_data_dir/preprocess-snapshot_features",
+                        "/opt/ml/processing/input/files/bridge_data_dir/train_model",
+                    ],
+                }
+            ]
+        },
+    )

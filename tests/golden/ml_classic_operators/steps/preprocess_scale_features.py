@@ -72,4 +72,31 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(scale_features, "python", "preprocess.scale_features", map_keys=None)
+    bridge_main(
+        scale_features,
+        "python",
+        "preprocess.scale_features",
+        map_keys=None,
+        arguments={
+            "--dataset": (["op_kwargs", "dataset"], "str"),
+            "--features": (["op_kwargs", "features"], "json"),
+            "--holdout-every": (["op_kwargs", "holdout_every"], "json"),
+            "--target": (["op_kwargs", "target"], "str"),
+        },
+        call={
+            "folders": [
+                {
+                    "kind": "dag",
+                    "key": "data",
+                    "work": "/opt/ml/processing/input/repository/data",
+                    "inputs": ["/opt/ml/processing/input/repository/data"],
+                },
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/output/bridge_data_dir",
+                    "inputs": [],
+                },
+            ]
+        },
+    )

@@ -47,4 +47,24 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(validate_schema, "python", "preprocess.validate_schema", map_keys=None)
+    bridge_main(
+        validate_schema,
+        "python",
+        "preprocess.validate_schema",
+        map_keys=None,
+        arguments={
+            "--dataset": (["op_kwargs", "dataset"], "str"),
+            "--required-columns": (["op_kwargs", "required_columns"], "json"),
+            "--target": (["op_kwargs", "target"], "str"),
+        },
+        call={
+            "folders": [
+                {
+                    "kind": "dag",
+                    "key": "data",
+                    "work": "/opt/ml/processing/input/repository/data",
+                    "inputs": ["/opt/ml/processing/input/repository/data"],
+                }
+            ]
+        },
+    )

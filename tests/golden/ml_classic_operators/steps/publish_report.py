@@ -41,4 +41,10 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(publish_report, "python", "publish_report", map_keys=None)
+    bridge_main(
+        publish_report,
+        "python",
+        "publish_report",
+        map_keys=None,
+        arguments={"--template-model-name": (["templates_dict", "model_name"], "str")},
+    )

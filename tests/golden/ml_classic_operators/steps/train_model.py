@@ -68,4 +68,28 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(train_model, "python", "train_model", map_keys=None)
+    bridge_main(
+        train_model,
+        "python",
+        "train_model",
+        map_keys=None,
+        arguments={
+            "--epochs": (["op_kwargs", "epochs"], "str"),
+            "--l2": (["op_kwargs", "l2"], "json"),
+            "--learning-rate": (["op_kwargs", "learning_rate"], "str"),
+            "--param-model-name": (["params", "model_name"], "str"),
+        },
+        call={
+            "folders": [
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/output/bridge_data_dir",
+                    "inputs": [
+                        "/opt/ml/processing/input/files/bridge_data_dir/preprocess-scale_features",
+                        "/opt/ml/processing/input/files/bridge_data_dir/preprocess-snapshot_features",
+                    ],
+                }
+            ]
+        },
+    )

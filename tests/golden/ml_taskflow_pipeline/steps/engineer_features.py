@@ -41,4 +41,10 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(engineer_features, "python", "engineer_features", map_keys=None)
+    bridge_main(
+        engineer_features,
+        "python",
+        "engineer_features",
+        map_keys=None,
+        arguments={"--rows": (["op_kwargs", "rows"], "xcom")},
+    )

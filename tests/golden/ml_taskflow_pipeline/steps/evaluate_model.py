@@ -42,4 +42,13 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(evaluate_model, "python", "evaluate_model", map_keys=None)
+    bridge_main(
+        evaluate_model,
+        "python",
+        "evaluate_model",
+        map_keys=None,
+        arguments={
+            "--dataset": (["op_kwargs", "dataset"], "xcom"),
+            "--model": (["op_kwargs", "model"], "xcom"),
+        },
+    )

@@ -31,4 +31,19 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(load_data, "python", "load_data", map_keys=None)
+    bridge_main(
+        load_data,
+        "python",
+        "load_data",
+        map_keys=None,
+        call={
+            "folders": [
+                {
+                    "kind": "dag",
+                    "key": "data",
+                    "work": "/opt/ml/processing/input/repository/data",
+                    "inputs": ["/opt/ml/processing/input/repository/data"],
+                }
+            ]
+        },
+    )

@@ -43,4 +43,25 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(notify_failure, "python", "notify_failure", map_keys=None)
+    bridge_main(
+        notify_failure,
+        "python",
+        "notify_failure",
+        map_keys=None,
+        arguments={
+            "--metrics": (["op_kwargs", "metrics"], "xcom"),
+            "--param-model-name": (["params", "model_name"], "str"),
+            "--param-rmse-threshold": (["params", "rmse_threshold"], "float"),
+        },
+        call={
+            "op_kwargs": {"params": None},
+            "folders": [
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/output/bridge_data_dir",
+                    "inputs": ["/opt/ml/processing/input/files/bridge_data_dir/train_model"],
+                }
+            ],
+        },
+    )

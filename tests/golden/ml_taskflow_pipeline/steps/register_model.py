@@ -46,4 +46,24 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(register_model, "python", "register_model", map_keys=None)
+    bridge_main(
+        register_model,
+        "python",
+        "register_model",
+        map_keys=None,
+        arguments={
+            "--metrics": (["op_kwargs", "metrics"], "xcom"),
+            "--model": (["op_kwargs", "model"], "xcom"),
+        },
+        call={
+            "op_kwargs": {"params": None},
+            "folders": [
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/output/bridge_data_dir",
+                    "inputs": ["/opt/ml/processing/input/files/bridge_data_dir/train_model"],
+                }
+            ],
+        },
+    )

@@ -46,4 +46,14 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(report, "python", "report", map_keys=None)
+    bridge_main(
+        report,
+        "python",
+        "report",
+        map_keys=None,
+        arguments={
+            "--alert": (["op_kwargs", "alert"], "xcom"),
+            "--metrics": (["op_kwargs", "metrics"], "xcom"),
+            "--registration": (["op_kwargs", "registration"], "xcom"),
+        },
+    )

@@ -72,4 +72,25 @@ if __name__ == "__main__":
     ]
     from _bridge_runtime import main as bridge_main
 
-    bridge_main(train_model, "python", "train_model", map_keys=None)
+    bridge_main(
+        train_model,
+        "python",
+        "train_model",
+        map_keys=None,
+        arguments={
+            "--dataset": (["op_kwargs", "dataset"], "xcom"),
+            "--param-model-name": (["params", "model_name"], "str"),
+            "--param-rmse-threshold": (["params", "rmse_threshold"], "float"),
+        },
+        call={
+            "op_kwargs": {"params": None},
+            "folders": [
+                {
+                    "kind": "env",
+                    "key": "BRIDGE_DATA_DIR",
+                    "work": "/opt/ml/processing/output/bridge_data_dir",
+                    "inputs": [],
+                }
+            ],
+        },
+    )
