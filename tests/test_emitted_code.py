@@ -7,6 +7,7 @@ command; moto's EventBridge Scheduler records the role the schedule was given.""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -206,3 +207,19 @@ def test_the_schedule_is_given_its_own_role(trained, mocked_aws, monkeypatch):
     assert detail["Target"]["RoleArn"] == scheduler_role
     pipeline = boto3.client("sagemaker").describe_pipeline(PipelineName="named-args")
     assert pipeline["RoleArn"] == role
+
+
+def test_pipeline_py_needs_no_region_for_help_and_says_so_when_it_needs_one(trained):
+    """The SDK wants a region to import: `--help` works without one, and a command that calls
+    AWS says what to set instead of a traceback."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    env["AWS_CONFIG_FILE"] = "/nonexistent"  # no profile region either
+    run = [sys.executable, "pipeline.py"]
+    shown = subprocess.run([*run, "--help"], cwd=trained, env=env, capture_output=True, text=True)
+    assert shown.returncode == 0 and "--upsert" in shown.stdout, shown.stderr[-2000:]
+    refused = subprocess.run(run, cwd=trained, env=env, capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert (
+        refused.stderr.strip()
+        == "no AWS region: set AWS_REGION (this pipeline was translated for us-east-1)"
+    )

@@ -7,6 +7,7 @@ pipeline.py, which describes its own steps and imports the rest from here.
 - `main`: the command line (print the definition, upsert, start, schedule, local mode).
 """
 
+# ruff: noqa: E402  (the SDK's imports come after a region is lent for them)
 from __future__ import annotations
 
 import argparse
@@ -19,6 +20,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import boto3
+
+# Importing the SDK makes an AWS client, which needs a region: one is lent for the imports only,
+# so that `python pipeline.py --help` works anywhere; every call still uses boto3's own region.
+_LENT_REGION = not boto3.Session().region_name
+if _LENT_REGION:
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+
 from sagemaker.core.image_uris import retrieve
 from sagemaker.core.lambda_helper import Lambda
 from sagemaker.core.network import NetworkConfig
@@ -45,6 +53,9 @@ from sagemaker.mlops.workflow import (
     StepRetryPolicy,
 )
 from sagemaker.mlops.workflow.for_each_step import CurrentItem
+
+if _LENT_REGION:
+    del os.environ["AWS_DEFAULT_REGION"]
 
 HERE = Path(__file__).resolve().parent
 RUNTIME_FILE = "_bridge_runtime.py"  # steps/_bridge_runtime.py: Airflow's call, rebuilt in a job
@@ -432,6 +443,11 @@ def main(module, argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.endpoint_url:
         use_endpoint(args.endpoint_url)
+    if not boto3.Session().region_name:
+        raise SystemExit(
+            "no AWS region: set AWS_REGION (this pipeline was translated for "
+            f"{settings.get('REGION') or 'a region'})"
+        )
     os.chdir(HERE)  # see step_file()
     pipeline = module.get_pipeline(role=args.role, local=args.local, version=args.version)
     if not args.upsert:
