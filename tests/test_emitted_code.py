@@ -223,3 +223,35 @@ def test_pipeline_py_needs_no_region_for_help_and_says_so_when_it_needs_one(trai
         refused.stderr.strip()
         == "no AWS region: set AWS_REGION (this pipeline was translated for us-east-1)"
     )
+
+
+CLASH_DAG = textwrap.dedent("""
+    from airflow.sdk import DAG
+    from airflow.providers.standard.operators.python import PythonOperator
+
+
+    def work(version, name):
+        return f"{version}-{name}"
+
+
+    with DAG("clash", schedule=None):
+        name = PythonOperator(task_id="name", python_callable=work, op_kwargs={"version": 0, "name": 0})
+        for v in ["a", "b", "c", "d"]:
+            name >> PythonOperator(
+                task_id=f"version_{v}", python_callable=work, op_kwargs={"version": v, "name": v}
+            )
+    """)
+
+
+def test_a_loops_variables_never_take_a_steps_or_get_pipelines_name(tmp_path):
+    """A task named `name` and arguments named `version` and `name`: the loop's variables
+    must not shadow the step `name` nor get_pipeline's `version`."""
+    folder = translate(tmp_path, "clash", CLASH_DAG)
+    text = (folder / "pipeline.py").read_text()
+    (header,) = re.findall(r"for (.*) in \w+_rows:", text)
+    assert not {"name", "version"} & {v.strip() for v in header.split(",")}
+    result = runner.invoke(app, ["run", str(folder)])
+    assert result.exit_code == 0, result.output
+    (record,) = (folder / "runs").glob("*/run.json")
+    steps = json.loads(record.read_text())["steps"]
+    assert steps["version_b"]["property_files"]["xcom"]["return_value"] == "b-b"

@@ -25,6 +25,11 @@ from bridge.translate.step_specs import PlaceholderSpec, script_of
 JOB_RETRY_KINDS = ("Processing", "Training", "Transform", "Tuning")
 NO_RETRY_KINDS = ("Condition", "Fail", "Placeholder", "Lambda", "EMR", "Callback")
 CACHED_KINDS = ("Processing", "Training", "Transform", "Tuning")
+# get_pipeline()'s own names (templates/pipeline.py.j2): no step or loop variable takes them.
+GET_PIPELINE_LOCALS = (
+    *("session", "role", "steps", "jobs", "bucket", "instance_type"),
+    *("pipeline_name", "version", "local"),
+)
 # What SageMaker Studio shows of a step: DisplayName and Description have these limits.
 MAX_DISPLAY_NAME = 82
 MAX_DESCRIPTION = 3072
@@ -75,7 +80,9 @@ def render_steps(
     tables = {}
     for run in runs:
         steps = [pipeline.steps[n] for n in run]
-        table = render_table(run, second.codes, second.depends, _table_comment(steps, source_path))
+        comment = _table_comment(steps, source_path)
+        taken = second.names.taken | {second.names.param(p) for p in pipeline.parameters}
+        table = render_table(run, second.codes, second.depends, comment, taken)
         if table is not None:
             tables[run[0]] = table
     if not tables:
@@ -122,7 +129,7 @@ def _render_all(
     arguments: ArgumentPlan,
     addressable: set[str],
 ) -> _Rendered:
-    names = Names(pipeline, taken={"session", "role", "steps", "jobs", "bucket", "instance_type"})
+    names = Names(pipeline, taken=set(GET_PIPELINE_LOCALS))
     names.arguments = arguments
     for name in order:
         var = names.plain_vars[name] = names.var(name)

@@ -116,9 +116,14 @@ def find_runs(order: list[str], codes: dict[str, StepCode], eligible: set[str]) 
 
 
 def render_table(
-    run: list[str], codes: dict[str, StepCode], depends: dict[str, list[str]], comment: str
+    run: list[str],
+    codes: dict[str, StepCode],
+    depends: dict[str, list[str]],
+    comment: str,
+    taken: set[str],
 ) -> Table | None:
-    """The rows and the loop for one run, or None if the steps' literals do not line up."""
+    """The rows and the loop for one run, or None if the steps' literals do not line up. The
+    loop's variables avoid `taken`, the names pipeline.py already uses (steps, parameters)."""
     shaped = [shape_of(codes[n]) for n in run]
     if any(s[0] != shaped[0][0] for s in shaped):
         return None
@@ -130,15 +135,16 @@ def render_table(
     name_column = next((i for i in varying if [_unquote(f[i].text) for f in flat] == run), None)
     if name_column is None:
         return None
-    columns = _column_names(flat[0], varying, name_column)
+    columns = _column_names(flat[0], varying, name_column, taken)
+    after = _free("after", taken | set(columns))
     first = codes[run[0]]
     has_depends = any(depends.get(n) for n in run)
     body = _substitute(first, flat[0], dict(zip(varying, columns, strict=True)))
     if has_depends:
-        body.kwargs["depends_on"] = "[steps[a] for a in after]"
+        body.kwargs["depends_on"] = f"[steps[a] for a in {after}]"
     else:
         body.kwargs.pop("depends_on", None)
-    header = [*columns, "after"] if has_depends else columns
+    header = [*columns, after] if has_depends else columns
     rows = []
     for name, f in zip(run, flat, strict=True):
         values = [_row_value(f[i].text) for i in varying]
@@ -149,7 +155,7 @@ def render_table(
             f"        {values[0]}," if len(values) == 1 else f"        ({', '.join(values)}),"
         )
     rows_var = _rows_name(run)
-    target = "steps[name]"
+    target = f"steps[{columns[varying.index(name_column)]}]"
     loop_vars = ", ".join(header)
     code = (
         comment
@@ -163,8 +169,10 @@ def render_table(
     return Table(run, code)
 
 
-def _column_names(holes: list[Hole], varying: list[int], name_column: int) -> list[str]:
-    names, taken = [], set()
+def _column_names(
+    holes: list[Hole], varying: list[int], name_column: int, used: set[str]
+) -> list[str]:
+    names, taken = [], set(used)
     for i in varying:
         hole = holes[i]
         if i == name_column:
@@ -178,12 +186,17 @@ def _column_names(holes: list[Hole], varying: list[int], name_column: int) -> li
         base = re.sub(r"\W+", "_", base).strip("_") or "value"
         if keyword.iskeyword(base) or (base in _RESERVED and i != name_column):
             base += "_"
-        candidate, n = base, 2
-        while candidate in taken:
-            candidate, n = f"{base}_{n}", n + 1
+        candidate = _free(base, taken)
         taken.add(candidate)
         names.append(candidate)
     return names
+
+
+def _free(base: str, taken: set[str]) -> str:
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}_{n}", n + 1
+    return candidate
 
 
 def _substitute(code: StepCode, holes: list[Hole], columns: dict[int, str]) -> StepCode:
