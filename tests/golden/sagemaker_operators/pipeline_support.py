@@ -419,16 +419,30 @@ class LambdaFunction:
 def main(module, argv: list[str] | None = None) -> None:
     """The command line of a pipeline.py (`module`): its get_pipeline(), docstring and
     settings (TAGS, PIPELINE_TAGS, ROLE_ARN, SCHEDULE, SCHEDULER_ROLE_ARN, MAX_PARALLEL_STEPS,
-    FUNCTIONS, LAMBDA_ROLE_ARN)."""
+    FUNCTIONS, LAMBDA_ROLE_ARN, REGION). AWS errors end it with their message, not a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    args = _parser(module.__doc__ or "A SageMaker pipeline").parse_args(argv)
+    if args.endpoint_url:
+        use_endpoint(args.endpoint_url)
     settings = vars(module)
-    doc = module.__doc__ or "A SageMaker pipeline"
-    tags = settings.get("TAGS", []) + settings.get("PIPELINE_TAGS", [])
-    role = settings.get("ROLE_ARN", "")
-    schedule = settings.get("SCHEDULE")
-    max_parallel_steps = settings.get("MAX_PARALLEL_STEPS")
-    functions = settings.get("FUNCTIONS", {}).values()
-    lambda_role = settings.get("LAMBDA_ROLE_ARN", "")
-    scheduler_role = settings.get("SCHEDULER_ROLE_ARN", "")
+    if not boto3.Session().region_name:
+        raise SystemExit(
+            "no AWS region: set AWS_REGION (this pipeline was translated for "
+            f"{settings.get('REGION') or 'a region'})"
+        )
+    os.chdir(HERE)  # see step_file()
+    try:
+        pipeline = module.get_pipeline(role=args.role, local=args.local, version=args.version)
+        if not args.upsert:
+            print(json.dumps(json.loads(pipeline.definition()), indent=2, sort_keys=True))
+            return
+        _deploy(pipeline, args, settings)
+    except (BotoCoreError, ClientError) as exc:
+        raise SystemExit(f"{type(exc).__name__}: {exc}") from None
+
+
+def _parser(doc: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--upsert", action="store_true", help="create or update the pipeline")
     parser.add_argument("--start", action="store_true", help="start an execution after --upsert")
@@ -440,42 +454,38 @@ def main(module, argv: list[str] | None = None) -> None:
         default=None,
         help="SageMaker and S3 endpoint, e.g. bridge serve's (default: boto3's AWS_ENDPOINT_URL_*)",
     )
-    args = parser.parse_args(argv)
-    if args.endpoint_url:
-        use_endpoint(args.endpoint_url)
-    if not boto3.Session().region_name:
-        raise SystemExit(
-            "no AWS region: set AWS_REGION (this pipeline was translated for "
-            f"{settings.get('REGION') or 'a region'})"
-        )
-    os.chdir(HERE)  # see step_file()
-    pipeline = module.get_pipeline(role=args.role, local=args.local, version=args.version)
-    if not args.upsert:
-        print(json.dumps(json.loads(pipeline.definition()), indent=2, sort_keys=True))
-        return
-    session = pipeline.sagemaker_session
-    role = args.role or role or os.environ.get("SAGEMAKER_ROLE_ARN", "")
+    return parser
+
+
+def _deploy(pipeline, args: argparse.Namespace, settings: dict) -> None:
+    """--upsert: the Lambda functions, the pipeline, its schedule; --start: an execution."""
+    role = args.role or settings.get("ROLE_ARN") or os.environ.get("SAGEMAKER_ROLE_ARN", "")
     if not role and not args.local:
         raise SystemExit("no execution role: pass --role, set ROLE_ARN or $SAGEMAKER_ROLE_ARN")
-    for function in functions:  # before the pipeline, whose LambdaSteps call them
-        function.upsert(session, lambda_role or role)
-    parallelism = (
-        ParallelismConfiguration(max_parallel_execution_steps=max_parallel_steps)
-        if max_parallel_steps
-        else None
-    )
+    session = pipeline.sagemaker_session
+    for function in settings.get("FUNCTIONS", {}).values():  # the LambdaSteps call them
+        function.upsert(session, settings.get("LAMBDA_ROLE_ARN") or role)
+    steps = settings.get("MAX_PARALLEL_STEPS")
+    parallelism = ParallelismConfiguration(max_parallel_execution_steps=steps) if steps else None
+    tags = settings.get("TAGS", []) + settings.get("PIPELINE_TAGS", [])
     pipeline.upsert(role_arn=role, tags=tags, parallelism_config=parallelism)
-    if schedule and not args.local:
-        # EventBridge Scheduler assumes its own role (iam/scheduler-role-policy.json).
-        trigger_role = scheduler_role or os.environ.get("SAGEMAKER_SCHEDULER_ROLE_ARN", "")
-        if not trigger_role:
-            print(
-                "warning: no scheduler role (SCHEDULER_ROLE_ARN, $SAGEMAKER_SCHEDULER_ROLE_ARN): "
-                "EventBridge Scheduler assumes the execution role; iam/ has a role of its own",
-                file=sys.stderr,
-            )
-            trigger_role = role
-        trigger = PipelineSchedule(name=f"{pipeline.name}-schedule"[:256], **schedule)
-        pipeline.put_triggers(triggers=[trigger], role_arn=trigger_role)
+    if settings.get("SCHEDULE") and not args.local:
+        schedule = PipelineSchedule(name=f"{pipeline.name}-schedule"[:256], **settings["SCHEDULE"])
+        pipeline.put_triggers(triggers=[schedule], role_arn=_scheduler_role(settings, role))
     if args.start:
         print(pipeline.start(parallelism_config=parallelism).arn)
+
+
+def _scheduler_role(settings: dict, role: str) -> str:
+    """The role EventBridge Scheduler assumes (iam/scheduler-role-policy.json)."""
+    scheduler_role = settings.get("SCHEDULER_ROLE_ARN") or os.environ.get(
+        "SAGEMAKER_SCHEDULER_ROLE_ARN", ""
+    )
+    if scheduler_role:
+        return scheduler_role
+    print(
+        "warning: no scheduler role (SCHEDULER_ROLE_ARN, $SAGEMAKER_SCHEDULER_ROLE_ARN): "
+        "EventBridge Scheduler assumes the execution role; iam/ has a role of its own",
+        file=sys.stderr,
+    )
+    return role
