@@ -30,7 +30,6 @@ from bridge.translate.step_specs import (
     script_of,
 )
 
-XCOM_INPUT = "/opt/ml/processing/input/xcom"
 _FIXED_INPUTS = 2  # every script step's code and the bridge runtime
 _py = quoting.py_literal
 _COMPARISONS = {
