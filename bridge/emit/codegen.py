@@ -16,9 +16,9 @@ from bridge.emit.bash_files import bash_file
 from bridge.emit.codegen_foreach import foreach_applies, render_foreach
 from bridge.emit.images import choose_image, image_constant
 from bridge.emit.names import RENDERERS, Names, StepCode, renderer
-from bridge.emit.step_arguments import SHOWN
+from bridge.emit.step_arguments import SHOWN, value_kind
 from bridge.translate.context_values import argument_parts, context_template
-from bridge.translate.expressions import Param, StepOutput
+from bridge.translate.expressions import StepOutput
 from bridge.translate.job_limits import MAX_INPUTS, argument_chunks
 from bridge.translate.pipeline_model import StepModel
 from bridge.translate.step_specs import (
@@ -222,13 +222,8 @@ def _template_arguments(path: list, pieces: list, names: Names, step: StepModel)
 
 
 def _arg_type(value: Any, names: Names) -> str:
-    if isinstance(value, Param):
-        if getattr(names.pipeline.parameters.get(value.name), "json_text", False):
-            return "json"  # a list or dict param reaches the callable as the value, not text
-        return {"Integer": "int", "Float": "float", "Boolean": "bool"}.get(
-            names.param_type(value.name), "str"
-        )
-    return "str"
+    """How the runtime reads a run-time value back: as a named argument would be read."""
+    return value_kind(value, names.pipeline) or "str"
 
 
 @renderer("Condition")

@@ -15,7 +15,6 @@ from bridge.translate.pipeline_model import PipelineModel, StepModel
 from bridge.translate.step_specs import script_of
 
 RUNTIME_FILE = "_bridge_runtime.py"
-RUNTIME_INPUT = "/opt/ml/processing/input/runtime"
 # Where scripts look for it: BRIDGE_ML_ROOT moves /opt/ml for `bridge run` (no container).
 RUNTIME_PATH = 'os.environ.get("BRIDGE_ML_ROOT", "/opt/ml") + "/processing/input/runtime"'
 
