@@ -286,6 +286,7 @@ def test_explicit_skip_codes_gate_and_an_unreadable_one_is_diagnosed():
 @pytest.mark.slow
 def test_a_skip_exit_stops_the_downstream_as_airflow_does(tmp_path):
     from bridge.compare.airflow_run import AirflowRunRequest, run_dags
+    from bridge.compare.checks import compare_runs
 
     folder = emit(tmp_path, "skip_gate", SKIP_DAG)
     ours = run_local(folder, RunOptions(run_root=tmp_path / "runs"))
@@ -306,6 +307,13 @@ def test_a_skip_exit_stops_the_downstream_as_airflow_does(tmp_path):
     assert states["check"] == SUCCEEDED and ours.steps["check-gate"].branch is False
     assert states["load"] == states["report"] == NOT_EXECUTED  # as Airflow's skipped
     assert states["plain"] == SUCCEEDED
+    # Compared task by task, `check` (its step and its gate) is skipped, as in Airflow.
+    manifest = json.loads((folder / "manifest.json").read_text())
+    comparison = compare_runs(manifest, airflow, ours)
+    verdicts = {t["task_id"]: t for t in comparison["tasks"]}
+    assert all(c["ok"] for c in verdicts["check"]["checks"] if c["check"] == "state"), verdicts[
+        "check"
+    ]
 
 
 def test_an_ungated_exit_99_fails_the_step_rather_than_run_its_downstream(capsys):

@@ -157,7 +157,10 @@ def _not_comparable(info: dict, ran, steps: list) -> str:
 def _task_status(steps: list) -> str:
     """A task's outcome from its steps: copies and mapped instances count together. A bash step
     that exited with a skip_on_exit_code succeeds (its gate stops the downstream) and says
-    `bridge_skipped`: Airflow records that task as skipped."""
+    `bridge_skipped`: Airflow records that task as skipped, and its gate (the task's Condition
+    step, which ran to stop the downstream) does not make it a success."""
+    if any(_skipped(s) for s in steps):
+        steps = [s for s in steps if s.kind != "Condition"]
     statuses = {NOT_EXECUTED if _skipped(s) else s.status for s in steps}
     for status in ("Failed", "Stopped"):
         if status in statuses:
