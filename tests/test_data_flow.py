@@ -154,7 +154,8 @@ def test_the_dags_own_data_is_an_input_listed_in_artifacts(handoff):
     uri = repository["S3Input"]["S3Uri"]
     assert isinstance(uri, str) and uri.startswith("s3://")
     artifacts = json.loads((folder / "artifacts.json").read_text())
-    staged = {key[len(uri) + 1 :]: value for key, value in artifacts.items() if key.startswith(uri)}
+    assert uri.endswith("/")  # a folder: `data2/` is not inside it
+    staged = {key[len(uri) :]: value for key, value in artifacts.items() if key.startswith(uri)}
     data = SAMPLE.parent / "data"
     assert staged == {p.name: f"inputs/data/{p.name}" for p in data.iterdir() if p.is_file()}
     for name, relative in staged.items():

@@ -6,6 +6,7 @@ review the diff of tests/golden/ like any other code change.
 
 from __future__ import annotations
 
+import json
 import os
 import py_compile
 import shutil
@@ -17,7 +18,7 @@ import pytest
 
 from bridge.config import BridgeConfig
 from bridge.emit.translate_files import translate_file
-from bridge.emit.validate import validate_folders
+from bridge.emit.validate import REPORT_SECTION, validate_folders
 from tests.conftest import ROOT, SAMPLE_DAGS
 from translators.registry import Registry
 
@@ -107,10 +108,17 @@ def test_translation_is_deterministic(translated, tmp_path):
         os.chdir(cwd)
     first = {k: v for k, v in _files(translated["ml_classic_operators"]).items()}
     second = _files(again.folder)
-    # Validation writes these (definition, artifacts, iam/); the second run is not validated.
+    # Validation writes these (definition, artifacts, iam/, and the definition's size in the
+    # manifest and REPORT.md); the second run is not validated.
     first = {
         k: v for k, v in first.items() if k not in VALIDATION_FILES and not k.startswith("iam/")
     }
+    manifest = json.loads(first.pop("manifest.json"))
+    assert manifest.pop("definition")["steps"] > 0
+    assert manifest == json.loads(second.pop("manifest.json"))
+    report, section = first.pop("REPORT.md").decode().split("\n" + REPORT_SECTION + "\n")
+    assert "steps" in section
+    assert report.rstrip("\n") == second.pop("REPORT.md").decode().rstrip("\n")
     assert first == second
 
 

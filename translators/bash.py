@@ -83,7 +83,7 @@ def bash(task: TaskModel, ctx: RuleContext) -> Translation:
             "last line of output as text"
         )
     call, problems = with_run_clock(  # the runtime renders `{{ ds }}` & co, derived when empty
-        {**literal, "reads": []}, ctx.dag, ctx.source
+        {**literal, "reads": []}, ctx.run_clock
     )
     differences.extend(problems)
     spec = ProcessingSpec(

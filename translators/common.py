@@ -132,7 +132,7 @@ def _script(task: TaskModel, ctx: RuleContext, differences: list[str]) -> dict[s
         return {"entry": name, "body": f"from {module} import {name}\n" if module else None}
     try:
         extracted = extract_callable(ctx.source, ref.name, ref.line)
-    except (ExtractError, Exception) as exc:  # libcst scope analysis on odd code: report, go on
+    except ExtractError as exc:  # code the extractor cannot follow: report, go on
         differences.append(f"could not extract `{ref.name}`: {exc}")
         ctx.diagnose("BRG208", task.line, f"task `{task.task_id}`: cannot extract `{ref.name}`")
         return {"entry": None, "body": None}
@@ -177,7 +177,7 @@ def _call(task: TaskModel, ctx: RuleContext, script: dict) -> tuple[dict[str, An
             "`ti` is a stand-in in the step: xcom_pull reads upstream step outputs, xcom_push adds "
             "keys to this step's output; other TaskInstance methods are not available"
         )
-    call, more = with_run_clock(call, ctx.dag, ctx.source)  # empty context values: derived
+    call, more = with_run_clock(call, ctx.run_clock)  # empty context values: derived
     problems.extend(more)
     call["reads"] = sorted(reads)
     return call, problems

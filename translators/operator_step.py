@@ -260,7 +260,7 @@ def _call(
     call: dict[str, Any] = {"op_kwargs": {"arguments": arguments.runtime}, "context": context}
     if ctx.dag.params:
         call["params"] = {name: ctx.dag_param(name) for name in ctx.dag.params}
-    call, problems = with_run_clock(call, ctx.dag, ctx.source)
+    call, problems = with_run_clock(call, ctx.run_clock)
     call["reads"] = sorted(_reads(arguments.runtime))
     if secrets:
         call["secrets"] = secrets

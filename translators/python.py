@@ -1,9 +1,9 @@
 """Python tasks: PythonOperator, @task, virtualenv / external-Python flavours.
 
 Each becomes a ProcessingStep that runs a generated script (`steps/<task>.py`): the callable and
-what it needs from its module, extracted with libcst, plus the bridge step runtime, which turns
-arguments into the call Airflow would have made and writes the return value as the step's XCom
-(a JSON file declared as a PropertyFile). That step (`script_step`) lives in translators/common.py:
+what it needs from its module, extracted with `ast` and `symtable`, plus the bridge step runtime,
+which turns arguments into the call Airflow would have made and writes the return value as the
+step's XCom (a JSON file declared as a PropertyFile). That step (`script_step`) lives in translators/common.py:
 the bash, branch, short-circuit and sensor rules build on it too. A task whose callable only
 raises becomes a FailStep instead (`fail_translation`).
 """

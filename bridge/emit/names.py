@@ -4,6 +4,7 @@ codegen_aws.py; pipeline_body.py puts their output together."""
 
 from __future__ import annotations
 
+import functools
 import json
 import keyword
 import re
@@ -59,6 +60,14 @@ class Names:
     arguments: ArgumentPlan = field(default_factory=lambda: ArgumentPlan({}, {}))
     functions: dict[str, str] = field(default_factory=dict)  # Lambda functions to create
     folders: dict[str, str] = field(default_factory=dict)  # shared folder constant -> its code
+
+    @functools.cached_property
+    def upstream(self) -> dict[str, list[str]]:
+        """Each step's direct upstream steps, sorted: read once, not from a graph built per step."""
+        found: dict[str, set[str]] = {}
+        for u, v in self.pipeline.edges:
+            found.setdefault(v, set()).add(u)
+        return {v: sorted(us) for v, us in found.items()}
 
     def var(self, base: str) -> str:
         """A fresh ASCII identifier for a step (non-ASCII letters would be NFKC-folded by

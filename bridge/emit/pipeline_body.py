@@ -207,9 +207,7 @@ def _common(
     if step.settings.get("retries") and step.kind not in NO_RETRY_KINDS:
         kwargs["retry_policies"] = _retry_constant(step, retries, names)
     depends = [
-        u
-        for u in sorted(pipeline.graph.predecessors(step.name))
-        if (u, step.name) not in pipeline.branch_sides
+        u for u in names.upstream.get(step.name, []) if (u, step.name) not in pipeline.branch_sides
     ]
     # XComs read from the execution's prefix: no output property orders the step after them.
     depends += [p for p in xcom_dependencies(step, names) if p not in depends]

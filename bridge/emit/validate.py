@@ -12,9 +12,11 @@ network. For each folder it writes `definition.json` and checks:
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -117,12 +119,17 @@ def _child(folders: list[str]) -> dict[str, dict]:
 def _cache_schema_checks() -> None:
     """The SDK validates its config with `jsonschema.validate` on every lookup, which re-checks
     its large schema each time (0.3 s a call, 150 calls for an 8-step pipeline). Build one
-    validator per schema instead; instances are still validated."""
+    validator per schema instead, and validate each distinct config once."""
     import jsonschema
 
     validators: dict[int, Any] = {}
+    valid: set[tuple[int, str]] = set()  # (schema, instance as JSON) known valid
 
     def validate(instance, schema, cls=None, *args, **kwargs):
+        # The SDK checks the same small config on every lookup, 15 times a step.
+        seen = (id(schema), json.dumps(instance, sort_keys=True, default=repr))
+        if seen in valid:
+            return
         validator = validators.get(id(schema))
         if validator is None:
             validator_cls = cls or jsonschema.validators.validator_for(schema)
@@ -131,6 +138,7 @@ def _cache_schema_checks() -> None:
         error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
         if error is not None:
             raise error
+        valid.add(seen)
 
     jsonschema.validate = validate
     # ProcessingStep/TransformStep build a whole LocalSagemakerClient (a session, clients, a config
@@ -150,8 +158,9 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
     os.chdir(folder)
     try:
         module = _import(folder / "pipeline.py")
-        pipeline = module.get_pipeline(session=session, role=ROLE)
-        definition = json.loads(pipeline.definition())
+        pipeline = module.get_pipeline(session=session, role=ROLE, **_no_upload(module))
+        text = pipeline.definition()
+        definition = json.loads(text)
     except Exception as exc:  # the emitted code failed to build: that is the verdict
         return {"ok": False, "problems": [f"definition did not build: {type(exc).__name__}: {exc}"]}
     finally:
@@ -159,14 +168,59 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
     (folder / "definition.json").write_text(
         json.dumps(definition, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    record_artifacts(folder, definition)
+    problems += record_artifacts(folder, definition)
     record_iam(folder, definition, manifest, module, pipeline)
     steps = all_steps(definition["Steps"])
+    record_size(folder, manifest, text, steps)
     problems += _manifest_problems(folder, manifest, steps)
     problems += closure_differences(manifest, steps)
     problems += _round_trip(manifest, steps)
     problems += job_limit_problems(steps)
     return {"ok": not problems, "problems": problems}
+
+
+# CreatePipeline takes at most this many characters in PipelineDefinition; the SDK sends a
+# definition of 100 KiB or more through PipelineDefinitionS3Location (Pipeline.upsert).
+INLINE_LIMIT = 1024 * 1024
+SDK_S3_FROM = 100 * 1024
+REPORT_SECTION = "## The built definition"
+
+
+def record_size(folder: Path, manifest: dict, text: str, steps: dict[str, dict]) -> None:
+    """The definition's size and step count, in manifest.json ("definition") and REPORT.md
+    (a section of its own, replaced when validated again)."""
+    size = len(text.encode("utf-8"))
+    via = "inline" if size < SDK_S3_FROM else "PipelineDefinitionS3Location"
+    manifest["definition"] = {
+        "characters": len(text),
+        "bytes": size,
+        "steps": len(steps),
+        "upsert": via,
+    }
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+    )
+    report = folder / "REPORT.md"
+    before = report.read_text(encoding="utf-8").split(f"\n{REPORT_SECTION}\n")[0].rstrip("\n")
+    sent = (
+        "inline"
+        if via == "inline"
+        else f"through `PipelineDefinitionS3Location` (the SDK puts it in the bucket: "
+        f"CreatePipeline takes at most {INLINE_LIMIT:,} characters inline)"
+    )
+    section = [
+        REPORT_SECTION,
+        "",
+        f"`bridge validate` built `definition.json` offline with the SageMaker SDK: "
+        f"{len(steps):,} steps, {len(text):,} characters ({size:,} bytes). "
+        f"`python pipeline.py --upsert` sends it {sent}.",
+        "",
+        "Checked on that definition: each task's order against the DAG's (the dependency "
+        "closure), each SageMaker operator step's configuration field by field against the "
+        "operator's, every task and step in manifest.json, and the job limits. Every step was "
+        "built by the SDK; none was checked without it.",
+    ]
+    report.write_text(before + "\n\n" + "\n".join(section) + "\n", encoding="utf-8")
 
 
 def job_limit_problems(steps: dict[str, dict]) -> list[str]:
@@ -205,29 +259,88 @@ def record_iam(folder: Path, definition: dict, manifest: dict, module, pipeline)
     write_iam(folder, definition, manifest, target, OFFLINE_BUILD, function_roles(pipeline))
 
 
-def record_artifacts(folder: Path, definition: dict) -> None:
-    """artifacts.json: each S3 object the definition names (code, the runtime, repository data)
-    and the file of the folder with the same bytes, so `bridge run` can stage them without AWS.
-    An object that is no file here (a tarball the SDK made) is kept under artifacts/."""
+def _no_upload(module) -> dict[str, bool]:
+    """get_pipeline(upload=False): the definition names the step files by content, so they
+    need not be put in S3 to build it (older outputs upload: they lack the argument)."""
+    import inspect
+
+    return (
+        {"upload": False} if "upload" in inspect.signature(module.get_pipeline).parameters else {}
+    )
+
+
+# pipeline_support.StepFiles: a file or folder of the output, named by its content.
+CODE_KEY = re.compile(r"[^/]+/code/(?P<digest>[0-9a-f]{64})/(?P<path>(?:steps|inputs)/.+)")
+
+
+def record_artifacts(folder: Path, definition: dict) -> list[str]:
+    """artifacts.json: each S3 object the definition names and its file in the folder, so
+    `bridge run` can stage them without AWS. The step files (steps/, inputs/) are named by
+    content, which is checked here; an object the SDK put while building (a tarball) is kept
+    under artifacts/. Returns the files whose content differs from what the definition names."""
+    recorded: dict[str, str] = {}
+    problems: list[str] = []
+    built: list[str] = []
+    for uri in sorted(_literal_uris(definition)):
+        match = CODE_KEY.fullmatch(uri.removeprefix(f"s3://{BUCKET}/"))
+        if match is None:
+            built.append(uri)
+            continue
+        path = folder / match["path"]
+        if not path.resolve().is_relative_to(folder) or not path.exists():
+            problems.append(f"{uri} names {match['path']}, which is not in the folder")
+        elif content_digest(path) != match["digest"]:
+            problems.append(f"{uri} names other content than {match['path']} holds")
+        elif path.is_file():
+            recorded[uri] = match["path"]
+        else:
+            for file in sorted(f for f in path.rglob("*") if f.is_file()):
+                inside = file.relative_to(path).as_posix()
+                recorded[uri.rstrip("/") + "/" + inside] = file.relative_to(folder).as_posix()
+    recorded.update(_sdk_objects(folder, built))
+    (folder / ARTIFACTS_FILE).write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n")
+    return problems
+
+
+def _sdk_objects(folder: Path, uris: list[str]) -> dict[str, str]:
+    """The objects under `uris` that the SDK put in the (moto) bucket while building, copied to
+    artifacts/: one listing of the bucket, not one per URI."""
+    if not uris:
+        return {}
     import boto3
 
     s3 = boto3.client("s3", region_name=REGION)
-    # Step code, and the repository data copied to inputs/ (bridge.emit.folder).
+    keys = [
+        obj["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        for obj in page.get("Contents", [])
+    ]
+    wanted = {uri.removeprefix(f"s3://{BUCKET}/") for uri in uris}
     files = [*(folder / "steps").glob("**/*"), *(folder / "inputs").glob("**/*")]
     local = {p.read_bytes(): p for p in sorted(files) if p.is_file()}
-    recorded: dict[str, str] = {}
-    for uri in sorted(_literal_uris(definition)):
-        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-        listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-        for obj in listing:
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            path = local.get(body)
-            if path is None:
-                path = folder / "artifacts" / obj["Key"]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(body)
-            recorded[f"s3://{bucket}/{obj['Key']}"] = path.relative_to(folder).as_posix()
-    (folder / ARTIFACTS_FILE).write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n")
+    recorded = {}
+    for key in keys:
+        if not any(key.startswith(prefix) for prefix in wanted):
+            continue
+        body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        path = local.get(body)
+        if path is None:  # made by the SDK (a tarball): kept as it is
+            path = folder / "artifacts" / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+        recorded[f"s3://{BUCKET}/{key}"] = path.relative_to(folder).as_posix()
+    return recorded
+
+
+def content_digest(path: Path) -> str:
+    """sha256 of a file, or of a folder's files (their relative paths and digests): the
+    definition's name for it (pipeline_support.content_digest, computed here independently)."""
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path).as_posix()}\0{content_digest(file)}\0".encode())
+    return digest.hexdigest()
 
 
 def _literal_uris(value: Any) -> set[str]:
@@ -246,9 +359,15 @@ def _import(path: Path):
 
 def closure_differences(manifest: dict, steps: dict[str, dict]) -> list[str]:
     """Check (a) on a built definition: its step dependencies against the DAG's edges."""
+    import networkx as nx
+
     step_edges = [(d, name) for name, deps in step_dependencies(steps).items() for d in deps]
     task_steps = {t: info["steps"] for t, info in manifest["tasks"].items()}
-    return order_differences(manifest["dag_edges"], task_steps, step_edges)
+    try:
+        return order_differences(manifest["dag_edges"], task_steps, step_edges)
+    except nx.NetworkXUnfeasible:
+        cycle = nx.find_cycle(nx.DiGraph(step_edges))
+        return ["the steps wait for each other in a cycle: " + " -> ".join(u for u, _ in cycle)]
 
 
 def order_differences(
@@ -257,36 +376,55 @@ def order_differences(
     """Pairs of tasks (both with steps) whose "must run before" differs between DAG and pipeline.
 
     A task runs before another in the pipeline when some step of the first precedes some step
-    of the second: branch copies of a join each follow their own branch only.
+    of the second: branch copies of a join each follow their own branch only. Both relations
+    are transitive closures, held as one bit set of tasks per node (Python ints), built in one
+    pass in reverse topological order: linear in the edges, with n-bit words.
     """
+    survivors = [t for t, names in task_steps.items() if names]
+    bit = {t: 1 << i for i, t in enumerate(survivors)}
+    task_of = {s: t for t, names in task_steps.items() for s in names}
+    step_nodes = [s for names in task_steps.values() for s in names]
+    later_steps = _descendant_bits(step_nodes, step_edges, lambda s: bit.get(task_of.get(s), 0))
+    later_tasks = _descendant_bits(list(task_steps), map(tuple, dag_edges), lambda t: bit.get(t, 0))
+    problems = []
+    for a in survivors:
+        pipeline_says = 0
+        for step in task_steps[a]:
+            pipeline_says |= later_steps.get(step, 0)
+        pipeline_says &= ~bit[a]
+        dag_says = later_tasks[a] & ~bit[a]
+        for b in _members(pipeline_says ^ dag_says, survivors):
+            if dag_says & bit[b]:
+                problems.append(f"`{a}` runs before `{b}` in the DAG but not in the pipeline")
+            else:
+                problems.append(f"`{a}` runs before `{b}` in the pipeline but not in the DAG")
+    return problems
+
+
+def _members(bits: int, tasks: list[str]) -> list[str]:
+    """The tasks whose bit is set, in order."""
+    found = []
+    while bits:
+        low = bits & -bits
+        found.append(tasks[low.bit_length() - 1])
+        bits ^= low
+    return found
+
+
+def _descendant_bits(nodes: list[str], edges, mark) -> dict[str, int]:
+    """node -> the OR of `mark(d)` over every node d reachable from it (itself excluded)."""
     import networkx as nx
 
     g = nx.DiGraph()
-    g.add_nodes_from(s for names in task_steps.values() for s in names)
-    g.add_edges_from(step_edges)
-    task_of = {s: t for t, names in task_steps.items() for s in names}
-    dag = nx.DiGraph()
-    dag.add_nodes_from(task_steps)
-    dag.add_edges_from(map(tuple, dag_edges))
-    pipeline_before: set[tuple[str, str]] = set()
-    for name in g.nodes:
-        for later in nx.descendants(g, name):
-            a, b = task_of.get(name), task_of.get(later)
-            if a and b and a != b:
-                pipeline_before.add((a, b))
-    survivors = [t for t, names in task_steps.items() if names]
-    problems = []
-    for a in survivors:
-        after = nx.descendants(dag, a)
-        for b in survivors:
-            if a == b:
-                continue
-            dag_says, pipeline_says = b in after, (a, b) in pipeline_before
-            if dag_says and not pipeline_says:
-                problems.append(f"`{a}` runs before `{b}` in the DAG but not in the pipeline")
-            elif pipeline_says and not dag_says:
-                problems.append(f"`{a}` runs before `{b}` in the pipeline but not in the DAG")
-    return problems
+    g.add_nodes_from(nodes)
+    g.add_edges_from(edges)
+    below: dict[str, int] = {}
+    for node in reversed(list(nx.topological_sort(g))):
+        bits = 0
+        for child in g.successors(node):
+            bits |= mark(child) | below[child]
+        below[node] = bits
+    return below
 
 
 def source_file(folder: Path, shown: str) -> Path | None:

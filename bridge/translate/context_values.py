@@ -110,16 +110,13 @@ def context_names(value: Any) -> set[str]:
     return set()
 
 
-def with_run_clock(
-    call: dict[str, Any], dag: DagModel, source: str
-) -> tuple[dict[str, Any], list[str]]:
+def with_run_clock(call: dict[str, Any], clock: RunClock) -> tuple[dict[str, Any], list[str]]:
     """A step's call plus what its runtime needs to derive empty context values (each context
     value it uses under "context", the DAG's schedule, the execution's start), and what that
-    derivation cannot follow."""
+    derivation cannot follow. `clock` is the DAG's (RuleContext.run_clock, read once a DAG)."""
     used = context_names(call)
     if not used:
         return call, []
-    clock = run_clock(dag, source)
     context = dict(call.get("context") or {})
     for name in sorted(used):
         context.setdefault(name, Param(name))

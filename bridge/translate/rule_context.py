@@ -9,12 +9,15 @@ from __future__ import annotations
 import ast
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.config import BridgeConfig, TaskOverride
 from bridge.diagnostics import Diagnostic
 from bridge.parse.model import ArgValue, DagModel, TaskModel
 from bridge.translate.expressions import Expr, Join, Param, StepOutput
+
+if TYPE_CHECKING:
+    from bridge.translate.context_values import RunClock
 
 
 @dataclass
@@ -54,6 +57,14 @@ class RuleContext:
             return ""
         outer = max(calls, key=lambda n: (n.end_lineno or 0, -(n.col_offset or 0)))
         return ast.get_source_segment(self.source, outer) or ""
+
+    @functools.cached_property
+    def run_clock(self) -> RunClock:
+        """How Airflow dates this DAG's runs, read once: every step that uses a context value
+        needs it, and reading it walks the whole module."""
+        from bridge.translate.context_values import run_clock
+
+        return run_clock(self.dag, self.source)
 
     @functools.cached_property
     def graph(self):

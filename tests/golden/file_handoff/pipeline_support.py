@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import os
 import sys
@@ -56,6 +57,32 @@ from sagemaker.mlops.workflow.for_each_step import CurrentItem
 
 if _LENT_REGION:
     del os.environ["AWS_DEFAULT_REGION"]
+
+
+def _build_in_linear_time() -> None:
+    """Two costs the SDK pays for every step, which make a pipeline of a thousand steps take
+    minutes (or, with a SageMaker config file, hours) to build:
+    - ProcessingStep and TransformStep build a LocalSagemakerClient (a boto3 session and its
+      clients, about 0.2 s) only to read one of its method names: one is built, then reused;
+    - every config lookup validates the whole config against its schema (about 15 lookups a
+      step): each distinct config is validated once."""
+    import sagemaker.mlops.workflow.steps as sdk_steps
+    from sagemaker.core.config.config_manager import SageMakerConfig
+
+    sdk_steps.LocalSagemakerClient = functools.cache(sdk_steps.LocalSagemakerClient)
+    validate = SageMakerConfig.validate_sagemaker_config
+    valid: set[str] = set()
+
+    def validate_once(config: dict | None = None) -> None:
+        seen = json.dumps(config, sort_keys=True, default=repr)
+        if seen not in valid:
+            validate(config)
+            valid.add(seen)
+
+    SageMakerConfig.validate_sagemaker_config = staticmethod(validate_once)
+
+
+_build_in_linear_time()
 
 HERE = Path(__file__).resolve().parent
 RUNTIME_FILE = "_bridge_runtime.py"  # steps/_bridge_runtime.py: Airflow's call, rebuilt in a job
@@ -105,9 +132,49 @@ def network_config(
 
 
 def step_file(name: str) -> str:
-    """A file under steps/, relative when building from this folder: SageMaker names uploaded
-    code by path and content, so the definition then does not depend on where the folder is."""
+    """A file under steps/ (a Lambda function's code, read by --upsert)."""
     return f"steps/{name}" if Path.cwd() == HERE else str(HERE / "steps" / name)
+
+
+@functools.cache
+def content_digest(path: Path) -> str:
+    """sha256 of a file, or of a folder's files (their relative paths and contents)."""
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path).as_posix()}\0{content_digest(file)}\0".encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class StepFiles:
+    """The files of this folder the jobs read (step scripts, the step runtime, the DAG's data),
+    each put once at s3://<bucket>/<pipeline>/code/<sha256>/<path>. Named by content: every
+    step reading a file names the same object, the definition does not depend on where it is
+    built, and a changed file gets a new key (so a cached step runs again)."""
+
+    bucket: str
+    pipeline_name: str
+    pending: dict[str, Path] = field(default_factory=dict)  # S3 key -> local file
+
+    def uri(self, relative: str) -> str:
+        path = HERE / relative
+        if not path.exists():
+            raise FileNotFoundError(f"{relative} is missing from {HERE}")
+        key = f"{self.pipeline_name}/code/{content_digest(path)}/{relative}"
+        if path.is_file():
+            self.pending[key] = path
+            return f"s3://{self.bucket}/{key}"
+        for file in sorted(path.rglob("*")):
+            if file.is_file():
+                self.pending[f"{key}/{file.relative_to(path).as_posix()}"] = file
+        return f"s3://{self.bucket}/{key}/"  # a folder: the "/" keeps `data2/` out of `data`
+
+    def upload(self, session) -> None:
+        """Put each file once (get_pipeline does, unless asked not to)."""
+        for key, path in sorted(self.pending.items()):
+            session.s3_client.upload_file(str(path), self.bucket, key)
 
 
 @functools.cache
@@ -176,11 +243,9 @@ def folder_input(step, name: str) -> ProcessingInput:
     return s3_input(f"{name}-{step.name}", Join(on="/", values=[output, ""]), local_path)
 
 
-def repository_input(name: str) -> ProcessingInput:
-    """A data folder of the DAG's repository, copied to inputs/<name> by `bridge translate`:
-    the SDK uploads it when it builds the pipeline."""
-    source = f"inputs/{name}" if Path.cwd() == HERE else str(HERE / "inputs" / name)
-    return s3_input(f"repository-{name}", source, f"{REPOSITORY_DIR}/{name}")
+def repository_input(files: StepFiles, name: str) -> ProcessingInput:
+    """A data folder of the DAG's repository, copied to inputs/<name> by `bridge translate`."""
+    return s3_input(f"repository-{name}", files.uri(f"inputs/{name}"), f"{REPOSITORY_DIR}/{name}")
 
 
 @dataclass(frozen=True)
@@ -208,8 +273,8 @@ class SharedFolder:
         """For a step that (also) writes the folder, for the steps after it."""
         return replace(self, after=after, repository=repository, writes=True)
 
-    def inputs(self) -> list[ProcessingInput]:
-        own = [repository_input(self.name)] if self.repository else []
+    def inputs(self, files: StepFiles) -> list[ProcessingInput]:
+        own = [repository_input(files, self.name)] if self.repository else []
         return own + [folder_input(step, self.name) for step in self.after]
 
 
@@ -227,6 +292,18 @@ class Jobs:
     network: NetworkConfig | None = None
     cache: CacheConfig | None = None
     image: dict[str, str] | str = ""  # the script steps' image, unless a step names another
+
+    @functools.cached_property
+    def files(self) -> StepFiles:
+        return StepFiles(self.bucket, self.pipeline_name)
+
+    def runtime_input(self) -> ProcessingInput:
+        """The step runtime (steps/_bridge_runtime.py), one object for every step."""
+        return s3_input("bridge-runtime", self.files.uri(f"steps/{RUNTIME_FILE}"), RUNTIME_DIR)
+
+    def upload_files(self) -> None:
+        """Put the files the steps read in S3, each once."""
+        self.files.upload(self.session)
 
     def execution_uri(self, *parts: str) -> Join:
         """s3://<bucket>/<pipeline>/<execution id>/<parts>: each execution's outputs apart."""
@@ -290,7 +367,7 @@ class Jobs:
         task_id = task_id or name
         runtime = f"{RUNTIME_DIR}/{RUNTIME_FILE}"
         env = {**(env or {}), **{f.env: f.path for f in folders if f.env}} or None
-        inputs = [*inputs, *(i for f in folders for i in f.inputs())]
+        inputs = [*inputs, *(i for f in folders for i in f.inputs(self.files))]
         processor = ScriptProcessor(
             role=self.role,
             image_uri=self.image_uri(image or self.image),
@@ -304,12 +381,12 @@ class Jobs:
             sagemaker_session=self.session,
         )
         step_args = processor.run(
-            code=step_file(script),
+            code=self.files.uri(f"steps/{script}"),
             arguments=[
                 str(a) if isinstance(a, (int, float)) else a
                 for a in [*_flat(arguments or {}), *_context(context), *runtime_arguments]
             ],
-            inputs=[s3_input("bridge-runtime", step_file(RUNTIME_FILE), RUNTIME_DIR), *inputs],
+            inputs=[self.runtime_input(), *inputs],
             outputs=[
                 self.output(name, "xcom", xcom_uri),
                 *(self.output(name, f.name) for f in folders if f.writes),
@@ -433,7 +510,9 @@ def main(module, argv: list[str] | None = None) -> None:
         )
     os.chdir(HERE)  # see step_file()
     try:
-        pipeline = module.get_pipeline(role=args.role, local=args.local, version=args.version)
+        pipeline = module.get_pipeline(
+            role=args.role, local=args.local, version=args.version, upload=args.upsert
+        )
         if not args.upsert:
             print(json.dumps(json.loads(pipeline.definition()), indent=2, sort_keys=True))
             return
