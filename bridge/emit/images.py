@@ -215,6 +215,7 @@ def _variable_annotations(body: list[ast.stmt]) -> Iterator[ast.expr]:
             yield from _variable_annotations(stmt.body + getattr(stmt, "orelse", []))
 
 
+@functools.cache
 def runtime_needs() -> PythonNeeds:
     """What steps/_bridge_runtime.py needs: every script step imports it (checked once)."""
     return _labelled(runtime_source(), "_bridge_runtime.py")

@@ -71,10 +71,11 @@ def render_steps(
         return first.body(order, nested, {})
     members = {n for run in runs for n in run}
     # The steps the loops name must be reachable by name: they live in `steps`.
+    by_var = {v: n for n, v in first.names.step_vars.items()}
     addressable = (
         members
         | {d for n in members for d in first.depends[n]}
-        | {other for n in members for other in _referenced(first.codes[n], first.names)}
+        | {other for n in members for other in _referenced(first.codes[n], by_var)}
     )
     second = _render_all(order, pipeline, dag, config, source_path, arguments, addressable)
     tables = {}
@@ -150,9 +151,8 @@ def _render_all(
     return _Rendered(names, codes, blocks, depends, retries, addressable)
 
 
-def _referenced(code: StepCode, names: Names) -> set[str]:
-    """The steps a call names (by their variables)."""
-    by_var = {v: n for n, v in names.step_vars.items()}
+def _referenced(code: StepCode, by_var: dict[str, str]) -> set[str]:
+    """The steps a call names (by their variables: `by_var` maps each to its step)."""
     text = " ".join([*code.args, *code.kwargs.values()])
     return {by_var[w] for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text) if w in by_var}
 

@@ -153,6 +153,9 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
     problems: list[str] = []
     folder = folder.resolve()
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    problems += _missing_tasks(
+        folder, manifest
+    )  # first: the parse must not add to the build's peak
     cwd = os.getcwd()
     # Step files are uploaded by relative path, so the definition is the same anywhere.
     os.chdir(folder)
@@ -165,14 +168,14 @@ def validate_folder(folder: Path, session) -> dict[str, Any]:
         return {"ok": False, "problems": [f"definition did not build: {type(exc).__name__}: {exc}"]}
     finally:
         os.chdir(cwd)
-    (folder / "definition.json").write_text(
-        json.dumps(definition, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    with (folder / "definition.json").open("w", encoding="utf-8") as out:
+        json.dump(definition, out, indent=2, sort_keys=True)  # in pieces, not one string
+        out.write("\n")
     problems += record_artifacts(folder, definition)
     record_iam(folder, definition, manifest, module, pipeline)
     steps = all_steps(definition["Steps"])
     record_size(folder, manifest, text, steps)
-    problems += _manifest_problems(folder, manifest, steps)
+    problems += _unlisted_steps(manifest, steps)
     problems += closure_differences(manifest, steps)
     problems += _round_trip(manifest, steps)
     problems += job_limit_problems(steps)
@@ -436,15 +439,22 @@ def source_file(folder: Path, shown: str) -> Path | None:
     return next((p / path for p in folder.parents if (p / path).is_file()), None)
 
 
-def _manifest_problems(folder: Path, manifest: dict, steps: dict[str, dict]) -> list[str]:
-    from bridge.parse.dag_file import parse_file
+def _missing_tasks(folder: Path, manifest: dict) -> list[str]:
+    """Check (c), tasks: the DAG file parsed again, by the parse worker (a process of its own,
+    within the parse budget), against the manifest."""
+    from bridge.parse.worker import parse_file_budgeted
 
-    problems = []
     source = source_file(folder, manifest["source"]["path"])
-    dags = [d for d in parse_file(source).dags if d.dag_id == manifest["dag_id"]] if source else []
-    if dags and set(dags[0].tasks) != set(manifest["tasks"]):
-        missing = sorted(set(dags[0].tasks) - set(manifest["tasks"]))
-        problems.append(f"tasks missing from the manifest: {', '.join(missing)}")
+    if source is None:
+        return []
+    dags = [d for d in parse_file_budgeted(source).dags if d.dag_id == manifest["dag_id"]]
+    missing = sorted(set(dags[0].tasks) - set(manifest["tasks"])) if dags else []
+    return [f"tasks missing from the manifest: {', '.join(missing)}"] if missing else []
+
+
+def _unlisted_steps(manifest: dict, steps: dict[str, dict]) -> list[str]:
+    """Check (c), steps: every step of the definition in the manifest, and the reverse."""
+    problems = []
     unknown = sorted(set(steps) - set(manifest["steps"]))
     if unknown:
         problems.append(f"definition steps not in the manifest: {', '.join(unknown)}")

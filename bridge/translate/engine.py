@@ -69,11 +69,14 @@ def translate_dag(
         task = dag.tasks[copy.task_id]
         rule_name, result = translations[copy.task_id]
         steps_of[copy] = _add_steps(pipeline, task, copy, rule_name, result, taken, dag)
+    copies_of: dict[str, list[Copy]] = {}  # grouped once: a scan of all copies per task is n²
+    for copy in copies:
+        copies_of.setdefault(copy.task_id, []).append(copy)
     for task_id, (rule_name, result) in translations.items():
         task = dag.tasks[task_id]
-        names = [n for c in copies if c.task_id == task_id for n in steps_of[c]]
+        names = [n for c in copies_of.get(task_id, []) for n in steps_of[c]]
         notes = []
-        if sum(1 for c in copies if c.task_id == task_id) > 1:
+        if len(copies_of.get(task_id, [])) > 1:
             notes.append(
                 "joins branches (trigger rule "
                 f"`{task.trigger_rule}`): one copy per branch that reaches it"

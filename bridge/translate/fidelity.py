@@ -75,10 +75,13 @@ DAG_CALLBACKS = ("on_failure_callback", "on_success_callback", "sla_miss_callbac
 def apply_fidelity(pipeline: PipelineModel, dag: DagModel, ctx: RuleContext) -> None:
     """Add every task's and the DAG's differences; give script steps their skipped and secret
     names."""
+    upstream: dict[str, list[str]] = {}  # one pass over the edges, not one per task
+    for e in dag.edges:
+        upstream.setdefault(e.downstream, []).append(e.upstream)
     for task_id, outcome in pipeline.outcomes.items():
         task = dag.tasks[task_id]
         steps = pipeline.steps_of(task_id)
-        found = task_differences(task, dag, steps)
+        found = task_differences(task, dag, steps, sorted(upstream.get(task_id, [])))
         found += environment_differences(steps, ctx.parameters)
         found += unreadable_xcom_differences(steps, pipeline)
         found += templated_json_differences(steps, pipeline)
@@ -111,10 +114,13 @@ def apply_fidelity(pipeline: PipelineModel, dag: DagModel, ctx: RuleContext) -> 
 # --- task differences ---------------------------------------------------------------------------
 
 
-def task_differences(task: TaskModel, dag: DagModel, steps: list[StepModel]) -> list[str]:
-    """What the task's steps lose of its Airflow behaviour (empty: nothing)."""
+def task_differences(
+    task: TaskModel, dag: DagModel, steps: list[StepModel], upstream: list[str]
+) -> list[str]:
+    """What the task's steps lose of its Airflow behaviour (empty: nothing); `upstream` holds
+    its upstream task ids, sorted."""
     return [
-        *trigger_rule_differences(task, dag, steps),
+        *trigger_rule_differences(task, steps, upstream),
         *setting_differences(task, dag, runs=bool(steps)),
         *retry_differences(task, dag, steps),
     ]
@@ -210,9 +216,10 @@ def values_in(value: Any, kind: type, depth: int = 0) -> list[Any]:
     return [v for item in items for v in values_in(item, kind, depth + 1)]
 
 
-def trigger_rule_differences(task: TaskModel, dag: DagModel, steps: list[StepModel]) -> list[str]:
+def trigger_rule_differences(
+    task: TaskModel, steps: list[StepModel], upstream: list[str]
+) -> list[str]:
     rule = task.trigger_rule
-    upstream = sorted(e.upstream for e in dag.edges if e.downstream == task.task_id)
     if rule in TRIGGER_RULES and upstream:
         return [f"trigger rule `{rule}`: Airflow {TRIGGER_RULES[rule]}; {SAGEMAKER_RUNS}"]
     if rule != "one_success":

@@ -59,6 +59,10 @@ class RuleContext:
         return ast.get_source_segment(self.source, outer) or ""
 
     @functools.cached_property
+    def _task_ids(self) -> frozenset[str]:
+        return frozenset(self.dag.tasks)
+
+    @functools.cached_property
     def run_clock(self) -> RunClock:
         """How Airflow dates this DAG's runs, read once: every step that uses a context value
         needs it, and reading it walks the whole module."""
@@ -129,7 +133,7 @@ class RuleContext:
         from bridge.translate.templates import translate_template
 
         result = translate_template(
-            text, dag_id=self.dag.dag_id, task_id=task.task_id, task_ids=set(self.dag.tasks)
+            text, dag_id=self.dag.dag_id, task_id=task.task_id, task_ids=self._task_ids
         )
         for spec in result.parameters.values():
             self.parameters.setdefault(spec.name, spec)
