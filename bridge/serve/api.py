@@ -148,12 +148,13 @@ def _definition_text(state: ServeState, request: dict) -> str | None:
 
     uri = f"s3://{required(location, 'Bucket')}/{required(location, 'ObjectKey')}"
     try:
-        path = ObjectStore(state.store_root).path(uri)
-        if path.stat().st_size > MAX_DEFINITION:
+        with ObjectStore(state.store_root).open(uri) as file:
+            data = file.read(MAX_DEFINITION + 1)
+        if len(data) > MAX_DEFINITION:
             raise validation(
                 f"PipelineDefinitionS3Location {uri}: larger than {MAX_DEFINITION} bytes"
             )
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
     except (OSError, ValueError):  # no such object, a key leaving the store, not UTF-8
         raise validation(
             f"PipelineDefinitionS3Location {uri}: no such object in the store"

@@ -6,6 +6,12 @@ GetObject (with Range), HeadObject, PutObject, DeleteObject, ListObjects and Lis
 S3's XML errors. Anything else (multipart uploads, copies, ACLs, tagging, ...) is a 501
 NotImplemented. A PutObject writes a temporary file and renames it, so a step reading the object
 never sees half of it.
+
+The key space is flat, as S3's: `a` and `a/x` can both be objects, written in either order. The
+layout that makes this a plain folder (`a/x` the file `x` in the folder `a`, and then the object
+`a` the file `a/.bridge-object`) is bridge/run/object_store.py's; its walks, reads, writes and
+deletes are this module's too, so runs and clients see the same objects. `.bridge-object` and
+`.bridge-upload-*` are refused as parts of a key.
 """
 
 from __future__ import annotations
@@ -20,15 +26,24 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
+from bridge.run.object_store import (
+    OBJECT_FILE,
+    TEMP,
+    UnusableKey,
+    objects,
+    open_object,
+    remove,
+    store_part,
+    writing,
+)
 from bridge.serve import sts
 
 MAX_S3_BODY = 1024 * 1024  # an S3 request other than PutObject (CreateBucket's XML)
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
-_TEMP = ".bridge-upload-"  # PutObject writes here first, then renames
 # botocore's own rule for bucket names (S3's, with the legacy capitals and underscores), minus a
 # leading '.': the store's own folders (.cache) start with one.
 BUCKET = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}")
@@ -129,14 +144,15 @@ class S3Handler:
         if not _contained(path, root):
             return self._s3_error(400, "InvalidArgument", "unusable key: it leads out of the store")
         if operation == "PutObject":
-            return self._put_object(path, root)
+            return self._put_object(path, folder, root)
         if operation == "DeleteObject":
-            if path.is_file():
-                path.unlink()
+            remove(path, folder)
             return self._send(204, b"", {})
-        if not path.is_file():
+        found = open_object(path, root)
+        if found is None:
             return self._s3_error(404, "NoSuchKey", "The specified key does not exist.", Key=key)
-        self._get_object(path)
+        with found:
+            self._get_object(found)
 
     def _sts(self) -> None:
         body = self._read_body(MAX_S3_BODY)
@@ -158,35 +174,25 @@ class S3Handler:
         # A HEAD error has no body: botocore then names the error by its status ("404").
         self._send(status, body, {"Content-Type": "application/xml"}, length=len(body))
 
-    def _put_object(self, path: Path, root: Path) -> None:
-        if path.is_dir():
-            return self._s3_error(400, "InvalidArgument", "that key is a prefix of other keys")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            return self._s3_error(400, "InvalidArgument", "a prefix of that key is an object")
-        if not _contained(path.parent, root):  # a link made meanwhile
-            return self._s3_error(400, "InvalidArgument", "unusable key: it leads out of the store")
-        temp = path.with_name(f"{_TEMP}{uuid.uuid4().hex}")
+    def _put_object(self, path: Path, folder: Path, root: Path) -> None:
         digest = hashlib.md5()
         try:
-            with temp.open("xb") as file:
+            with writing(path, folder, root) as file:
                 # Its size was checked against the limit in _s3, before anything else.
                 for chunk in self._body_chunks(self.server.bridge.max_object_bytes, None):
                     digest.update(chunk)
                     file.write(chunk)
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
+        except UnusableKey as exc:  # a link on its way, made after the checks in _s3
+            return self._s3_error(400, "InvalidArgument", f"unusable key: {exc}")
         self._send(200, b"", {"ETag": f'"{digest.hexdigest()}"'})
 
-    def _get_object(self, path: Path) -> None:
-        data = path.read_bytes()
+    def _get_object(self, file: BinaryIO) -> None:
+        data = file.read()
         size = len(data)
         headers = {
             "Content-Type": "binary/octet-stream",
             "ETag": f'"{hashlib.md5(data).hexdigest()}"',
-            "Last-Modified": email.utils.formatdate(path.stat().st_mtime, usegmt=True),
+            "Last-Modified": email.utils.formatdate(os.fstat(file.fileno()).st_mtime, usegmt=True),
             "Accept-Ranges": "bytes",
         }
         status = 200
@@ -244,7 +250,9 @@ class S3Handler:
 
         contents, prefixes, truncated, last = [], [], False, ""
         store = self.server.bridge.state.store_root
-        for key, path in _objects(folder, start, prefix, store):
+        for key, _ in objects(folder, start, store):
+            if not key.startswith(prefix):
+                continue
             if marker and (key <= marker or _inside(key, marker, delimiter)):
                 continue
             common = ""
@@ -260,21 +268,27 @@ class S3Handler:
                 prefixes.append(common)
                 last = common
             else:
-                contents.append((key, path))
+                contents.append(key)
                 last = key
-        items = "".join(
-            f"<Contents><Key>{text(key)}</Key><LastModified>{_iso(path.stat().st_mtime)}"
-            f'</LastModified><ETag>"{_md5(path)}"</ETag><Size>{path.stat().st_size}</Size>'
-            "<StorageClass>STANDARD</StorageClass></Contents>"
-            for key, path in contents
-        )
+        items, count = "", len(prefixes)
+        for key in contents:
+            facts = _facts(folder.joinpath(*key.split("/")), store)
+            if facts is None:  # deleted since the walk
+                continue
+            mtime, size, md5 = facts
+            items += (
+                f"<Contents><Key>{text(key)}</Key><LastModified>{_iso(mtime)}</LastModified>"
+                f'<ETag>"{md5}"</ETag><Size>{size}</Size><StorageClass>STANDARD</StorageClass>'
+                "</Contents>"
+            )
+            count += 1
         items += "".join(
             f"<CommonPrefixes><Prefix>{text(p)}</Prefix></CommonPrefixes>" for p in prefixes
         )
         extra = f"<Delimiter>{text(delimiter)}</Delimiter>" if delimiter else ""
         extra += "<EncodingType>url</EncodingType>" if url else ""
         if v2:
-            extra += f"<KeyCount>{len(contents) + len(prefixes)}</KeyCount>"
+            extra += f"<KeyCount>{count}</KeyCount>"
             if arg("continuation-token"):
                 token = escape(arg("continuation-token"))
                 extra += f"<ContinuationToken>{token}</ContinuationToken>"
@@ -336,8 +350,11 @@ def _key_problem(key: str) -> tuple[str, str]:
         return "InvalidArgument", "it ends with '/' (folder markers are not kept)"
     if any(p in ("", ".", "..") for p in parts):
         return "InvalidArgument", "it has an empty, '.' or '..' part"
-    if any(p.startswith(_TEMP) for p in parts):
-        return "InvalidArgument", f"a part starts with {_TEMP}"
+    if any(store_part(p) for p in parts):
+        return (
+            "InvalidArgument",
+            f"a part is one of the store's own names ({OBJECT_FILE}, {TEMP}*)",
+        )
     if any(len(p.encode()) > MAX_PART for p in parts):
         return "KeyTooLongError", f"a part between '/' is longer than {MAX_PART} bytes"
     return "", ""
@@ -355,23 +372,8 @@ def _prefix_folder(folder: Path, prefix: str) -> Path | None:
         return None
     start = folder.joinpath(*[p for p in whole if p])
     if any(len(p.encode()) > MAX_PART for p in whole) or not _contained(start, folder):
-        return folder / _TEMP  # no object can be under it (a link out is no folder of keys)
+        return folder / TEMP  # no object can be under it (a link out is no folder of keys)
     return start
-
-
-def _objects(folder: Path, start: Path, prefix: str, store: Path) -> list[tuple[str, Path]]:
-    """(key, file) of every object in the bucket folder whose key starts with `prefix`, sorted,
-    walking from `start`. A file reached through a link out of the store is not an object."""
-    if not start.is_dir():
-        return []
-    root = store.resolve()
-    found = []
-    for path in start.rglob("*"):  # does not descend into linked folders
-        if path.is_file() and not path.name.startswith(_TEMP):
-            key = path.relative_to(folder).as_posix()
-            if key.startswith(prefix) and path.resolve().is_relative_to(root):
-                found.append((key, path))
-    return sorted(found)
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:
@@ -389,12 +391,17 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     return (start, end) if start <= end and start < size else None
 
 
-def _md5(path: Path) -> str:
+def _facts(path: Path, store: Path) -> tuple[float, int, str] | None:
+    """(mtime, size, MD5) of the object at `path`; None if it was deleted meanwhile."""
+    found = open_object(path, store)
+    if found is None:
+        return None
     digest = hashlib.md5()
-    with path.open("rb") as f:
+    with found as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+        facts = os.fstat(f.fileno())
+    return facts.st_mtime, facts.st_size, digest.hexdigest()
 
 
 def _iso(timestamp: float) -> str:
