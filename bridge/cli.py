@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -30,9 +32,50 @@ class GraphFormat(StrEnum):
     dot = "dot"
 
 
-def show_progress(fmt: GraphFormat, n_files: int, *, stdout_tty: bool, stderr_tty: bool) -> bool:
+def show_progress(fmt: str, n_files: int, *, stdout_tty: bool, stderr_tty: bool) -> bool:
     """A progress bar helps people watching a folder run; it would corrupt JSON or piped output."""
-    return fmt is not GraphFormat.json and stdout_tty and stderr_tty and n_files > 1
+    return fmt != "json" and stdout_tty and stderr_tty and n_files > 1
+
+
+@contextmanager
+def progress_bar(description: str, n_files: int, fmt: str) -> Iterator[Callable[[int], None]]:
+    """A callback for each file done: a transient bar on stderr when show_progress says so."""
+    if not show_progress(
+        fmt, n_files, stdout_tty=sys.stdout.isatty(), stderr_tty=sys.stderr.isatty()
+    ):
+        yield lambda _index: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    columns = Progress.get_default_columns()
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(description, total=n_files)
+        yield lambda _index: bar.advance(task)
+
+
+# Folder runs: one worker process per core, each file within its own time limit (BRG225).
+Jobs = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs", "-j", min=1, help="Files worked on at once (default: one per available core)."
+    ),
+]
+FileTimeout = Annotated[
+    float,
+    typer.Option(
+        envvar="BRIDGE_FILE_TIMEOUT",
+        min=0.001,
+        help="Seconds each file of a run over several files may take (parse, translate, write); "
+        "a file past it is stopped (BRG225) and the run goes on.",
+    ),
+]
+
+
+def _jobs(jobs: int | None) -> int:
+    from bridge.file_pool import available_cores
+
+    return jobs or available_cores()
 
 
 @app.callback()
@@ -65,26 +108,19 @@ def graph(
             "--full", help="With --format json: the whole DagModel (arguments, callables, mapping)."
         ),
     ] = False,
+    jobs: Jobs = None,
+    file_timeout: FileTimeout = 300.0,
 ) -> None:
     """Print the task graph of every DAG found in PATHS, parsed statically (the files are never run)."""
+    from bridge.parse.parallel import parse_files_parallel
     from bridge.parse.render import to_json, to_pictures, to_text
-    from bridge.parse.worker import parse_file_budgeted
 
     files = collect_files(paths)
-    results = []
-    if show_progress(
-        fmt, len(files), stdout_tty=sys.stdout.isatty(), stderr_tty=sys.stderr.isatty()
-    ):
-        from rich.console import Console
-        from rich.progress import track
-
-        iterator = track(
-            files, description="Parsing DAG files", transient=True, console=Console(stderr=True)
+    with progress_bar("Parsing DAG files", len(files), fmt) as on_done:
+        # a time and memory budget per file (the parse's), in parallel over several files
+        results = parse_files_parallel(
+            files, jobs=_jobs(jobs), timeout=file_timeout, on_done=on_done
         )
-    else:
-        iterator = files
-    for f in iterator:
-        results.append(parse_file_budgeted(f))  # a time and memory budget per file
 
     live_info = None
     if live:
@@ -131,16 +167,20 @@ def translate(
             help="Build each definition offline and check it (needs the SageMaker SDK).",
         ),
     ] = True,
+    jobs: Jobs = None,
+    file_timeout: FileTimeout = 300.0,
 ) -> None:
     """Translate every DAG in PATHS into OUT/<dag_id>/ (pipeline.py, steps/, manifest.json,
     definition.json, REPORT.md)."""
     from bridge.console import print_outcomes
-    from bridge.emit.folder import OutputClaims
-    from bridge.emit.translate_files import translate_file
+    from bridge.emit.parallel import translate_files
 
     config, registry = _setup(config_file, rules, paths)
-    claims = OutputClaims()  # this run's folders: two DAGs never share one
-    outcomes = [translate_file(f, registry, config, out, claims) for f in collect_files(paths)]
+    files = collect_files(paths)
+    with progress_bar("Translating DAG files", len(files), "text") as on_done:
+        outcomes = translate_files(
+            files, registry, config, out, jobs=_jobs(jobs), timeout=file_timeout, on_done=on_done
+        )
     folders = [d.folder for o in outcomes for d in o.dags if d.folder is not None]
     verdicts = {}
     if validate and folders:
@@ -494,13 +534,24 @@ def analyze(
     ] = None,
     config_file: Annotated[Path | None, typer.Option("--config")] = None,
     rules: Annotated[list[str] | None, typer.Option("--rules")] = None,
+    jobs: Jobs = None,
+    file_timeout: FileTimeout = 300.0,
 ) -> None:
     """Coverage per operator across PATHS: tasks, exact, approximate, manual (nothing written)."""
-    from bridge.emit.translate_files import translate_file
+    from bridge.console import diagnostic_line
+    from bridge.emit.parallel import translate_files
     from bridge.translate.coverage import coverage_table, render_coverage
 
     config, registry = _setup(config_file, rules, paths)
-    outcomes = [translate_file(f, registry, config, None) for f in collect_files(paths)]
+    files = collect_files(paths)
+    with progress_bar("Analysing DAG files", len(files), fmt) as on_done:
+        outcomes = translate_files(
+            files, registry, config, None, jobs=_jobs(jobs), timeout=file_timeout, on_done=on_done
+        )
+    for o in outcomes:  # a file left out of the table is named
+        for d in o.diagnostics:
+            if d.code == "BRG225":
+                print(diagnostic_line(o.path, d), file=sys.stderr)
     table = coverage_table(outcomes)
     print(render_coverage(table, fmt.value))
     worst = {"approximate": ("approximate", "manual"), "manual": ("manual",)}

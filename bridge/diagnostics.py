@@ -259,6 +259,12 @@ _CODES = [
         "The image is not in the bridge's table (bridge/emit/images.py). Give its Python in bridge.toml (`images.python.python`, e.g. 3.11, next to its framework and version) or use an image the bridge knows, so the step's script is checked against it.",
     ),
     Code(
+        "BRG225",
+        Severity.ERROR,
+        "file not finished: over its time limit, or its worker process died",
+        "In a run over several files each file is worked on in a worker process within --file-timeout seconds (BRIDGE_FILE_TIMEOUT, 300 by default); nothing of this file was written and the run went on. A file that is just big: raise the limit. A worker killed by SIGKILL most often ran out of memory: translate the file alone to see its own diagnostics.",
+    ),
+    Code(
         "BRG230",
         Severity.WARNING,
         "trigger rule runs the task when its upstream tasks did not succeed",
