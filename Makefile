@@ -7,8 +7,11 @@ SAMPLE ?= sample_dags/ml_classic_operators.py
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
+# Bytecode for our own packages too (uv compiles the installed ones, pyproject's compile-bytecode):
+# this environment sets PYTHONDONTWRITEBYTECODE, so every command would compile them again.
 sync: uv
 	@$(UV) sync --frozen --quiet
+	@$(UV) run --frozen python -m compileall -q bridge translators airflow_plugins
 
 DEMO_OUT := out/$(basename $(notdir $(SAMPLE)))
 

@@ -177,16 +177,22 @@ def translate(
 
     config, registry = _setup(config_file, rules, paths)
     files = collect_files(paths)
+    validation = None
+    if validate:  # started first: its imports (the SageMaker SDK) overlap the translation
+        from bridge.emit.validate import Validation
+
+        validation = Validation.start()
     with progress_bar("Translating DAG files", len(files), "text") as on_done:
         outcomes = translate_files(
             files, registry, config, out, jobs=_jobs(jobs), timeout=file_timeout, on_done=on_done
         )
     folders = [d.folder for o in outcomes for d in o.dags if d.folder is not None]
     verdicts = {}
-    if validate and folders:
-        from bridge.emit.validate import validate_folders
-
-        verdicts = validate_folders(folders)
+    if validation is not None and folders:
+        tasks = {d.folder: d.task_ids for o in outcomes for d in o.dags if d.folder is not None}
+        verdicts = validation.verdicts(folders, tasks=tasks)
+    elif validation is not None:
+        validation.cancel()
     raise typer.Exit(1 if print_outcomes(outcomes, verdicts, strict=strict) else 0)
 
 

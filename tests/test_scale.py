@@ -132,6 +132,24 @@ def test_a_file_whose_content_differs_from_its_name_is_a_problem(tmp_path):
     ]
 
 
+def test_a_task_the_manifest_lacks_is_a_problem_given_or_parsed(tmp_path):
+    from bridge.emit.validate import _missing_tasks
+
+    dag = tmp_path / "dag.py"
+    dag.write_text(
+        "from airflow.sdk import DAG\n"
+        "from airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "with DAG('d'):\n    EmptyOperator(task_id='a') >> EmptyOperator(task_id='b')\n"
+    )
+    folder = tmp_path / "out" / "d"
+    folder.mkdir(parents=True)
+    manifest = {"dag_id": "d", "source": {"path": str(dag)}, "tasks": {"a": {}}}
+    expected = ["tasks missing from the manifest: b"]
+    assert _missing_tasks(folder, manifest) == expected  # the file parsed again
+    assert _missing_tasks(folder, manifest, ["a", "b"]) == expected  # translate's parse
+    assert _missing_tasks(folder, {**manifest, "tasks": {"a": {}, "b": {}}}, ["a", "b"]) == []
+
+
 # ---- a definition over the inline limit, through bridge serve -----------------------------------
 
 

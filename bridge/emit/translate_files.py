@@ -26,6 +26,7 @@ class DagOutcome:
     pipeline: PipelineModel | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     validation: dict | None = None
+    task_ids: list[str] = field(default_factory=list)  # the DAG's, as parsed (for validation)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -131,4 +132,4 @@ def translate_one(
             folder = emit(pipeline, dag, config, path, out, claims)
         except OutputRefused as exc:
             diagnostics.append(Diagnostic.make(exc.code, dag.line, str(exc), path))
-    return DagOutcome(dag.dag_id, folder, pipeline, diagnostics)
+    return DagOutcome(dag.dag_id, folder, pipeline, diagnostics, task_ids=list(dag.tasks))

@@ -33,27 +33,62 @@ ROLE = "arn:aws:iam::123456789012:role/BridgeValidate"
 OFFLINE_BUILD = OfflineBuild(bucket=BUCKET, role=ROLE, account=ROLE.split(":")[4], region=REGION)
 
 
-def validate_folders(folders: list[Path], timeout: float = 600.0) -> dict[str, dict]:
+def validate_folders(
+    folders: list[Path], timeout: float = 600.0, tasks: dict[Path, list[str]] | None = None
+) -> dict[str, dict]:
     """Verdicts {folder: {"ok": bool, "problems": [...]}} from one child process, keyed by the
-    folders' absolute paths (the child changes directory while it builds)."""
-    folders = [Path(f).resolve() for f in folders]
-    missing = missing_modules()
-    if missing:
-        problem = {"ok": None, "problems": [], "skipped": skipped_reason(missing)}
-        return {str(f): dict(problem) for f in folders}
-    cmd = [sys.executable, "-m", "bridge.emit.validate", *[str(f) for f in folders]]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {
-            str(f): {"ok": False, "problems": [f"timed out after {timeout:.0f} s"]} for f in folders
-        }
-    try:
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    except (json.JSONDecodeError, IndexError):
-        tail = (done.stderr or "").strip().splitlines()[-3:]
-        message = "validation process failed: " + " | ".join(tail)
-        return {str(f): {"ok": False, "problems": [message]} for f in folders}
+    folders' absolute paths (the child changes directory while it builds). `tasks`: the DAG's
+    task ids for folders whose DAG was just parsed (else the child parses the file again)."""
+    return Validation.start().verdicts(folders, timeout, tasks)
+
+
+class Validation:
+    """The validation child, started before it has work: `bridge translate` starts it first,
+    so that its imports (the SageMaker SDK, moto: seconds) overlap the translation. It reads
+    its folders from stdin and answers one JSON line."""
+
+    def __init__(self, child: subprocess.Popen | None, missing: list[str]):
+        self.child, self.missing = child, missing
+
+    @classmethod
+    def start(cls) -> Validation:
+        missing = missing_modules()
+        if missing:
+            return cls(None, missing)
+        cmd = [sys.executable, "-m", "bridge.emit.validate", "--stdin"]
+        pipes = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return cls(subprocess.Popen(cmd, text=True, **pipes), [])
+
+    def verdicts(
+        self,
+        folders: list[Path],
+        timeout: float = 600.0,
+        tasks: dict[Path, list[str]] | None = None,
+    ) -> dict[str, dict]:
+        folders = [Path(f).resolve() for f in folders]
+        if self.child is None:
+            problem = {"ok": None, "problems": [], "skipped": skipped_reason(self.missing)}
+            return {str(f): dict(problem) for f in folders}
+        known = {str(Path(f).resolve()): ids for f, ids in (tasks or {}).items()}
+        request = json.dumps({"folders": [str(f) for f in folders], "tasks": known}) + "\n"
+        try:
+            stdout, stderr = self.child.communicate(request, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            message = f"timed out after {timeout:.0f} s"
+            return {str(f): {"ok": False, "problems": [message]} for f in folders}
+        try:
+            return json.loads(stdout.strip().splitlines()[-1])
+        except (json.JSONDecodeError, IndexError):
+            tail = (stderr or "").strip().splitlines()[-3:]
+            message = "validation process failed: " + " | ".join(tail)
+            return {str(f): {"ok": False, "problems": [message]} for f in folders}
+
+    def cancel(self) -> None:
+        """No work for it after all (or too slow): the child is stopped."""
+        if self.child is not None and self.child.poll() is None:
+            self.child.kill()
+            self.child.communicate()
 
 
 # What the child imports: the SageMaker SDK to build, moto to stand in for S3/STS, boto3.
@@ -88,7 +123,20 @@ def offline_environment() -> None:
     )
 
 
-def _child(folders: list[str]) -> dict[str, dict]:
+def _from_stdin() -> dict[str, dict]:
+    """The child of Validation: import what building needs, then wait for the folders."""
+    offline_environment()
+    import boto3  # noqa: F401  (imported before the request: this overlaps the translation)
+    import moto  # noqa: F401
+    from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: F401
+
+    # One line, not up to EOF: processes forked by the parent since (the parse worker, the
+    # file pool) hold copies of the pipe's other end.
+    request = json.loads(sys.stdin.readline())
+    return _child(request["folders"], request.get("tasks") or {})
+
+
+def _child(folders: list[str], tasks: dict[str, list[str]] | None = None) -> dict[str, dict]:
     offline_environment()
     import logging
     import warnings
@@ -112,7 +160,7 @@ def _child(folders: list[str]) -> dict[str, dict]:
 
         session = PipelineSession(default_bucket=BUCKET)
         for folder in folders:
-            verdicts[folder] = validate_folder(Path(folder), session)
+            verdicts[folder] = validate_folder(Path(folder), session, (tasks or {}).get(folder))
     return verdicts
 
 
@@ -149,13 +197,13 @@ def _cache_schema_checks() -> None:
     steps_module.LocalSagemakerClient = lambda: local_client
 
 
-def validate_folder(folder: Path, session) -> dict[str, Any]:
+def validate_folder(folder: Path, session, tasks: list[str] | None = None) -> dict[str, Any]:
+    """Build and check one folder; `tasks`: the DAG's task ids, if the caller just parsed it."""
     problems: list[str] = []
     folder = folder.resolve()
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    problems += _missing_tasks(
-        folder, manifest
-    )  # first: the parse must not add to the build's peak
+    # First: a parse must not add to the build's peak.
+    problems += _missing_tasks(folder, manifest, tasks)
     cwd = os.getcwd()
     # Step files are uploaded by relative path, so the definition is the same anywhere.
     os.chdir(folder)
@@ -439,16 +487,19 @@ def source_file(folder: Path, shown: str) -> Path | None:
     return next((p / path for p in folder.parents if (p / path).is_file()), None)
 
 
-def _missing_tasks(folder: Path, manifest: dict) -> list[str]:
-    """Check (c), tasks: the DAG file parsed again, by the parse worker (a process of its own,
-    within the parse budget), against the manifest."""
-    from bridge.parse.worker import parse_file_budgeted
+def _missing_tasks(folder: Path, manifest: dict, tasks: list[str] | None = None) -> list[str]:
+    """Check (c), tasks: the DAG's tasks (`tasks`, from the parse `bridge translate` just did,
+    or the file parsed again by the parse worker, within the parse budget) against the
+    manifest."""
+    if tasks is None:
+        from bridge.parse.worker import parse_file_budgeted
 
-    source = source_file(folder, manifest["source"]["path"])
-    if source is None:
-        return []
-    dags = [d for d in parse_file_budgeted(source).dags if d.dag_id == manifest["dag_id"]]
-    missing = sorted(set(dags[0].tasks) - set(manifest["tasks"])) if dags else []
+        source = source_file(folder, manifest["source"]["path"])
+        if source is None:
+            return []
+        dags = [d for d in parse_file_budgeted(source).dags if d.dag_id == manifest["dag_id"]]
+        tasks = list(dags[0].tasks) if dags else []
+    missing = sorted(set(tasks) - set(manifest["tasks"]))
     return [f"tasks missing from the manifest: {', '.join(missing)}"] if missing else []
 
 
@@ -504,4 +555,7 @@ def _mark_variables(value: Any) -> Any:
 
 
 if __name__ == "__main__":
-    print(json.dumps(_child(sys.argv[1:])))
+    if sys.argv[1:] == ["--stdin"]:
+        print(json.dumps(_from_stdin()))
+    else:
+        print(json.dumps(_child(sys.argv[1:])))
