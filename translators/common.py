@@ -166,9 +166,9 @@ def _call(task: TaskModel, ctx: RuleContext, script: dict) -> tuple[dict[str, An
     uses_ti = {"ti", "task_instance"} & names
     reads = {o.task_id for o in _outputs(call)}
     if uses_ti:
-        ancestors = ctx.ancestors(task.task_id)
-        reads |= {t for t in pulls if t in ancestors} | set(ctx.upstream(task.task_id))
-        unknown = sorted(t for t in pulls if t not in ancestors)
+        before = {t for t in pulls if ctx.runs_before(t, task.task_id)}
+        reads |= before | set(ctx.upstream(task.task_id))
+        unknown = sorted(pulls - before)
         if unknown:
             problems.append(
                 f"xcom_pull from task(s) that do not run before it: {', '.join(unknown)}"

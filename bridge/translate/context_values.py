@@ -24,7 +24,6 @@ would embed "".
 from __future__ import annotations
 
 import ast
-import functools
 import json
 import re
 from dataclasses import asdict, dataclass, replace
@@ -32,6 +31,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from bridge.parse.model import DagModel
+from bridge.parse.python_tree import module_tree
 from bridge.translate.expressions import ExecVar, Join, Param
 from bridge.translate.job_limits import MAX_ARGUMENT
 from bridge.translate.schedule import PRESETS, duration_from_source
@@ -234,12 +234,8 @@ def _readable_cron(cron: str) -> bool:
 # --- the DAG call and its start_date -------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4)
 def _module(source: str) -> ast.Module:
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError):
-        return ast.Module(body=[], type_ignores=[])
+    return module_tree(source) or ast.Module(body=[], type_ignores=[])
 
 
 def _module_names(tree: ast.Module) -> dict[str, ast.expr]:

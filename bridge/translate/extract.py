@@ -23,6 +23,8 @@ import symtable
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
+from bridge.parse.python_tree import module_tree
+
 
 @dataclass
 class Extracted:
@@ -56,7 +58,9 @@ def extract_callable(source: str, name: str, line: int | None = None) -> Extract
 def _index(source: str) -> _Index:
     """Parse, resolve scopes and index once per file: a DAG file has many callables to extract."""
     try:
-        tree = ast.parse(source)
+        tree = module_tree(source)
+        if tree is None:
+            tree = ast.parse(source)  # raises the SyntaxError handled below
         table = symtable.symtable(source, "<dag>", "exec")  # SyntaxError: code ast accepts
         return _Index(source, tree, table)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:

@@ -21,6 +21,7 @@ from typing import Any
 
 from bridge.config import SecretsConfig
 from bridge.parse.model import DagModel, TaskModel
+from bridge.parse.python_tree import module_tree
 from bridge.translate.expressions import Join, Param, StepOutput
 from bridge.translate.pipeline_model import PipelineModel, StepModel
 from bridge.translate.rule_context import RuleContext
@@ -351,9 +352,8 @@ def dag_differences(dag: DagModel, source: str) -> list[str]:
 
 def dag_call_keywords(source: str, line: int) -> dict[str, str]:
     """The keyword arguments (as source text) of the DAG(...) or @dag(...) call at `line`."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = module_tree(source)
+    if tree is None:
         return {}
     calls = [
         n

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.config import BridgeConfig, TaskOverride
 from bridge.diagnostics import Diagnostic
 from bridge.parse.model import ArgValue, DagModel, TaskModel
+from bridge.parse.python_tree import module_tree
 from bridge.translate.expressions import Expr, Join, Param, StepOutput
 
 if TYPE_CHECKING:
@@ -78,6 +79,26 @@ class RuleContext:
         import networkx as nx
 
         return nx.ancestors(self.graph, task_id)
+
+    def runs_before(self, task_id: str, other: str) -> bool:
+        """Whether `task_id` is upstream of `other`, directly or not: a bit test, where
+        `ancestors` walks the graph (once per task, that grows with the square of the DAG)."""
+        index = self._reach[0].get(task_id)
+        return index is not None and bool(self._reach[1].get(other, 0) >> index & 1)
+
+    @functools.cached_property
+    def _reach(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Each task's bit, and each task's ancestors as a bit set, built in topological order."""
+        import networkx as nx
+
+        bit = {t: i for i, t in enumerate(self.graph.nodes)}
+        above: dict[str, int] = {}
+        for node in nx.topological_sort(self.graph):
+            bits = 0
+            for parent in self.graph.predecessors(node):
+                bits |= above[parent] | 1 << bit[parent]
+            above[node] = bits
+        return bit, above
 
     def upstream(self, task_id: str) -> list[str]:
         return sorted(self.graph.predecessors(task_id))
@@ -194,9 +215,8 @@ class _ModuleIndex:
     def of(cls, source: str) -> _ModuleIndex:
         functions: dict[str, list] = {}
         calls: dict[int, list[ast.Call]] = {}
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
+        tree = module_tree(source)
+        if tree is None:
             return cls({}, {})
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -7,6 +7,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from bridge.parse.python_tree import module_tree
+
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -54,9 +56,8 @@ class ModuleIndex:
 
 
 def parse_module(source: str) -> ModuleIndex:
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = module_tree(source)
+    if tree is None:
         return ModuleIndex(source=source, tree=None)
     index = ModuleIndex(source=source, tree=tree)
     for node in ast.walk(tree):
