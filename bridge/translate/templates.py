@@ -27,6 +27,7 @@ parameters filled at trigger time.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -144,6 +145,20 @@ class _Walk:
         return Param(spec.name)
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> nodes.Template | str:
+    """The template's Jinja tree, or why it is not valid Jinja: parsed once per distinct text
+    (a DAG's tasks share their templates; read, never changed)."""
+    # Airflow's default template environment: the `do` extension, trailing newline dropped.
+    env = jinja2.Environment(extensions=["jinja2.ext.do"])
+    try:
+        return env.parse(text)
+    except jinja2.TemplateSyntaxError as err:
+        return f"is not valid Jinja ({err.message}, line {err.lineno})"
+    except (jinja2.TemplateError, RecursionError) as err:
+        return f"is not valid Jinja ({err})"
+
+
 def translate_template(
     text: str, *, dag_id: str, task_id: str, task_ids: set[str]
 ) -> TemplateResult:
@@ -151,14 +166,9 @@ def translate_template(
 
     On any problem the value is `text` unchanged and no parameters are reported.
     """
-    # Airflow's default template environment: the `do` extension, trailing newline dropped.
-    env = jinja2.Environment(extensions=["jinja2.ext.do"])
-    try:
-        tree = env.parse(text)
-    except jinja2.TemplateSyntaxError as err:
-        return _failed(text, [f"is not valid Jinja ({err.message}, line {err.lineno})"])
-    except (jinja2.TemplateError, RecursionError) as err:
-        return _failed(text, [f"is not valid Jinja ({err})"])
+    tree = _parsed(text)
+    if isinstance(tree, str):
+        return _failed(text, [tree])
     walk = _Walk(dag_id, task_id, task_ids)
     parts: list[Any] = []
     reasons: list[str] = []
