@@ -40,6 +40,7 @@ lint: sync
 bench: sync
 	$(UV) run --frozen python benchmarks/bench_graph.py
 	$(UV) run --frozen python benchmarks/bench_translate.py
+	$(UV) run --frozen python benchmarks/bench_scale_files.py
 	$(UV) run --frozen python benchmarks/bench_run.py
 	$(UV) run --frozen python benchmarks/bench_provider.py
 	$(UV) run --frozen python benchmarks/bench_coverage.py

@@ -4,7 +4,7 @@
    same folders, each from a cold process (anchor: DagBag; target ratio <= 0.5).
 2. `bridge graph` on generated single-file DAGs of 100, 1,000 and 10,000 tasks: seconds and peak
    memory (target: linear growth, 10,000 tasks under 5 s and 500 MB).
-3. Cold start of `bridge --help` (target under 0.3 s; no Airflow or SageMaker import on that path).
+3. Cold start of `bridge --help` (target under 0.15 s; no Airflow or SageMaker import on that path).
 
 Run: `make bench` (or `uv run python benchmarks/bench_graph.py`).
 """
@@ -139,7 +139,7 @@ def main() -> None:
     t_entry = min(timed([entry, "--help"])[0] for _ in range(5)) if entry else float("nan")
     print("3. cold start")
     print(f"   python -m bridge.cli --help  {t_help:5.2f} s")
-    print(f"   bridge --help (console script) {t_entry:5.2f} s   (target < 0.3 s)")
+    print(f"   bridge --help (console script) {t_entry:5.2f} s   (target < 0.15 s)")
     shutil.rmtree(env["AIRFLOW_HOME"], ignore_errors=True)
 
 
