@@ -181,7 +181,7 @@ def translate(
     if validate:  # started first: its imports (the SageMaker SDK) overlap the translation
         from bridge.emit.validate import Validation
 
-        validation = Validation.start()
+        validation = Validation.start(children=min(_jobs(jobs), len(files)) or 1)
     with progress_bar("Translating DAG files", len(files), "text") as on_done:
         outcomes = translate_files(
             files, registry, config, out, jobs=_jobs(jobs), timeout=file_timeout, on_done=on_done

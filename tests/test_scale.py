@@ -248,3 +248,30 @@ def _strings(value):
             yield from _strings(v)
     elif isinstance(value, str):
         yield value
+
+
+def test_folders_are_dealt_out_to_several_validation_children(tmp_path):
+    from bridge.emit.validate import Validation
+
+    samples = [
+        ROOT / "sample_dags" / f"{name}.py" for name in ("file_handoff", "legacy_airflow1_style")
+    ]
+    done = subprocess.run(
+        [str(BRIDGE), "translate", *map(str, samples), "-o", str(tmp_path), "--no-validate"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    folders = sorted(p for p in tmp_path.iterdir() if (p / "pipeline.py").is_file())
+    assert len(folders) == 2
+    validation = Validation.start(children=3)  # one child gets nothing to do
+    children = list(validation.children)
+    verdicts = validation.verdicts(folders)
+    assert set(verdicts) == {str(f) for f in folders}
+    assert all(v["ok"] for v in verdicts.values()), verdicts
+    assert all(child.returncode == 0 for child in children)
+    for folder in folders:
+        assert json.loads((folder / "manifest.json").read_text())["definition"]["steps"] > 0
+    idle = Validation.start(children=2)
+    idle.cancel()
+    assert all(child.poll() is not None for child in idle.children)

@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,21 +44,22 @@ def validate_folders(
 
 
 class Validation:
-    """The validation child, started before it has work: `bridge translate` starts it first,
-    so that its imports (the SageMaker SDK, moto: seconds) overlap the translation. It reads
-    its folders from stdin and answers one JSON line."""
+    """The validation children, started before they have work: `bridge translate` starts them
+    first, so that their imports (the SageMaker SDK, moto: seconds) overlap the translation.
+    Each reads its folders from stdin and answers one JSON line; folders are dealt out to them
+    in turn, so that a run of many DAGs is validated on every core."""
 
-    def __init__(self, child: subprocess.Popen | None, missing: list[str]):
-        self.child, self.missing = child, missing
+    def __init__(self, children: list[subprocess.Popen], missing: list[str]):
+        self.children, self.missing = children, missing
 
     @classmethod
-    def start(cls) -> Validation:
+    def start(cls, children: int = 1) -> Validation:
         missing = missing_modules()
         if missing:
-            return cls(None, missing)
+            return cls([], missing)
         cmd = [sys.executable, "-m", "bridge.emit.validate", "--stdin"]
         pipes = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        return cls(subprocess.Popen(cmd, text=True, **pipes), [])
+        return cls([subprocess.Popen(cmd, text=True, **pipes) for _ in range(children)], [])
 
     def verdicts(
         self,
@@ -66,29 +68,48 @@ class Validation:
         tasks: dict[Path, list[str]] | None = None,
     ) -> dict[str, dict]:
         folders = [Path(f).resolve() for f in folders]
-        if self.child is None:
+        if not self.children:
             problem = {"ok": None, "problems": [], "skipped": skipped_reason(self.missing)}
             return {str(f): dict(problem) for f in folders}
         known = {str(Path(f).resolve()): ids for f, ids in (tasks or {}).items()}
-        request = json.dumps({"folders": [str(f) for f in folders], "tasks": known}) + "\n"
-        try:
-            stdout, stderr = self.child.communicate(request, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.cancel()
-            message = f"timed out after {timeout:.0f} s"
-            return {str(f): {"ok": False, "problems": [message]} for f in folders}
-        try:
-            return json.loads(stdout.strip().splitlines()[-1])
-        except (json.JSONDecodeError, IndexError):
-            tail = (stderr or "").strip().splitlines()[-3:]
-            message = "validation process failed: " + " | ".join(tail)
-            return {str(f): {"ok": False, "problems": [message]} for f in folders}
+        shares = [folders[i :: len(self.children)] for i in range(len(self.children))]
+        for child, share in zip(self.children, shares, strict=True):
+            named = [str(f) for f in share]
+            request = {"folders": named, "tasks": {f: known[f] for f in named if f in known}}
+            child.stdin.write(json.dumps(request) + "\n")  # an empty share: the child ends
+            child.stdin.flush()
+        deadline = time.monotonic() + timeout
+        verdicts: dict[str, dict] = {}
+        for child, share in zip(self.children, shares, strict=True):
+            verdicts.update(_answer(child, share, max(0.0, deadline - time.monotonic()), timeout))
+        return verdicts
 
     def cancel(self) -> None:
-        """No work for it after all (or too slow): the child is stopped."""
-        if self.child is not None and self.child.poll() is None:
-            self.child.kill()
-            self.child.communicate()
+        """No work for them after all: the children are stopped."""
+        for child in self.children:
+            _stop(child)
+
+
+def _answer(child: subprocess.Popen, folders: list[Path], wait: float, timeout: float) -> dict:
+    """One child's verdicts, or each of its folders' problem when it failed or took too long."""
+    try:
+        stdout, stderr = child.communicate(timeout=wait)
+    except subprocess.TimeoutExpired:
+        _stop(child)
+        message = f"timed out after {timeout:.0f} s"
+        return {str(f): {"ok": False, "problems": [message]} for f in folders}
+    try:
+        return json.loads(stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        tail = (stderr or "").strip().splitlines()[-3:]
+        message = "validation process failed: " + " | ".join(tail)
+        return {str(f): {"ok": False, "problems": [message]} for f in folders}
+
+
+def _stop(child: subprocess.Popen) -> None:
+    if child.poll() is None:
+        child.kill()
+    child.communicate()
 
 
 # What the child imports: the SageMaker SDK to build, moto to stand in for S3/STS, boto3.
