@@ -7,7 +7,11 @@ network. For each folder it writes `definition.json` and checks:
       (a task with several steps or branch copies runs before another when any of its steps does;
       a pipeline order that the DAG lacks is always a problem);
   (b) SageMaker operator steps: the step Arguments equal the operator's config field by field;
-  (c) every task of the DAG is in manifest.json, and every step of the definition in the manifest.
+  (c) every task of the DAG is in manifest.json, and every step of the definition in the manifest;
+  (d) each step file the definition names by content (pipeline_support.StepFiles) is in the
+      folder with that content.
+It records the definition's size and step count (manifest.json, REPORT.md) and iam/. Every step
+is built by the SDK; the checks grow linearly with the pipeline (the closure as bit sets).
 """
 
 from __future__ import annotations
