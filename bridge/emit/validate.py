@@ -148,20 +148,10 @@ def offline_environment() -> None:
     )
 
 
-def _from_stdin() -> dict[str, dict]:
-    """The child of Validation: import what building needs, then wait for the folders."""
-    offline_environment()
-    import boto3  # noqa: F401  (imported before the request: this overlaps the translation)
-    import moto  # noqa: F401
-    from sagemaker.core.workflow.pipeline_context import PipelineSession  # noqa: F401
-
-    # One line, not up to EOF: processes forked by the parent since (the parse worker, the
-    # file pool) hold copies of the pipe's other end.
-    request = json.loads(sys.stdin.readline())
-    return _child(request["folders"], request.get("tasks") or {})
-
-
-def _child(folders: list[str], tasks: dict[str, list[str]] | None = None) -> dict[str, dict]:
+def _child(folders: list[str] | None, tasks: dict[str, list[str]] | None = None) -> dict[str, dict]:
+    """Build and check each folder. `folders` None: Validation's child, which gets everything
+    ready (the SDK's import, moto, the session: seconds that overlap the translation), then
+    reads its folders and the DAGs' task ids from stdin."""
     offline_environment()
     import logging
     import warnings
@@ -170,6 +160,9 @@ def _child(folders: list[str], tasks: dict[str, list[str]] | None = None) -> dic
     logging.disable(logging.WARNING)
     import boto3
     import moto
+    import networkx  # noqa: F401  (the closure check's)
+
+    import bridge.emit.jobs.registry  # noqa: F401  (the round trip's)
 
     _cache_schema_checks()
     verdicts = {}
@@ -184,6 +177,11 @@ def _child(folders: list[str], tasks: dict[str, list[str]] | None = None) -> dic
         from sagemaker.core.workflow.pipeline_context import PipelineSession
 
         session = PipelineSession(default_bucket=BUCKET)
+        if folders is None:
+            # One line, not up to EOF: processes the parent forked since (the parse worker,
+            # the file pool) hold copies of the pipe's other end.
+            request = json.loads(sys.stdin.readline())
+            folders, tasks = request["folders"], request.get("tasks")
         for folder in folders:
             verdicts[folder] = validate_folder(Path(folder), session, (tasks or {}).get(folder))
     return verdicts
@@ -581,6 +579,6 @@ def _mark_variables(value: Any) -> Any:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--stdin"]:
-        print(json.dumps(_from_stdin()))
+        print(json.dumps(_child(None)))
     else:
         print(json.dumps(_child(sys.argv[1:])))
