@@ -656,7 +656,16 @@ def _setup(config_file: Path | None, rules: list[str] | None, paths: list[Path])
     return config, registry
 
 
+def _terminated(signum: int, _frame) -> None:
+    """SIGTERM (`kill`, a CI timeout) unwinds like Ctrl-C: staging folders are removed and
+    workers stopped on the way out."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)
     code: int | str | None = 0
     try:
         app()

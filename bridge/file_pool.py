@@ -308,6 +308,7 @@ class _Worker:
 def _own_group_and_parent_death(parent: int) -> None:  # pragma: no cover - runs in the worker
     """Lead a process group of its own, and die with this process should it be killed without
     stopping its workers (SIGTERM): a worker on a hung file would otherwise run on."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command's handler (bridge.cli)
     try:
         os.setpgid(0, 0)
     except OSError:

@@ -252,7 +252,7 @@ def test_a_file_over_its_time_limit_is_stopped_and_the_others_are_written(tmp_pa
 
 
 def test_workers_die_with_a_killed_run(tmp_path):
-    """SIGTERM leaves the command no time to stop its workers: they go with it, even mid-file."""
+    """SIGTERM: the workers go with the command, even mid-file, and its staging folder too."""
     dags = tmp_path / "dags"
     dags.mkdir()
     for name in ("a", "b"):
@@ -264,11 +264,12 @@ def test_workers_die_with_a_killed_run(tmp_path):
         time.sleep(0.1)
     assert len(_running(str(dags))) >= 3  # the command and its two workers
     proc.terminate()
-    proc.wait(timeout=30)
+    assert proc.wait(timeout=30) == 128 + 15
     deadline = time.monotonic() + 10
     while _running(str(dags)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _running(str(dags)) == []
+    assert list((tmp_path / "out").glob(".bridge-staging-*")) == [], "staging left behind"
 
 
 def _running(marker: str) -> list[str]:

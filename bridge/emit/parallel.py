@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -206,7 +207,7 @@ def _staging(out: Path) -> Iterator[Path | None]:
         yield root
     finally:
         if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
+            _remove(root)
         for folder in made:
             try:
                 folder.rmdir()  # only when empty
@@ -215,3 +216,13 @@ def _staging(out: Path) -> Iterator[Path | None]:
 
 
 __all__ = ["translate_files"]
+
+
+def _remove(root: Path) -> None:
+    """The staging folder, gone: after a kill (SIGTERM, Ctrl-C) a worker's last process may
+    still write for a moment after the first pass."""
+    for _ in range(5):
+        shutil.rmtree(root, ignore_errors=True)
+        if not root.exists():
+            return
+        time.sleep(0.05)
