@@ -275,3 +275,45 @@ def test_folders_are_dealt_out_to_several_validation_children(tmp_path):
     idle = Validation.start(children=2)
     idle.cancel()
     assert all(child.poll() is not None for child in idle.children)
+
+
+def test_step_files_in_the_sdks_default_bucket_are_put_only_if_this_account_owns_it(
+    tmp_path, monkeypatch
+):
+    """Like the SDK's own uploads: sagemaker-<region>-<account> is a name anyone can predict,
+    so each put there asks S3 to check the owner (moto does not check it: the request is read)."""
+    import moto
+
+    from bridge.run.pipeline_module import SUPPORT_MODULE, import_pipeline
+
+    sample = ROOT / "sample_dags" / "file_handoff.py"
+    done = subprocess.run(
+        [str(BRIDGE), "translate", str(sample), "-o", str(tmp_path), "--no-validate"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    import_pipeline(tmp_path / "file_handoff" / "pipeline.py", "scale_owner_check")
+    support = sys.modules[SUPPORT_MODULE]
+    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    with moto.mock_aws():
+        from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+        session = PipelineSession()
+        default = session.default_bucket()  # named by the SDK: sagemaker-us-east-1-<account>
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="team-artifacts")
+        owners: list[str | None] = []
+        session.s3_client.meta.events.register(
+            "before-parameter-build.s3.PutObject",
+            lambda params, **_: owners.append(params.get("ExpectedBucketOwner")),
+        )
+        for bucket in (default, "team-artifacts"):
+            files = support.StepFiles(bucket, "file-handoff")
+            files.uri("steps/_bridge_runtime.py")
+            files.uri("inputs/data")
+            files.upload(session)
+    account = default.rsplit("-", 1)[-1]
+    assert len(owners) == 2 * 4  # the runtime and three data files, in each bucket
+    assert owners[:4] == [account] * 4 and owners[4:] == [None] * 4

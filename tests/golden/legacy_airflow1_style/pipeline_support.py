@@ -172,9 +172,14 @@ class StepFiles:
         return f"s3://{self.bucket}/{key}/"  # a folder: the "/" keeps `data2/` out of `data`
 
     def upload(self, session) -> None:
-        """Put each file once (get_pipeline does, unless asked not to)."""
+        """Put each file once (get_pipeline does, unless asked not to). In the bucket the SDK
+        named itself (sagemaker-<region>-<account>, which anyone can predict), only if this
+        account owns it: the SDK's own check for its uploads."""
+        owner = session._get_account_id_if_default_bucket(self.bucket)
+        extra = {"ExpectedBucketOwner": owner} if owner else None
+        client = session.s3_client or session.boto_session.client("s3")
         for key, path in sorted(self.pending.items()):
-            session.s3_client.upload_file(str(path), self.bucket, key)
+            client.upload_file(str(path), self.bucket, key, ExtraArgs=extra)
 
 
 @functools.cache
