@@ -22,7 +22,7 @@ from pathlib import Path
 from bridge import quoting
 from bridge.config import BridgeConfig
 from bridge.emit.deploy import write_deploy_files
-from bridge.emit.manifest import build_manifest
+from bridge.emit.manifest import build_manifest, write_manifest
 from bridge.emit.pipeline_file import SUPPORT_FILE, pipeline_source, support_source
 from bridge.emit.report import build_report
 from bridge.emit.step_arguments import plan_arguments
@@ -198,9 +198,7 @@ def emit(
     format_python(python_files)
     copy_repository_data(pipeline, source_path, folder / "inputs")
     manifest = build_manifest(pipeline, dag, config, source_path)
-    (folder / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
-    )
+    write_manifest(folder, manifest)
     (folder / "REPORT.md").write_text(build_report(manifest, pipeline, dag), encoding="utf-8")
     write_deploy_files(folder, pipeline.name, dag.dag_id)
     return folder

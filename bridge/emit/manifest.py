@@ -7,7 +7,9 @@ which Airflow context value fills each.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from bridge.config import BridgeConfig
@@ -141,3 +143,10 @@ def _lambda(step) -> dict:
     """The Lambda function the bridge writes for a step (file under steps/, handler), if any."""
     function = step.spec.function if isinstance(step.spec, LambdaSpec) else None
     return (function.get("create") or {}) if isinstance(function, dict) else {}
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """manifest.json, the same bytes for the same record (translate writes it, validate adds
+    the built definition's size)."""
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+    (folder / "manifest.json").write_text(text, encoding="utf-8")

@@ -30,6 +30,8 @@ from typing import Any
 
 from bridge.definition import ARTIFACTS_FILE, RUNTIME_VALUE, all_steps, step_dependencies
 from bridge.emit.iam import OfflineBuild, Target, function_roles, write_iam
+from bridge.emit.manifest import write_manifest
+from bridge.reach import descendant_bits, members
 from bridge.run.pipeline_module import import_pipeline
 
 REGION = "us-east-1"
@@ -80,8 +82,11 @@ class Validation:
         for child, share in zip(self.children, shares, strict=True):
             named = [str(f) for f in share]
             request = {"folders": named, "tasks": {f: known[f] for f in named if f in known}}
-            child.stdin.write(json.dumps(request) + "\n")  # an empty share: the child ends
-            child.stdin.flush()
+            try:
+                child.stdin.write(json.dumps(request) + "\n")  # an empty share: the child ends
+                child.stdin.flush()
+            except OSError:  # it has died already: _answer reports what it said
+                pass
         deadline = time.monotonic() + timeout
         verdicts: dict[str, dict] = {}
         for child, share in zip(self.children, shares, strict=True):
@@ -106,7 +111,7 @@ def _answer(child: subprocess.Popen, folders: list[Path], wait: float, timeout: 
         return json.loads(stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError):
         tail = (stderr or "").strip().splitlines()[-3:]
-        message = "validation process failed: " + " | ".join(tail)
+        message = f"validation process failed (exit {child.returncode}): " + " | ".join(tail)
         return {str(f): {"ok": False, "problems": [message]} for f in folders}
 
 
@@ -271,9 +276,7 @@ def record_size(folder: Path, manifest: dict, text: str, steps: dict[str, dict])
         "steps": len(steps),
         "upsert": via,
     }
-    (folder / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
-    )
+    write_manifest(folder, manifest)
     report = folder / "REPORT.md"
     before = report.read_text(encoding="utf-8").split(f"\n{REPORT_SECTION}\n")[0].rstrip("\n")
     sent = (
@@ -451,15 +454,15 @@ def order_differences(
 
     A task runs before another in the pipeline when some step of the first precedes some step
     of the second: branch copies of a join each follow their own branch only. Both relations
-    are transitive closures, held as one bit set of tasks per node (Python ints), built in one
-    pass in reverse topological order: linear in the edges, with n-bit words.
+    are transitive closures, held as one bit set of tasks per node (bridge.reach): linear in
+    the edges, with n-bit words.
     """
     survivors = [t for t, names in task_steps.items() if names]
     bit = {t: 1 << i for i, t in enumerate(survivors)}
     task_of = {s: t for t, names in task_steps.items() for s in names}
     step_nodes = [s for names in task_steps.values() for s in names]
-    later_steps = _descendant_bits(step_nodes, step_edges, lambda s: bit.get(task_of.get(s), 0))
-    later_tasks = _descendant_bits(list(task_steps), map(tuple, dag_edges), lambda t: bit.get(t, 0))
+    later_steps = descendant_bits(step_nodes, step_edges, lambda s: bit.get(task_of.get(s), 0))
+    later_tasks = descendant_bits(list(task_steps), map(tuple, dag_edges), lambda t: bit.get(t, 0))
     problems = []
     for a in survivors:
         pipeline_says = 0
@@ -467,38 +470,12 @@ def order_differences(
             pipeline_says |= later_steps.get(step, 0)
         pipeline_says &= ~bit[a]
         dag_says = later_tasks[a] & ~bit[a]
-        for b in _members(pipeline_says ^ dag_says, survivors):
+        for b in members(pipeline_says ^ dag_says, survivors):
             if dag_says & bit[b]:
                 problems.append(f"`{a}` runs before `{b}` in the DAG but not in the pipeline")
             else:
                 problems.append(f"`{a}` runs before `{b}` in the pipeline but not in the DAG")
     return problems
-
-
-def _members(bits: int, tasks: list[str]) -> list[str]:
-    """The tasks whose bit is set, in order."""
-    found = []
-    while bits:
-        low = bits & -bits
-        found.append(tasks[low.bit_length() - 1])
-        bits ^= low
-    return found
-
-
-def _descendant_bits(nodes: list[str], edges, mark) -> dict[str, int]:
-    """node -> the OR of `mark(d)` over every node d reachable from it (itself excluded)."""
-    import networkx as nx
-
-    g = nx.DiGraph()
-    g.add_nodes_from(nodes)
-    g.add_edges_from(edges)
-    below: dict[str, int] = {}
-    for node in reversed(list(nx.topological_sort(g))):
-        bits = 0
-        for child in g.successors(node):
-            bits |= mark(child) | below[child]
-        below[node] = bits
-    return below
 
 
 def source_file(folder: Path, shown: str) -> Path | None:

@@ -15,6 +15,7 @@ from bridge.config import BridgeConfig, TaskOverride
 from bridge.diagnostics import Diagnostic
 from bridge.parse.model import ArgValue, DagModel, TaskModel
 from bridge.parse.python_tree import module_tree
+from bridge.reach import descendant_bits
 from bridge.translate.expressions import Expr, Join, Param, StepOutput
 
 if TYPE_CHECKING:
@@ -88,17 +89,11 @@ class RuleContext:
 
     @functools.cached_property
     def _reach(self) -> tuple[dict[str, int], dict[str, int]]:
-        """Each task's bit, and each task's ancestors as a bit set, built in topological order."""
-        import networkx as nx
-
+        """Each task's bit, and each task's ancestors as a bit set (the reversed graph's
+        descendants)."""
         bit = {t: i for i, t in enumerate(self.graph.nodes)}
-        above: dict[str, int] = {}
-        for node in nx.topological_sort(self.graph):
-            bits = 0
-            for parent in self.graph.predecessors(node):
-                bits |= above[parent] | 1 << bit[parent]
-            above[node] = bits
-        return bit, above
+        reversed_edges = [(v, u) for u, v in self.graph.edges]
+        return bit, descendant_bits(bit, reversed_edges, lambda t: 1 << bit[t])
 
     def upstream(self, task_id: str) -> list[str]:
         return sorted(self.graph.predecessors(task_id))
