@@ -17,13 +17,13 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from bridge.run.engine import RunError
 from bridge.run.sagemaker_engines import check_endpoints, run_with_sdk
 from bridge.serve.server import serve
+from tests import serve_user
+from tests.serve_user import serve_client
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = "ml_taskflow_pipeline"
@@ -56,34 +56,11 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def user_env(tmp_path) -> dict[str, str]:
-    """A user's shell: the token as access key, a role, no AWS configuration, no telemetry."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
-    telemetry = tmp_path / "sagemaker.yaml"
-    telemetry.write_text(
-        'SchemaVersion: "1.0"\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n'
-    )
-    env.update(
-        AWS_ACCESS_KEY_ID=TOKEN,
-        AWS_SECRET_ACCESS_KEY="any",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
-        SAGEMAKER_ROLE_ARN=ROLE,
-        SAGEMAKER_USER_CONFIG_OVERRIDE=str(telemetry),
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    return env
+    return serve_user.user_env(tmp_path, TOKEN, ROLE)
 
 
 def client(server, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=TOKEN,
-        aws_secret_access_key="any",
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    return serve_client(server.url, TOKEN, service)
 
 
 def copy_of(folder: Path, tmp_path: Path, name: str) -> Path:

@@ -8,15 +8,12 @@ The definition comes from the real SDK (translate validates by building it); `br
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from bridge.compare.side_by_side import CompareOptions, compare_dags
 from bridge.config import BridgeConfig
@@ -27,6 +24,7 @@ from bridge.run import step_runtime
 from bridge.run.engine import RunOptions, run_local
 from bridge.serve.server import serve
 from bridge.translate.for_each import EMPTY_LIST_DIFFERENCE
+from tests.serve_user import serve_client, user_env
 from translators.registry import Registry
 
 DAG_ID = "mapped_over_runtime"
@@ -227,25 +225,6 @@ ROLE = "arn:aws:iam::000000000000:role/ForEachTests"
 BRIDGE = Path(sys.executable).parent / "bridge"
 
 
-def user_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
-    telemetry = tmp_path / "sagemaker.yaml"
-    telemetry.write_text(
-        'SchemaVersion: "1.0"\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n'
-    )
-    env.update(
-        AWS_ACCESS_KEY_ID=TOKEN,
-        AWS_SECRET_ACCESS_KEY="any",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
-        SAGEMAKER_ROLE_ARN=ROLE,
-        SAGEMAKER_USER_CONFIG_OVERRIDE=str(telemetry),
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    return env
-
-
 def test_serve_lists_the_children_with_their_iteration(translated, tmp_path):
     import shutil
 
@@ -259,20 +238,13 @@ def test_serve_lists_the_children_with_their_iteration(translated, tmp_path):
             + ["--endpoint-url", server.url],
             capture_output=True,
             text=True,
-            env=user_env(tmp_path),
+            env=user_env(tmp_path, TOKEN, ROLE),
             cwd=tmp_path,
             timeout=600,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         arn = json.loads(done.stdout)["run_id"]
-        sm = boto3.client(
-            "sagemaker",
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id=TOKEN,
-            aws_secret_access_key="any",
-            config=Config(retries={"max_attempts": 1}),
-        )
+        sm = serve_client(server.url, TOKEN, "sagemaker", retries={"max_attempts": 1})
         pages = sm.get_paginator("list_pipeline_execution_steps").paginate(PipelineExecutionArn=arn)
         rows = {r["StepName"]: r for page in pages for r in page["PipelineExecutionSteps"]}
     parent = rows[scale_step]

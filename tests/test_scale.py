@@ -13,7 +13,6 @@ inline limit.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,6 @@ from pathlib import Path
 import boto3
 import networkx as nx
 import pytest
-from botocore.config import Config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +33,7 @@ from bridge.emit.validate import (
     validate_folders,
 )
 from bridge.serve.server import serve
+from tests.serve_user import serve_client, user_env
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE = Path(sys.executable).parent / "bridge"
@@ -185,41 +184,19 @@ def test_validate_reports_the_size_and_step_count(big):
 
 
 def test_a_big_pipeline_upserts_through_s3_with_each_file_once(big, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
-    telemetry = tmp_path / "sagemaker.yaml"
-    telemetry.write_text(
-        'SchemaVersion: "1.0"\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n'
-    )
-    env.update(
-        AWS_ACCESS_KEY_ID=TOKEN,
-        AWS_SECRET_ACCESS_KEY="any",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "none"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
-        SAGEMAKER_ROLE_ARN=ROLE,
-        SAGEMAKER_USER_CONFIG_OVERRIDE=str(telemetry),
-        NO_PROXY="127.0.0.1,localhost",
-    )
     with serve([], tmp_path / "state", port=0, token=TOKEN) as server:
         done = subprocess.run(
             [sys.executable, "pipeline.py", "--upsert", "--endpoint-url", server.url],
             capture_output=True,
             text=True,
-            env=env,
+            env=user_env(tmp_path, TOKEN, ROLE),
             cwd=big,
             timeout=600,
         )
         assert done.returncode == 0, done.stderr[-3000:]
 
         def client(service: str):
-            return boto3.client(
-                service,
-                endpoint_url=server.url,
-                region_name="us-east-1",
-                aws_access_key_id=TOKEN,
-                aws_secret_access_key="any",
-                config=Config(s3={"addressing_style": "path"}),
-            )
+            return serve_client(server.url, TOKEN, service)
 
         text = client("sagemaker").describe_pipeline(PipelineName="generated")["PipelineDefinition"]
         pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=SERVE_BUCKET)
@@ -272,6 +249,13 @@ def test_folders_are_dealt_out_to_several_validation_children(tmp_path):
     assert all(child.returncode == 0 for child in children)
     for folder in folders:
         assert json.loads((folder / "manifest.json").read_text())["definition"]["steps"] > 0
+    # A child that died before its request: each of its folders says so; no traceback here.
+    dead = Validation.start(children=1)
+    dead.children[0].kill()
+    dead.children[0].wait()
+    (verdict,) = dead.verdicts(folders[:1]).values()
+    assert verdict["ok"] is False
+    assert verdict["problems"][0].startswith("validation process failed (exit -9)")
     idle = Validation.start(children=2)
     idle.cancel()
     assert all(child.poll() is not None for child in idle.children)

@@ -11,7 +11,6 @@ second, run on `bridge serve` through the AWS engine.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,9 +18,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from bridge.compare.checks import values_equal
 from bridge.compare.side_by_side import CompareOptions, compare_dags
@@ -33,6 +30,7 @@ from bridge.run import step_runtime
 from bridge.run.record import SUCCEEDED, RunRecord
 from bridge.serve.server import serve
 from bridge.translate.job_limits import MAX_INPUTS
+from tests.serve_user import serve_client, user_env
 from translators.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,26 +235,6 @@ BUCKET = "sagemaker-us-east-1-000000000000"  # the SDK's default bucket, for ser
 BRIDGE = Path(sys.executable).parent / "bridge"
 
 
-def user_env(tmp_path: Path) -> dict[str, str]:
-    """A user's shell: the token as access key, a role, no AWS configuration, no telemetry."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
-    telemetry = tmp_path / "sagemaker.yaml"
-    telemetry.write_text(
-        'SchemaVersion: "1.0"\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n'
-    )
-    env.update(
-        AWS_ACCESS_KEY_ID=TOKEN,
-        AWS_SECRET_ACCESS_KEY="any",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
-        SAGEMAKER_ROLE_ARN=ROLE,
-        SAGEMAKER_USER_CONFIG_OVERRIDE=str(telemetry),
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    return env
-
-
 def test_the_execution_prefix_works_on_serve(translated, compared, tmp_path):
     folder = tmp_path / TWELVE
     shutil.copytree(translated["out"] / TWELVE, folder, ignore=shutil.ignore_patterns("runs"))
@@ -266,20 +244,13 @@ def test_the_execution_prefix_works_on_serve(translated, compared, tmp_path):
             + ["--endpoint-url", server.url],
             capture_output=True,
             text=True,
-            env=user_env(tmp_path),
+            env=user_env(tmp_path, TOKEN, ROLE),
             cwd=tmp_path,
             timeout=600,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         record = json.loads(done.stdout)
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id=TOKEN,
-            aws_secret_access_key="any",
-            config=Config(s3={"addressing_style": "path"}),
-        )
+        s3 = serve_client(server.url, TOKEN, "s3")
         # arn:aws:sagemaker:<region>:<account>:pipeline/<name>/execution/<id>
         pipeline, execution = record["run_id"].split(":pipeline/")[1].split("/execution/")
         prefix = f"{pipeline}/{execution}/xcom/"
